@@ -201,6 +201,22 @@ public final class GgufFile implements AutoCloseable {
         }
     }
 
+    /** Reads the first {@code n} bytes of a tensor without mapping them (for fingerprints). */
+    public byte[] peek(String name, int n) {
+        TensorInfo info = requireTensor(name);
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) Math.min(n, info.byteSize()));
+        try {
+            long pos = dataOffset + info.offset;
+            while (buf.hasRemaining()) {
+                int read = channel.read(buf, pos + buf.position());
+                if (read < 0) throw new ModelFileException(path, "tensor " + name + " ends early (truncated file?)");
+            }
+        } catch (IOException e) {
+            throw new ModelFileException(path, "cannot read tensor " + name + ": " + e.getMessage(), e);
+        }
+        return buf.array();
+    }
+
     /** Total bytes of tensor data mapped so far: what this process can ever touch of the file. */
     public long mappedBytes() {
         return mappedBytes.get();

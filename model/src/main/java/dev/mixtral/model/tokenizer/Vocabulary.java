@@ -7,6 +7,17 @@ package dev.mixtral.model.tokenizer;
  */
 public record Vocabulary(String[] tokens, float[] scores, int[] types, int bos, int eos, int unk,
                          boolean addBos, boolean addSpacePrefix) {
+    /** TEMPORARY minimal reader until the tokenizer branch lands. */
+    public static Vocabulary fromGguf(dev.mixtral.model.gguf.GgufFile f) {
+        String[] tokens = f.getArray("tokenizer.ggml.tokens", String[].class);
+        float[] scores = f.getArray("tokenizer.ggml.scores", float[].class);
+        long[] types = f.getArray("tokenizer.ggml.token_type", long[].class);
+        int[] t = new int[types.length];
+        for (int i = 0; i < t.length; i++) t[i] = (int) types[i];
+        return new Vocabulary(tokens, scores, t, f.getInt("tokenizer.ggml.bos_token_id"), f.getInt("tokenizer.ggml.eos_token_id"),
+                f.getInt("tokenizer.ggml.unknown_token_id"), f.getBool("tokenizer.ggml.add_bos_token", true), true);
+    }
+
     public int size() {
         return tokens.length;
     }

@@ -1,0 +1,84 @@
+package dev.mixtral.model.forward;
+
+import dev.mixtral.model.ModelConfig;
+import dev.mixtral.model.weights.ExpertWeights;
+import dev.mixtral.model.weights.ModelFiles;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SortedSet;
+import java.util.TreeSet;
+
+/** Experts computed in this process from the memory-mapped file: all of them, or a node's share. */
+public final class LocalExperts implements ExpertExecutor {
+    private final ModelConfig config;
+    private final ExpertWeights[][] weights; // [layer][expert], null where not held
+    private final SortedSet<Integer> held;
+
+    private LocalExperts(ModelConfig config, ExpertWeights[][] weights, SortedSet<Integer> held) {
+        this.config = config;
+        this.weights = weights;
+        this.held = held;
+    }
+
+    /** Maps the given experts of every layer (and nothing else). */
+    public static LocalExperts load(ModelFiles files, SortedSet<Integer> experts) {
+        ModelConfig c = files.config();
+        ExpertWeights[][] w = new ExpertWeights[c.layers()][c.experts()];
+        for (int e : experts) {
+            if (e < 0 || e >= c.experts()) {
+                throw new IllegalArgumentException("expert " + e + " does not exist: the model has experts 0.." + (c.experts() - 1));
+            }
+        }
+        for (int l = 0; l < c.layers(); l++) {
+            for (int e : experts) w[l][e] = files.loadExpert(l, e);
+        }
+        return new LocalExperts(c, w, new TreeSet<>(experts));
+    }
+
+    public static LocalExperts loadAll(ModelFiles files) {
+        SortedSet<Integer> all = new TreeSet<>();
+        for (int e = 0; e < files.config().experts(); e++) all.add(e);
+        return load(files, all);
+    }
+
+    public SortedSet<Integer> held() {
+        return held;
+    }
+
+    @Override
+    public float[][] compute(ExpertBatch batch) {
+        float[][] out = new float[batch.experts().length][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = compute(batch.layer(), batch.experts()[i], batch.inputs()[i], batch.rows()[i]);
+        }
+        return out;
+    }
+
+    /** down · (silu(gate · x) ⊙ (up · x)) for {@code rows} tokens. */
+    public float[] compute(int layer, int expert, float[] x, int rows) {
+        if (layer < 0 || layer >= config.layers()) {
+            throw new IllegalArgumentException("layer " + layer + " out of range 0.." + (config.layers() - 1));
+        }
+        ExpertWeights w = expert >= 0 && expert < config.experts() ? weights[layer][expert] : null;
+        if (w == null) {
+            throw new IllegalArgumentException("expert " + expert + " of layer " + layer + " is not held here (held: " + held + ")");
+        }
+        int hidden = config.hidden();
+        float[] gate = new float[rows * hidden];
+        float[] up = new float[rows * hidden];
+        w.gate().multiply(x, rows, gate);
+        w.up().multiply(x, rows, up);
+        for (int i = 0; i < gate.length; i++) {
+            float g = gate[i];
+            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+        }
+        float[] out = new float[rows * config.dim()];
+        w.down().multiply(gate, rows, out);
+        return out;
+    }
+
+    public List<Integer> heldList() {
+        return new ArrayList<>(held);
+    }
+}

@@ -1,0 +1,73 @@
+package dev.mixtral.model.kernel;
+
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RecursiveAction;
+
+/**
+ * The fixed pool of compute threads (sized to the cores unless configured) and a parallel-for over
+ * index ranges. Work is split by index, never by arrival, so results do not depend on thread count.
+ */
+public final class Parallel {
+    private static volatile ForkJoinPool pool = newPool(Runtime.getRuntime().availableProcessors());
+
+    /** A body over the half-open index range [from, to). */
+    @FunctionalInterface
+    public interface RangeBody {
+        void run(int from, int to);
+    }
+
+    private Parallel() {}
+
+    private static ForkJoinPool newPool(int threads) {
+        return new ForkJoinPool(Math.max(1, threads), p -> {
+            var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
+            t.setName("compute-" + t.getPoolIndex());
+            t.setDaemon(true);
+            return t;
+        }, null, false);
+    }
+
+    /** Sets the number of compute threads (call at start-up, before work is submitted). */
+    public static synchronized void setThreads(int threads) {
+        ForkJoinPool old = pool;
+        pool = newPool(threads);
+        old.shutdown();
+    }
+
+    public static int threads() {
+        return pool.getParallelism();
+    }
+
+    /** Runs body over [0, n) in chunks of at least {@code grain} indices. */
+    public static void forRange(int n, int grain, RangeBody body) {
+        if (n <= 0) return;
+        int chunks = Math.min(threads() * 4, Math.max(1, n / Math.max(1, grain)));
+        if (chunks <= 1) {
+            body.run(0, n);
+            return;
+        }
+        pool.invoke(new Split(body, 0, n, (n + chunks - 1) / chunks));
+    }
+
+    private static final class Split extends RecursiveAction {
+        private final RangeBody body;
+        private final int from, to, chunk;
+
+        Split(RangeBody body, int from, int to, int chunk) {
+            this.body = body;
+            this.from = from;
+            this.to = to;
+            this.chunk = chunk;
+        }
+
+        @Override
+        protected void compute() {
+            if (to - from <= chunk) {
+                body.run(from, to);
+                return;
+            }
+            int mid = from + (to - from) / 2;
+            invokeAll(new Split(body, from, mid, chunk), new Split(body, mid, to, chunk));
+        }
+    }
+}

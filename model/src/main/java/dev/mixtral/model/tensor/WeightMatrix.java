@@ -1,0 +1,100 @@
+package dev.mixtral.model.tensor;
+
+import dev.mixtral.model.kernel.Parallel;
+import dev.mixtral.model.kernel.VectorMath;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A rows × cols weight matrix stored row-major in any {@link GgmlType}, viewed in place in a mapped file.
+ * Multiplication decodes each row once into f32 and dots it with every token of the batch, so the
+ * result for a token is the same whatever the batch it is in, and whatever the thread count.
+ */
+public final class WeightMatrix {
+    private static final java.lang.foreign.ValueLayout.OfFloat F32_LE =
+            java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+
+    private final String name;
+    private final GgmlType type;
+    private final int rows;
+    private final int cols;
+    private final long rowBytes;
+    private final MemorySegment data;
+
+    public WeightMatrix(String name, GgmlType type, int rows, int cols, MemorySegment data) {
+        this.name = name;
+        this.type = type;
+        this.rows = rows;
+        this.cols = cols;
+        this.rowBytes = type.bytesFor(cols);
+        if (data.byteSize() != rowBytes * rows) {
+            throw new IllegalArgumentException(name + ": " + rows + "×" + cols + " " + type + " needs "
+                    + rowBytes * rows + " bytes, got " + data.byteSize());
+        }
+        this.data = data;
+    }
+
+    /** Views a 2-D tensor (ggml shape {cols, rows}) as a matrix. */
+    public static WeightMatrix of(Tensor t) {
+        long[] s = t.shape();
+        long rows = s.length == 1 ? 1 : t.elements() / s[0];
+        return new WeightMatrix(t.name(), t.type(), Math.toIntExact(rows), Math.toIntExact(s[0]), t.data());
+    }
+
+    public String name() { return name; }
+    public GgmlType type() { return type; }
+    public int rows() { return rows; }
+    public int cols() { return cols; }
+    public MemorySegment data() { return data; }
+
+    /** Decodes row {@code r} into {@code dst[dstOff .. dstOff + cols)}. */
+    public void row(int r, float[] dst, int dstOff) {
+        if (type == GgmlType.F32) {
+            MemorySegment.copy(data, F32_LE, r * rowBytes, dst, dstOff, cols);
+            return;
+        }
+        Dequantize.row(type, data, r * rowBytes, dst, dstOff, cols);
+    }
+
+    /**
+     * out[b·rows + r] = Σ_c W[r][c] · x[b·cols + c] for every token b of the batch.
+     * {@code x} holds {@code batch} rows of {@code cols}; {@code out} receives {@code batch} rows of {@code rows}.
+     */
+    public void multiply(float[] x, int batch, float[] out) {
+        Parallel.forRange(rows, Math.max(1, 4096 / Math.max(1, batch)), (from, to) -> multiplyRows(x, batch, out, from, to));
+    }
+
+    private void multiplyRows(float[] x, int batch, float[] out, int from, int to) {
+        if (type == GgmlType.F32) {
+            for (int r = from; r < to; r++) {
+                long off = r * rowBytes;
+                for (int b = 0; b < batch; b++) {
+                    out[b * rows + r] = VectorMath.dot(data, off, x, b * cols, cols);
+                }
+            }
+            return;
+        }
+        float[] w = scratch(cols);
+        for (int r = from; r < to; r++) {
+            Dequantize.row(type, data, r * rowBytes, w, 0, cols);
+            for (int b = 0; b < batch; b++) {
+                out[b * rows + r] = VectorMath.dot(w, 0, x, b * cols, cols);
+            }
+        }
+    }
+
+    private static float[] scratch(int n) {
+        float[] s = SCRATCH.get();
+        if (s.length < n) {
+            s = new float[n];
+            SCRATCH.set(s);
+        }
+        return s;
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + type + " " + rows + "×" + cols;
+    }
+}
