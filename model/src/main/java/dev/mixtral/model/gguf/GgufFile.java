@@ -349,7 +349,7 @@ public final class GgufFile implements AutoCloseable {
                 long n = u64("array length of '" + key + "'");
                 if (n > segment.byteSize() - pos) {
                     throw new ModelFileException(path, "metadata '" + key + "' claims " + n
-                            + " elements, more than the file holds (corrupt header?)");
+                            + " elements, more than the file holds (truncated or corrupt file)");
                 }
                 return GgufValue.array(elem, array(elem, (int) n, key));
             }

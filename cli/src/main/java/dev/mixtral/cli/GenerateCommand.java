@@ -1,0 +1,77 @@
+package dev.mixtral.cli;
+
+import dev.mixtral.model.MixtralModel;
+import dev.mixtral.model.forward.Generator;
+import dev.mixtral.model.forward.SamplingParams;
+import dev.mixtral.model.tokenizer.ChatTemplate;
+import dev.mixtral.model.tokenizer.Tokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Generate a continuation of a prompt (text streams to stdout; statistics go to stderr).")
+final class GenerateCommand implements Callable<Integer> {
+    @Mixin ModelOptions model;
+
+    @Option(names = "--prompt", required = true, paramLabel = "TEXT") String prompt;
+    @Option(names = "--chat", description = "Wrap the prompt in the Mixtral instruct format ([INST] … [/INST]).") boolean chat;
+    @Option(names = "--max-tokens", defaultValue = "128", paramLabel = "N") int maxTokens;
+    @Option(names = "--temperature", defaultValue = "0.7", paramLabel = "T", description = "0 = greedy. Default: ${DEFAULT-VALUE}.") float temperature;
+    @Option(names = "--top-k", defaultValue = "0", paramLabel = "K", description = "0 = no limit.") int topK;
+    @Option(names = "--top-p", defaultValue = "1.0", paramLabel = "P") float topP;
+    @Option(names = "--seed", paramLabel = "S", description = "Sampling seed (default: random).") Long seed;
+    @Option(names = "--ignore-eos", description = "Keep generating past the end-of-sequence token.") boolean ignoreEos;
+    @Option(names = "--json", description = "Print {\"prompt_tokens\":[…],\"tokens\":[…],\"text\":\"…\"} only.") boolean json;
+
+    @Override
+    public Integer call() {
+        if (maxTokens < 1) throw new UserException("--max-tokens must be >= 1, got " + maxTokens);
+        SamplingParams sampling = new SamplingParams(temperature, topK, topP, seed != null ? seed : System.nanoTime());
+        try (MixtralModel m = model.open()) {
+            Tokenizer tokenizer = m.tokenizer();
+            int[] promptIds = chat
+                    ? ChatTemplate.encode(tokenizer, List.of(new ChatTemplate.Message("user", prompt)))
+                    : tokenizer.encode(prompt, true);
+            Generator generator = new Generator(m.transformer(), model.kvType(), model.prefillChunk);
+            PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+            var stream = tokenizer.streamingDecoder();
+            List<Integer> shown = new ArrayList<>();
+            int eos = tokenizer.vocabulary().eos();
+            long start = System.nanoTime();
+            long[] firstToken = {0};
+            int[] tokens = generator.generate(promptIds, maxTokens, sampling, token -> {
+                if (firstToken[0] == 0) firstToken[0] = System.nanoTime();
+                if (token == eos && !ignoreEos) return false;
+                shown.add(token);
+                if (!json) out.print(stream.accept(token));
+                return true;
+            });
+            long end = System.nanoTime();
+            String text = tokenizer.decode(shown.stream().mapToInt(Integer::intValue).toArray());
+            if (json) {
+                Map<String, Object> doc = new LinkedHashMap<>();
+                doc.put("prompt_tokens", promptIds);
+                doc.put("tokens", tokens);
+                doc.put("text", text);
+                Json.print(doc);
+            } else {
+                out.print(stream.flush());
+                out.println();
+            }
+            double prefillS = (firstToken[0] - start) / 1e9, decodeS = (end - firstToken[0]) / 1e9;
+            System.err.printf("[%d prompt tokens in %.2fs (%.1f tok/s), %d generated in %.2fs (%.1f tok/s)]%n",
+                    promptIds.length, prefillS, promptIds.length / prefillS, tokens.length, decodeS,
+                    tokens.length > 1 ? (tokens.length - 1) / decodeS : 0.0);
+            return 0;
+        }
+    }
+}

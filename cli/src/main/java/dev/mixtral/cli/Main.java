@@ -1,0 +1,39 @@
+package dev.mixtral.cli;
+
+import dev.mixtral.model.ModelFileException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code ./mixtral}: every capability of the project is a subcommand here. */
+@Command(name = "mixtral", mixinStandardHelpOptions = true, version = "mixtral-cluster 0.1.0",
+        description = "Expert-parallel inference for Mixtral-architecture mixture-of-experts models.",
+        subcommands = {
+                GenerateCommand.class,
+                LogitsCommand.class,
+                TokenizeCommand.class,
+                InspectCommand.class,
+                SynthCommand.class,
+                CommandLine.HelpCommand.class
+        },
+        footer = {"", "Also: ./mixtral test   build and run the test suite."})
+public final class Main {
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs a command line and returns the exit code (0 ok, 1 user error, 2 usage error, 3 internal error). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof ModelFileException || e instanceof IllegalArgumentException || e instanceof UserException) {
+                System.err.println("mixtral " + cmd.getCommandName() + ": " + e.getMessage());
+                return 1;
+            }
+            System.err.println("mixtral " + cmd.getCommandName() + ": internal error: " + e);
+            e.printStackTrace(System.err);
+            return 3;
+        });
+        return cli.execute(args);
+    }
+}

@@ -1,0 +1,56 @@
+package dev.mixtral.model.weights;
+
+import dev.mixtral.model.SharedData;
+import dev.mixtral.model.forward.LocalExperts;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.TreeSet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Loading experts {2,5} maps, and so can touch, only their bytes. */
+class ExpertSubsetMappingTest {
+
+    @Test
+    void loadingTwoExpertsMapsAndTouchesOnlyTheirBytes() throws IOException {
+        Path gguf = SharedData.golden().resolve("tiny/mixtral-tiny-F32.gguf");
+        try (ModelFiles files = ModelFiles.open(gguf)) {
+            var c = files.config();
+            long expertTensorBytes = files.tensors().stream().filter(t -> t.name().contains("_exps")).mapToLong(ModelFiles.TensorEntry::bytes).sum();
+            long before = files.mappedBytes();
+            LocalExperts experts = LocalExperts.load(files, new TreeSet<>(List.of(2, 5)));
+            long mapped = files.mappedBytes() - before;
+            assertThat(mapped).isEqualTo(expertTensorBytes * 2 / c.experts());
+
+            // Touch every byte the node holds by computing with it, then ask the kernel what is resident.
+            for (int l = 0; l < c.layers(); l++) {
+                for (int e : experts.held()) experts.compute(l, e, new float[c.dim()], 1);
+            }
+            long resident = residentBytesOf(gguf);
+            System.out.printf("experts {2,5} of %s: mapped %d of %d expert bytes (%.1f%%), resident %d bytes%n",
+                    gguf.getFileName(), mapped, expertTensorBytes, 100.0 * mapped / expertTensorBytes, resident);
+            long pageSlack = 2L * 4096 * c.layers() * 3 * 2; // each mapped slice may straddle a page at each end
+            assertThat(resident).isGreaterThanOrEqualTo(mapped).isLessThanOrEqualTo(mapped + pageSlack);
+            assertThat(resident).isLessThan(Files.size(gguf) / 4);
+        }
+    }
+
+    /** Sum of Rss over this process's mappings of {@code file}, from /proc/self/smaps. */
+    static long residentBytesOf(Path file) throws IOException {
+        String name = file.toRealPath().toString();
+        long kb = 0;
+        boolean inFile = false;
+        for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+            if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+                inFile = line.endsWith(name);
+            } else if (inFile && line.startsWith("Rss:")) {
+                kb += Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        return kb * 1024;
+    }
+}
