@@ -22,7 +22,7 @@ public interface ModelFiles extends AutoCloseable {
 
     /** Opens a {@code .gguf} file or a Hugging Face checkpoint directory. */
     static ModelFiles open(Path path) {
-        if (Files.isDirectory(path)) throw new ModelFileException(path, "Hugging Face checkpoints: TODO");
+        if (Files.isDirectory(path)) return HuggingFaceModelFiles.open(path);
         if (!Files.exists(path)) throw new ModelFileException(path, "no such file or directory");
         return GgufModelFiles.open(path);
     }

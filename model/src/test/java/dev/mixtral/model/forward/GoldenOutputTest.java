@@ -1,6 +1,8 @@
 package dev.mixtral.model.forward;
 
 import dev.mixtral.model.Golden;
+import dev.mixtral.model.SharedData;
+import org.junit.jupiter.api.Test;
 import dev.mixtral.model.weights.ModelFiles;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -18,11 +20,21 @@ class GoldenOutputTest {
         return new Transformer(files.config(), files.loadDense(), LocalExperts.loadAll(files));
     }
 
+    /** The golden files: GGUF F32/Q8_0/Q4_0, and the same weights as Hugging Face F32 and BF16 checkpoints. */
+    static Path file(String source) {
+        return source.startsWith("hf-") ? SharedData.golden().resolve("tiny/" + source) : Golden.load(source).gguf();
+    }
+
+    static Golden goldenOf(String source) {
+        return Golden.load(source.startsWith("hf-") ? "F32" : source);
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"F32", "Q8_0", "Q4_0"})
-    void greedyContinuationEqualsExactReference(String type) {
-        Golden golden = Golden.load(type);
-        Generator generator = new Generator(load(golden.gguf()), KvCache.Type.F32, 512);
+    @ValueSource(strings = {"F32", "Q8_0", "Q4_0", "hf-f32", "hf-bf16"})
+    void greedyContinuationEqualsExactReference(String source) {
+        String type = goldenOf(source).type();
+        Golden golden = goldenOf(source);
+        Generator generator = new Generator(load(file(source)), KvCache.Type.F32, 512);
         for (Golden.Case c : golden.cases()) {
             int[] tokens = generator.generate(c.promptIds(), c.exactGenerated().length, SamplingParams.GREEDY, t -> true);
             assertThat(tokens).as("%s: %s", type, c.prompt()).containsExactly(c.exactGenerated());
@@ -33,10 +45,11 @@ class GoldenOutputTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"F32", "Q8_0", "Q4_0"})
-    void teacherForcedLogitsMatchExactTop5(String type) {
-        Golden golden = Golden.load(type);
-        Generator generator = new Generator(load(golden.gguf()), KvCache.Type.F32, 512);
+    @ValueSource(strings = {"F32", "Q8_0", "Q4_0", "hf-f32", "hf-bf16"})
+    void teacherForcedLogitsMatchExactTop5(String source) {
+        Golden golden = goldenOf(source);
+        String type = golden.type();
+        Generator generator = new Generator(load(file(source)), KvCache.Type.F32, 512);
         double tolerance = type.equals("F32") ? 1e-4 : 1e-3;
         double worst = 0;
         for (Golden.Case c : golden.cases()) {
@@ -51,8 +64,19 @@ class GoldenOutputTest {
                 }
             }
         }
-        System.out.printf("golden %s: max |logit - exact| over top-5 of every step = %.2e%n", type, worst);
+        System.out.printf("golden %s: max |logit - exact| over top-5 of every step = %.2e%n", source, worst);
         assertThat(worst).as("max logit error for %s", type).isLessThan(tolerance);
+    }
+
+    @Test
+    void safetensorsAndGgufOfTheSameWeightsAgree() {
+        int[] tokens = GoldenOutputTest.concat(goldenOf("F32").cases().get(2).promptIds(), goldenOf("F32").cases().get(2).exactGenerated());
+        float[] gguf = new Generator(load(file("F32")), KvCache.Type.F32, 512).score(tokens);
+        float[] hf = new Generator(load(file("hf-f32")), KvCache.Type.F32, 512).score(tokens);
+        double worst = 0;
+        for (int i = 0; i < gguf.length; i++) worst = Math.max(worst, Math.abs(gguf[i] - hf[i]));
+        System.out.printf("GGUF F32 vs safetensors F32, same weights: max |logit difference| over %d positions × 32000 = %.2e%n", tokens.length, worst);
+        assertThat(worst).isLessThan(1e-4);
     }
 
     static int[] concat(int[] a, int[] b) {
