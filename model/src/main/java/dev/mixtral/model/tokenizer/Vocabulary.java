@@ -108,4 +108,13 @@ public record Vocabulary(String[] tokens, float[] scores, int[] types, int bos, 
     private static int optionalInt(GgufFile gguf, String key, int fallback) {
         return gguf.has(key) ? gguf.getInt(key) : fallback;
     }
+
+    /**
+     * Reads a Hugging Face {@code tokenizer.json} of the SentencePiece-converted BPE kind that Mistral and
+     * Mixtral checkpoints ship (and {@code tokenizer_config.json} beside it, if present). See
+     * {@link TokenizerJson#read(Path)}.
+     */
+    public static Vocabulary fromTokenizerJson(Path tokenizerJson) {
+        return TokenizerJson.read(tokenizerJson);
+    }
 }
