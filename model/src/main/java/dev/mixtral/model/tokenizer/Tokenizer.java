@@ -23,7 +23,9 @@ import java.util.stream.IntStream;
  *
  * <p>Decoding: control, unknown and unused tokens contribute nothing, byte tokens their byte, other
  * tokens their text with '▁' as space; a sequence's text drops the one leading space the encoder's
- * prefix put there, as Hugging Face's decoder and llama.cpp's detokenizer do.
+ * prefix put there, as Hugging Face's {@code decode(ids, skip_special_tokens=True)} does, so that
+ * {@code decode(encode(text, true)).equals(text)}. (llama.cpp's detokenizer drops it too, but only when
+ * the sequence does not start with BOS.)
  *
  * <p>Immutable and thread-safe.
  */

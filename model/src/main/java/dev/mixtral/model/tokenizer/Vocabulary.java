@@ -54,6 +54,12 @@ public record Vocabulary(String[] tokens, float[] scores, int[] types, int bos, 
         return tokens.length;
     }
 
+    @Override
+    public String toString() {
+        return "Vocabulary[" + tokens.length + " tokens, bos " + bos + ", eos " + eos + ", unk " + unk
+                + ", addBos " + addBos + ", addSpacePrefix " + addSpacePrefix + "]";
+    }
+
     /** Control and unknown tokens: never part of the text, skipped when decoding. */
     public boolean isSpecial(int id) {
         return types[id] == TYPE_CONTROL || types[id] == TYPE_UNKNOWN;

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -61,7 +62,7 @@ class TokenizerJsonTest {
     @Test
     void derivedScoresKeepTheOrderOfTheGgufScores() {
         // every piece that a merge makes: a better GGUF score means a better derived score
-        Integer[] made = java.util.stream.IntStream.range(0, gguf.size())
+        Integer[] made = IntStream.range(0, gguf.size())
                 .filter(id -> gguf.types()[id] == Vocabulary.TYPE_NORMAL && gguf.tokens()[id].codePointCount(0, gguf.tokens()[id].length()) > 1)
                 .boxed().toArray(Integer[]::new);
         Arrays.sort(made, (a, b) -> Float.compare(gguf.scores()[b], gguf.scores()[a]));

@@ -8,6 +8,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -32,8 +33,8 @@ class TokenizerTest {
         List<String> failures = new ArrayList<>();
         for (VocabTestVectors.Case c : cases) {
             int[] actual = tokenizer.encode(c.text(), false);
-            if (!java.util.Arrays.equals(actual, c.ids())) {
-                failures.add(c + ": expected " + java.util.Arrays.toString(c.ids()) + " got " + java.util.Arrays.toString(actual));
+            if (!Arrays.equals(actual, c.ids())) {
+                failures.add(c + ": expected " + Arrays.toString(c.ids()) + " got " + Arrays.toString(actual));
             }
         }
         System.out.println("llama.cpp SPM test vectors: " + (cases.size() - failures.size()) + "/" + cases.size() + " encode exactly");
@@ -104,7 +105,7 @@ class TokenizerTest {
         int[] ids = tokenizer.encode("Hello world", true);
         assertThat(ids[0]).isEqualTo(1);
         assertThat(tokenizer.decode(ids)).isEqualTo("Hello world");
-        int[] withEos = java.util.Arrays.copyOf(ids, ids.length + 1);
+        int[] withEos = Arrays.copyOf(ids, ids.length + 1);
         withEos[ids.length] = 2;
         assertThat(tokenizer.decode(withEos)).isEqualTo("Hello world");
         // two leading spaces in the text: the prefix space goes, the text's own stays
