@@ -11,7 +11,6 @@ import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,28 +42,31 @@ final class GenerateCommand implements Callable<Integer> {
                     : tokenizer.encode(prompt, true);
             Generator generator = new Generator(m.transformer(), model.kvType(), model.prefillChunk);
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-            var stream = tokenizer.streamingDecoder();
-            List<Integer> shown = new ArrayList<>();
+            // The continuation keeps its leading space: it continues the prompt's text.
+            var stream = tokenizer.newDecoder(false);
+            StringBuilder text = new StringBuilder();
             int eos = tokenizer.vocabulary().eos();
             long start = System.nanoTime();
             long[] firstToken = {0};
             int[] tokens = generator.generate(promptIds, maxTokens, sampling, token -> {
                 if (firstToken[0] == 0) firstToken[0] = System.nanoTime();
                 if (token == eos && !ignoreEos) return false;
-                shown.add(token);
-                if (!json) out.print(stream.accept(token));
+                String piece = stream.accept(token);
+                text.append(piece);
+                if (!json) out.print(piece);
                 return true;
             });
             long end = System.nanoTime();
-            String text = tokenizer.decode(shown.stream().mapToInt(Integer::intValue).toArray());
+            String rest = stream.finish();
+            text.append(rest);
             if (json) {
                 Map<String, Object> doc = new LinkedHashMap<>();
                 doc.put("prompt_tokens", promptIds);
                 doc.put("tokens", tokens);
-                doc.put("text", text);
+                doc.put("text", text.toString());
                 Json.print(doc);
             } else {
-                out.print(stream.flush());
+                out.print(rest);
                 out.println();
             }
             double prefillS = (firstToken[0] - start) / 1e9, decodeS = (end - firstToken[0]) / 1e9;
