@@ -14,7 +14,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * fed llama.cpp's tokens, our top-1 should still equal llama.cpp's choice wherever its margin is clear.
  */
 class LlamaCppAgreementTest {
-    static final float CLEAR_MARGIN = 0.5f;
+    static final float CLEAR_MARGIN = 1.0f; // llama.cpp's own logit error on quantized files reaches ~0.6 (notes/numerics.md)
 
     @ParameterizedTest
     @ValueSource(strings = {"F32", "Q8_0", "Q4_0"})
