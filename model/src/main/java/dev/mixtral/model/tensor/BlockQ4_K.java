@@ -10,7 +10,9 @@ import java.lang.foreign.MemorySegment;
  * <pre>
  *   0  d      fp16  super-block scale of the sub-block scales
  *   2  dmin   fp16  super-block scale of the sub-block mins
- *   4  scales 12 B  eight 6-bit scales sc[j] and eight 6-bit mins m[j] (packing: {@link KQuants#scale6})
+ *   4  scales 12 B  eight 6-bit scales sc[j] and eight 6-bit mins m[j]: for j &lt; 4, sc[j] is bits 0-5 of byte j
+ *                   and m[j] bits 0-5 of byte j+4; for j &ge; 4, byte j+4 holds the low 4 bits of sc[j] (low
+ *                   nibble) and of m[j] (high nibble), and their top 2 bits are bits 6-7 of bytes j-4 and j
  *  16  qs     128 B nibbles: byte 32·c + l holds value 64·c + l (low nibble) and 64·c + 32 + l (high nibble)
  * </pre>
  *

@@ -30,19 +30,19 @@ public final class BlockQ6_K {
         for (int h = 0; h < 2; h++) {
             long ql = off + QL + 64L * h, qh = off + QH + 32L * h, sc = off + SCALES + 8L * h;
             int y = dstOff + 128 * h;
-            for (int l = 0; l < 32; l++) {
-                int is = l / 16;
-                int a = src.get(I8, ql + l) & 0xFF;
-                int b = src.get(I8, ql + 32 + l) & 0xFF;
-                int hb = src.get(I8, qh + l) & 0xFF;
-                int q1 = ((a & 0x0F) | ((hb & 3) << 4)) - 32;
-                int q2 = ((b & 0x0F) | (((hb >>> 2) & 3) << 4)) - 32;
-                int q3 = ((a >>> 4) | (((hb >>> 4) & 3) << 4)) - 32;
-                int q4 = ((b >>> 4) | (((hb >>> 6) & 3) << 4)) - 32;
-                dst[y + l] = d * src.get(I8, sc + is) * q1;
-                dst[y + 32 + l] = d * src.get(I8, sc + is + 2) * q2;
-                dst[y + 64 + l] = d * src.get(I8, sc + is + 4) * q3;
-                dst[y + 96 + l] = d * src.get(I8, sc + is + 6) * q4;
+            for (int is = 0; is < 2; is++) {
+                // ggml computes d * sc * q left to right; d * sc (fp16 × int8) is exact, so hoisting it changes nothing
+                float s1 = d * src.get(I8, sc + is), s2 = d * src.get(I8, sc + is + 2);
+                float s3 = d * src.get(I8, sc + is + 4), s4 = d * src.get(I8, sc + is + 6);
+                for (int l = 16 * is; l < 16 * is + 16; l++) {
+                    int a = src.get(I8, ql + l) & 0xFF;
+                    int b = src.get(I8, ql + 32 + l) & 0xFF;
+                    int hb = src.get(I8, qh + l) & 0xFF;
+                    dst[y + l] = s1 * (((a & 0x0F) | ((hb & 3) << 4)) - 32);
+                    dst[y + 32 + l] = s2 * (((b & 0x0F) | (((hb >>> 2) & 3) << 4)) - 32);
+                    dst[y + 64 + l] = s3 * (((a >>> 4) | (((hb >>> 4) & 3) << 4)) - 32);
+                    dst[y + 96 + l] = s4 * (((b >>> 4) | (((hb >>> 6) & 3) << 4)) - 32);
+                }
             }
         }
     }

@@ -123,10 +123,18 @@ class QuantFormatsTest {
         Random r = new Random(2);
         float[] g = fill(8192, i -> r.nextGaussian() * Math.pow(10, i % 9 - 4));
         float[] y = roundTrip(GgmlType.F16, g);
+        byte[] bits = quantize(GgmlType.F16, g);
         for (int i = 0; i < g.length; i++) {
-            float below = Math.abs(g[i]) >= 0x1p-24f ? Math.abs(y[i]) : 0; // nearest: no other fp16 is closer
-            assertThat(Math.abs(y[i] - g[i])).as("value %d", i).isLessThanOrEqualTo(f16Ulp(below) / 2);
-            assertThat(Float.floatToFloat16(y[i])).isEqualTo(Float.floatToFloat16(g[i]));
+            // nearest: neither fp16 neighbour of the result is closer to the input; on a tie the result is even
+            int h = KLayout.u16(bits, 2 * i);
+            float err = Math.abs(y[i] - g[i]);
+            for (int nb : new int[] {h - 1, h + 1}) {
+                float other = Float.float16ToFloat((short) nb);
+                if ((nb & 0x7fff) == 0x7fff || Float.isNaN(other) || Math.signum(other) * Math.signum(y[i]) < 0) continue;
+                float otherErr = Math.abs(other - g[i]);
+                assertThat(err).as("value %d: %s → %s, neighbour %s", i, g[i], y[i], other).isLessThanOrEqualTo(otherErr);
+                if (err == otherErr) assertThat(h & 1).as("tie at value %d goes to even", i).isZero();
+            }
         }
     }
 
