@@ -1,20 +1,14 @@
 package dev.mixtral.model.gguf;
 
+import dev.mixtral.model.io.MappedOutputFile;
 import dev.mixtral.model.tensor.GgmlType;
 import dev.mixtral.model.tensor.RowEncoder;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -61,11 +55,9 @@ public final class GgufWriter implements AutoCloseable {
     }
 
     private final Path path;
-    private final Path partial;
     private final Map<String, GgufValue> metadata = new LinkedHashMap<>();
     private final Map<String, TensorSlot> tensors = new LinkedHashMap<>();
-    private FileChannel channel;
-    private Arena arena;
+    private MappedOutputFile out;
     private MemorySegment data;
     private long dataOffset = -1;
     private long fileSize;
@@ -73,7 +65,6 @@ public final class GgufWriter implements AutoCloseable {
 
     private GgufWriter(Path path) {
         this.path = path;
-        this.partial = path.resolveSibling(path.getFileName() + ".part");
     }
 
     /** A writer for {@code path}; nothing touches the disk until {@link #start()}. */
@@ -145,24 +136,12 @@ public final class GgufWriter implements AutoCloseable {
             e.setValue(new TensorSlot(t.name, t.type, t.shape, offset, t.byteSize));
             offset = align(offset + t.byteSize, alignment);
         }
-        long dataSize = offset;
         byte[] header = header();
-        dataOffset = align(header.length, alignment);
-        fileSize = dataOffset + dataSize;
-        try {
-            Files.deleteIfExists(partial);
-            channel = FileChannel.open(partial, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-                    StandardOpenOption.WRITE);
-            ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(dataOffset));
-            buf.put(header).position(0);
-            while (buf.hasRemaining()) channel.write(buf, buf.position());
-            arena = Arena.ofShared();
-            // mapping READ_WRITE beyond the end grows the (sparse) file to its final size
-            data = dataSize == 0 ? MemorySegment.NULL : channel.map(FileChannel.MapMode.READ_WRITE, dataOffset, dataSize, arena);
-        } catch (IOException e) {
-            abort();
-            throw new UncheckedIOException("cannot write " + partial + ": " + e.getMessage(), e);
-        }
+        long start = align(header.length, alignment);
+        out = new MappedOutputFile(path, header, start, offset);
+        data = out.data();
+        dataOffset = start;
+        fileSize = start + offset;
     }
 
     public boolean started() {
@@ -221,44 +200,14 @@ public final class GgufWriter implements AutoCloseable {
     /** Unmaps, closes and moves the finished file to its name. */
     public void finish() {
         requireStarted();
-        if (finished) return;
-        try {
-            arena.close();
-            arena = null;
-            channel.close();
-            channel = null;
-            Files.move(partial, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            finished = true;
-        } catch (IOException e) {
-            abort();
-            throw new UncheckedIOException("cannot finish " + path + ": " + e.getMessage(), e);
-        }
+        out.finish();
+        finished = true;
     }
 
-    /** Finishes nothing: if {@link #finish()} was not called, the partial file is deleted. */
+    /** If {@link #finish()} was not called, deletes the partial file. */
     @Override
     public void close() {
-        if (!finished) abort();
-    }
-
-    private void abort() {
-        if (arena != null) {
-            arena.close();
-            arena = null;
-        }
-        if (channel != null) {
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // deleting it anyway
-            }
-            channel = null;
-        }
-        try {
-            Files.deleteIfExists(partial);
-        } catch (IOException ignored) {
-            // best effort
-        }
+        if (out != null) out.close();
     }
 
     private void requireNotStarted() {
