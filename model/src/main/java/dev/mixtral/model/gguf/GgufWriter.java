@@ -161,12 +161,12 @@ public final class GgufWriter implements AutoCloseable {
 
     /** File offset of the data region (after {@link #start()}). */
     public long dataOffset() {
-        requireStarted();
+        if (!started()) throw new IllegalStateException("GGUF writer for " + path + " not started");
         return dataOffset;
     }
 
     public long fileSize() {
-        requireStarted();
+        if (!started()) throw new IllegalStateException("GGUF writer for " + path + " not started");
         return fileSize;
     }
 

@@ -146,7 +146,7 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     /** Number of files written (1 when unsharded). */
     public int shardCount() {
-        requireStarted();
+        if (!started) throw new IllegalStateException("safetensors writer for " + dir + " not started");
         return outputs.size();
     }
 
