@@ -75,19 +75,41 @@ class SynthSpecTest {
     @Test
     void weightsAreAPureFunctionOfSeedNameAndIndex() {
         SynthWeights a = new SynthWeights(SynthSpec.preset("tiny"), 42);
-        SynthWeights b = new SynthWeights(SynthSpec.preset("small"), 42);
-        // the same tensor name and element index give the same value whatever else the model holds
-        // (shapes differ, so compare an element of a tensor whose row length is the same: none; use the row API)
-        SynthWeights.Logical t = a.tensor("model.layers.0.self_attn.q_proj.weight");
-        float[] r1 = new float[64], r2 = new float[64];
-        a.row(t, 5, r1, 0);
-        a.row(t, 5, r2, 0);
-        assertThat(r1).isEqualTo(r2);
-        assertThat(a.value("model.layers.0.self_attn.q_proj.weight", 5, 7)).isEqualTo(r1[7]);
-        assertThat(b.value("model.layers.0.self_attn.q_proj.weight", 0, 0))
-                .isNotEqualTo(a.value("model.layers.0.self_attn.q_proj.weight", 0, 0));
+        SynthWeights same = new SynthWeights(SynthSpec.preset("tiny"), 42);
+        SynthWeights otherSeed = new SynthWeights(SynthSpec.preset("tiny"), 43);
+        SynthWeights otherShape = new SynthWeights(SynthSpec.preset("tiny").withLayers(5), 42);
+        String q = "model.layers.0.self_attn.q_proj.weight";
+        assertThat(same.value(q, 5, 7)).isEqualTo(a.value(q, 5, 7));
+        assertThat(otherShape.value(q, 5, 7)).as("independent of the rest of the model").isEqualTo(a.value(q, 5, 7));
+        assertThat(otherSeed.value(q, 5, 7)).isNotEqualTo(a.value(q, 5, 7));
+        assertThat(a.value("model.layers.1.self_attn.q_proj.weight", 5, 7)).isNotEqualTo(a.value(q, 5, 7));
+    }
+
+    @Test
+    void vectorRowsEqualTheScalarReferenceIncludingTailsAndTinyValues() {
+        // row lengths 6 and 4099 exercise the scalar tail; the 4099-wide down-projection (std 1/64) has values below f16's normal range
+        SynthWeights odd = new SynthWeights(new SynthSpec(6, 1, 1, 1, 4099, 2, 1, 32000, 16, 1e4, 1e-6), 9);
+        SynthWeights tiny = new SynthWeights(SynthSpec.preset("tiny"), 9);
+        int small = 0;
+        for (SynthWeights w : new SynthWeights[] {odd, tiny}) {
+            for (SynthWeights.Logical t : w.tensors()) {
+                float[] row = new float[(int) t.cols() + 3];
+                long rows = Math.min(t.rows(), 3000);
+                for (long r = 0; r < rows; r++) {
+                    w.row(t, r, row, 3);
+                    for (int c = 0; c < t.cols(); c++) {
+                        float v = row[3 + c];
+                        assertThat(v).as(t.name() + "[" + r + "," + c + "]").isEqualTo(w.value(t.name(), r, c));
+                        if (v != 0 && Math.abs(v) < 0x1.0p-14f) small++;
+                    }
+                }
+            }
+        }
+        assertThat(small).isGreaterThan(10);
         assertThat(SynthWeights.snap(1e-7f)).isEqualTo(0f);
         assertThat(SynthWeights.snap(3e-5f)).isEqualTo(4 * 0x1.0p-17f);
-        assertThat(SynthWeights.snap(1.00390625f + 1e-6f)).isEqualTo(1.0078125f);  // ties away from the odd bf16
+        assertThat(SynthWeights.snap(2.5f * 0x1.0p-17f)).isEqualTo(2 * 0x1.0p-17f);   // ties to even
+        assertThat(SynthWeights.snap(1.00390625f + 1e-6f)).isEqualTo(1.0078125f);
+        assertThat(SynthWeights.snap(1.00390625f)).isEqualTo(1.0f);                  // bf16 tie to even
     }
 }
