@@ -1,5 +1,6 @@
 package dev.mixtral.model.synth;
 
+import dev.mixtral.model.io.PythonJson;
 import dev.mixtral.model.tokenizer.Vocabulary;
 import org.junit.jupiter.api.Test;
 
@@ -52,23 +53,23 @@ class SynthSpecTest {
 
     @Test
     void pythonStyleJson() {
-        assertThat(PyJson.pyFloat(1e-5)).isEqualTo("1e-05");
-        assertThat(PyJson.pyFloat(1e-6)).isEqualTo("1e-06");
-        assertThat(PyJson.pyFloat(1.5e-7)).isEqualTo("1.5e-07");
-        assertThat(PyJson.pyFloat(0.0001)).isEqualTo("0.0001");
-        assertThat(PyJson.pyFloat(0.02)).isEqualTo("0.02");
-        assertThat(PyJson.pyFloat(1e6)).isEqualTo("1000000.0");
-        assertThat(PyJson.pyFloat(5e5)).isEqualTo("500000.0");
-        assertThat(PyJson.pyFloat(123456789.0)).isEqualTo("123456789.0");
-        assertThat(PyJson.pyFloat(1e16)).isEqualTo("1e+16");
-        assertThat(PyJson.pyFloat(-2.5)).isEqualTo("-2.5");
-        assertThat(PyJson.pyFloat(0.0)).isEqualTo("0.0");
+        assertThat(PythonJson.pyFloat(1e-5)).isEqualTo("1e-05");
+        assertThat(PythonJson.pyFloat(1e-6)).isEqualTo("1e-06");
+        assertThat(PythonJson.pyFloat(1.5e-7)).isEqualTo("1.5e-07");
+        assertThat(PythonJson.pyFloat(0.0001)).isEqualTo("0.0001");
+        assertThat(PythonJson.pyFloat(0.02)).isEqualTo("0.02");
+        assertThat(PythonJson.pyFloat(1e6)).isEqualTo("1000000.0");
+        assertThat(PythonJson.pyFloat(5e5)).isEqualTo("500000.0");
+        assertThat(PythonJson.pyFloat(123456789.0)).isEqualTo("123456789.0");
+        assertThat(PythonJson.pyFloat(1e16)).isEqualTo("1e+16");
+        assertThat(PythonJson.pyFloat(-2.5)).isEqualTo("-2.5");
+        assertThat(PythonJson.pyFloat(0.0)).isEqualTo("0.0");
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("a", List.of("x\"é"));
         m.put("b", null);
         m.put("c", new BigInteger("1000000000000000019884624838656"));
         m.put("d", Map.of());
-        assertThat(PyJson.dumps(m)).isEqualTo(
+        assertThat(PythonJson.dumps(m)).isEqualTo(
                 "{\n  \"a\": [\n    \"x\\\"\\u00e9\"\n  ],\n  \"b\": null,\n  \"c\": 1000000000000000019884624838656,\n  \"d\": {}\n}");
     }
 
