@@ -274,7 +274,7 @@ public final class SyntheticModel {
      * provides it. (The golden tiny checkpoints carry no tokenizer files either.)
      */
     static void writeTokenizerJson(Vocabulary vocab, Path dir) {
-        // intentionally empty until TokenizerJson exists
+        dev.mixtral.model.tokenizer.TokenizerJson.write(vocab, dir.resolve("tokenizer.json"));
     }
 
     /** The tensors of the Hugging Face export in checkpoint order, shapes in ggml order. */
