@@ -26,7 +26,8 @@ public final class Main {
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            if (e instanceof ModelFileException || e instanceof IllegalArgumentException || e instanceof UserException) {
+            if (e instanceof ModelFileException || e instanceof IllegalArgumentException || e instanceof UserException
+                    || e instanceof java.io.UncheckedIOException) {
                 System.err.println("mixtral " + cmd.getCommandName() + ": " + e.getMessage());
                 return 1;
             }

@@ -123,6 +123,11 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         return fileOf(name).entry(name);
     }
 
+    /** The first {@code n} bytes of a tensor, read without mapping it. */
+    public byte[] peek(String name, int n) {
+        return fileOf(name).peek(name, n);
+    }
+
     /** Maps only this tensor's bytes; shape in ggml order. */
     public Tensor tensor(String name) {
         return fileOf(name).tensor(name);

@@ -222,6 +222,20 @@ public final class SafetensorsFile implements AutoCloseable {
         return dataStart;
     }
 
+    /** Reads the first {@code n} bytes of a tensor without mapping it (for fingerprints). */
+    public byte[] peek(String name, int n) {
+        Entry e = entry(name);
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) Math.min(n, e.byteSize()));
+        try {
+            while (buf.hasRemaining()) {
+                if (channel.read(buf, dataStart + e.begin + buf.position()) < 0) throw new IOException("unexpected end of file");
+            }
+        } catch (IOException ex) {
+            throw new ModelFileException(path, "tensor " + name + ": cannot read: " + ex.getMessage(), ex);
+        }
+        return buf.array();
+    }
+
     /** Maps only this tensor's bytes. */
     public Tensor tensor(String name) {
         Entry e = entry(name);
