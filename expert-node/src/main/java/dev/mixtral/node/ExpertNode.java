@@ -56,7 +56,7 @@ public final class ExpertNode implements AutoCloseable {
             ExpertNode node = new ExpertNode(files, stats, server, membership, grpcAddress);
             LOG.info("expert node up: experts {} of {} in {} layers ({} MiB mapped), model {} fingerprint {}, gRPC {}, cluster {}{}",
                     ExpertRanges.format(s.experts()), files.config().experts(), files.config().layers(),
-                    files.mappedBytes() >> 20, files.path().getFileName(), files.fingerprint(), grpcAddress,
+                    String.format("%.1f", files.mappedBytes() / 1048576.0), files.path().getFileName(), files.fingerprint(), grpcAddress,
                     membership.address(), s.seeds().isEmpty() ? " (started a new cluster)" : " joining " + s.seeds());
             return node;
         } catch (RuntimeException e) {
