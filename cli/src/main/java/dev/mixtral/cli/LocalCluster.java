@@ -102,19 +102,11 @@ public final class LocalCluster implements AutoCloseable {
     /** Starts node {@code i} (again, after {@link #kill}): same experts, same seed. */
     public synchronized Node start(int i) {
         if (nodes[i] != null && nodes[i].process().isAlive()) throw new IllegalStateException("node-" + i + " is running");
-        List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        cmd.addAll(JVM_FLAGS);
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(Main.class.getName());
-        cmd.addAll(List.of("expert-node", "--model", model.toString(), "--experts", ExpertRanges.format(shares.get(i)), "--host", host));
         // node 0 founds the cluster on the seed port; the others join it
-        if (i == 0) cmd.addAll(List.of("--cluster-port", Integer.toString(seedPort)));
-        else cmd.addAll(List.of("--seeds", seedAddress()));
-        cmd.addAll(extraArgs);
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put(ExpertNodeCommand.PARENT_PID_ENV, Long.toString(ProcessHandle.current().pid()));
+        List<String> clusterArgs = i == 0 ? List.of("--cluster-port", Integer.toString(seedPort)) : List.of("--seeds", seedAddress());
+        List<String> args = new ArrayList<>(clusterArgs);
+        args.addAll(extraArgs);
+        ProcessBuilder pb = nodeProcess(model, ExpertRanges.format(shares.get(i)), host, args);
         Process p;
         try {
             p = pb.start();
@@ -126,6 +118,24 @@ public final class LocalCluster implements AutoCloseable {
         pump.setDaemon(true);
         pump.start();
         return nodes[i];
+    }
+
+    /**
+     * The command of one expert node, run like this JVM (same java, class path and flags), merged output,
+     * told to exit when this process does.
+     */
+    public static ProcessBuilder nodeProcess(Path model, String experts, String host, List<String> args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(JVM_FLAGS);
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(Main.class.getName());
+        cmd.addAll(List.of("expert-node", "--model", model.toString(), "--experts", experts, "--host", host));
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put(ExpertNodeCommand.PARENT_PID_ENV, Long.toString(ProcessHandle.current().pid()));
+        return pb;
     }
 
     private void pump(int i, Process p) {

@@ -59,6 +59,11 @@ public final class Coordinator implements AutoCloseable {
         return registry.table();
     }
 
+    /** Expert nodes in the cluster that this coordinator refused, each as "address: why". */
+    public java.util.Collection<String> refusedNodes() {
+        return registry.refused();
+    }
+
     public String clusterAddress() {
         return membership.address();
     }

@@ -7,9 +7,7 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Map;
-import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.concurrent.Executors;
@@ -38,7 +36,7 @@ public final class NodeRegistry implements AutoCloseable {
         return t;
     });
     private final Map<String, NodeClient> connecting = new HashMap<>();
-    private final Set<String> refused = new HashSet<>();
+    private final Map<String, String> refused = new java.util.concurrent.ConcurrentHashMap<>(); // id → "address: why"
     private volatile RoutingTable table;
     private volatile boolean closing;
 
@@ -54,6 +52,11 @@ public final class NodeRegistry implements AutoCloseable {
 
     public SortedSet<Integer> missing() {
         return table.missing();
+    }
+
+    /** Nodes that are members but not used, each as "address: why". */
+    public java.util.Collection<String> refused() {
+        return java.util.List.copyOf(refused.values());
     }
 
     public void nodeUp(Member m) {
@@ -121,7 +124,7 @@ public final class NodeRegistry implements AutoCloseable {
     }
 
     private void refuse(Member m, String why) {
-        if (refused.add(m.id())) LOG.warn("refused expert node at {}: {}", m.address(), why);
+        if (refused.putIfAbsent(m.id(), m.address() + ": " + why) == null) LOG.warn("refused expert node at {}: {}", m.address(), why);
     }
 
     private void gone(String id, String why) {
