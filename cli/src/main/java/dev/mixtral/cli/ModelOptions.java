@@ -87,6 +87,7 @@ final class ModelOptions {
         Coordinator.Settings settings = coordinatorSettings();
         return MixtralModel.open(path, files -> {
             Coordinator coordinator = Coordinator.join(settings, files);
+            this.coordinator = coordinator;
             try {
                 System.err.printf("[coordinator %s joined the cluster at %s; waiting up to %ds for expert nodes covering all %d experts]%n",
                         coordinator.clusterAddress(), String.join(",", settings.seeds()), waitTimeout.toSeconds(), files.config().experts());
@@ -97,6 +98,18 @@ final class ModelOptions {
                 throw e;
             }
         });
+    }
+
+    /** With --seeds, after {@link #open()}: the coordinator, for its statistics. */
+    Coordinator coordinator;
+
+    /** One line on what the remote experts cost, or null when they ran in this process. */
+    String clusterStatistics() {
+        if (coordinator == null) return null;
+        var s = coordinator.experts().stats().snapshot();
+        return String.format("[experts on %d nodes: %d layer calls, %.2f ms each (%.2f ms outside the nodes' compute), %.1f KiB sent + %.1f KiB received]",
+                coordinator.routingTable().nodes().size(), s.layerCalls(), s.wallMsPerLayer(), s.overheadMsPerLayer(),
+                s.bytesSent() / 1024.0, s.bytesReceived() / 1024.0);
     }
 
     List<String> seedList() {

@@ -15,6 +15,7 @@ import java.util.List;
 
 import static dev.mixtral.cli.ClusterSupport.Q8;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Expert nodes as separate JVMs give exactly what one process gives: the same greedy tokens and the
@@ -61,7 +62,8 @@ class ClusterEquivalenceIT {
     static void sameAsOneProcess(int nodes, int replicas) {
         try (LocalCluster cluster = ClusterSupport.nodes(Q8, nodes, replicas);
              var remote = ClusterSupport.Remote.open(Q8, cluster, Duration.ofSeconds(30))) {
-            assertThat(remote.coordinator().routingTable().nodes()).hasSize(nodes);
+            // with replicas, coverage can be complete before every node has joined: wait for all
+            await().atMost(ClusterSupport.WAIT).until(() -> remote.coordinator().routingTable().nodes().size() == nodes);
             Generator g = remote.generator();
             // warm-up (class loading, JIT, connections) kept out of the figures
             g.generate(expected.get(0).prompt(), 4, SamplingParams.GREEDY, t -> true);

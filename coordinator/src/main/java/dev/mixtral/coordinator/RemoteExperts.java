@@ -141,6 +141,7 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
             case DEADLINE_EXCEEDED -> "no answer within the call deadline of " + callTimeout.toMillis() + " ms";
             case UNAVAILABLE -> "node unreachable (" + s.getDescription() + ")";
             case CANCELLED -> "call cancelled: the node left the cluster or became unreachable";
+            case UNKNOWN -> "connection lost (" + s.getDescription() + ")";
             default -> s.getCode() + (s.getDescription() != null ? ": " + s.getDescription() : "");
         };
     }
