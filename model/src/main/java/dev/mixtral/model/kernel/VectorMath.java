@@ -57,11 +57,11 @@ public final class VectorMath {
     }
 
     /**
-     * The 8 lanes summed in a fixed order: ((0+1)+(2+3))+((4+5)+(6+7)). Not {@code reduceLanes(ADD)}, whose
-     * order is unspecified and in practice differs between the interpreter and C2: the same call gave
-     * different bits before and after JIT compilation, so a cold expert node disagreed with a warm process.
+     * The lanes' sum in a fixed pairwise order. {@code reduceLanes(ADD)} is not used on purpose: its
+     * order differs between the JIT's intrinsic and the interpreter's fallback, so the same dot product
+     * could round differently before and after warm-up, or on another node of the cluster.
      */
-    static float sumLanes(FloatVector v) {
+    public static float sumLanes(FloatVector v) {
         return ((v.lane(0) + v.lane(1)) + (v.lane(2) + v.lane(3))) + ((v.lane(4) + v.lane(5)) + (v.lane(6) + v.lane(7)));
     }
 
