@@ -73,6 +73,7 @@ final class GenerateCommand implements Callable<Integer> {
             System.err.printf("[%d prompt tokens in %.2fs (%.1f tok/s), %d generated in %.2fs (%.1f tok/s)]%n",
                     promptIds.length, prefillS, promptIds.length / prefillS, tokens.length, decodeS,
                     tokens.length > 1 ? (tokens.length - 1) / decodeS : 0.0);
+            if (model.clusterStatistics() != null) System.err.println(model.clusterStatistics());
             return 0;
         }
     }

@@ -1,5 +1,6 @@
 package dev.mixtral.cli;
 
+import dev.mixtral.coordinator.ExpertUnavailableException;
 import dev.mixtral.model.ModelFileException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -13,6 +14,9 @@ import picocli.CommandLine.Command;
                 TokenizeCommand.class,
                 InspectCommand.class,
                 SynthCommand.class,
+                ExpertNodeCommand.class,
+                CoordinatorCommand.class,
+                ClusterCommand.class,
                 CommandLine.HelpCommand.class
         },
         footer = {"", "Also: ./mixtral test   build and run the test suite."})
@@ -27,7 +31,7 @@ public final class Main {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof ModelFileException || e instanceof IllegalArgumentException || e instanceof UserException
-                    || e instanceof java.io.UncheckedIOException) {
+                    || e instanceof java.io.UncheckedIOException || e instanceof ExpertUnavailableException) {
                 System.err.println("mixtral " + cmd.getCommandName() + ": " + e.getMessage());
                 return 1;
             }

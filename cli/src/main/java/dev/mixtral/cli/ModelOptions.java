@@ -1,12 +1,17 @@
 package dev.mixtral.cli;
 
+import dev.mixtral.coordinator.Coordinator;
 import dev.mixtral.model.MixtralModel;
 import dev.mixtral.model.forward.KvCache;
 import dev.mixtral.model.kernel.Parallel;
+import dev.mixtral.model.tensor.GgmlType;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 
 /** Options shared by the commands that run a model. */
 final class ModelOptions {
@@ -23,7 +28,39 @@ final class ModelOptions {
     @Option(names = "--prefill-chunk", paramLabel = "N", defaultValue = "256", description = "Prompt tokens per forward step. Default: ${DEFAULT-VALUE}.")
     int prefillChunk;
 
+    // ---- the coordinator role: with --seeds, experts run on the cluster's expert nodes ----
+
+    @Option(names = "--seeds", paramLabel = "HOST:PORT[,…]", defaultValue = "${env:MIXTRAL_SEEDS}",
+            description = "Run as a coordinator: join the cluster at these members and compute the experts on its expert nodes"
+                    + " (only the dense weights are loaded here). Env: MIXTRAL_SEEDS.")
+    String seeds;
+
+    @Option(names = "--wait-timeout", paramLabel = "DURATION", defaultValue = "60s", converter = Durations.class,
+            description = "With --seeds: how long to wait for expert nodes covering every expert. Default: ${DEFAULT-VALUE}.")
+    Duration waitTimeout;
+
+    @Option(names = "--call-timeout", paramLabel = "DURATION", defaultValue = "60s", converter = Durations.class,
+            description = "With --seeds: deadline of each call to an expert node (one layer of one step). Default: ${DEFAULT-VALUE}.")
+    Duration callTimeout;
+
+    @Option(names = "--cluster-host", paramLabel = "HOST", defaultValue = "${env:MIXTRAL_HOST:-127.0.0.1}",
+            description = "With --seeds: this process's cluster address, reachable from the nodes. Default: ${DEFAULT-VALUE} (env MIXTRAL_HOST).")
+    String clusterHost;
+
+    @Option(names = "--cluster-port", paramLabel = "PORT", defaultValue = "0",
+            description = "With --seeds: this process's cluster port (0: any free port). Default: ${DEFAULT-VALUE}.")
+    int clusterPort;
+
+    @Option(names = "--wire-dtype", paramLabel = "TYPE", defaultValue = "f32",
+            description = "With --seeds: activations on the wire: f32 (exact, bit-identical to one process), bf16 or f16 (half the bytes, rounded). Default: ${DEFAULT-VALUE}.")
+    String wireDtype;
+
     Path modelPath() {
+        return resolveModel(model);
+    }
+
+    /** The model to use: the flag, else $MIXTRAL_MODEL, else the built-in synthetic model. */
+    static Path resolveModel(Path model) {
         if (model != null) return model;
         String env = System.getenv("MIXTRAL_MODEL");
         if (env != null && !env.isBlank()) return Path.of(env);
@@ -46,6 +83,51 @@ final class ModelOptions {
         if (prefillChunk < 1) throw new UserException("--prefill-chunk must be >= 1");
         Path path = modelPath();
         if (!Files.exists(path)) throw new UserException(path + ": no such file or directory");
-        return MixtralModel.local(path);
+        if (seedList().isEmpty()) return MixtralModel.local(path);
+        Coordinator.Settings settings = coordinatorSettings();
+        return MixtralModel.open(path, files -> {
+            Coordinator coordinator = Coordinator.join(settings, files);
+            this.coordinator = coordinator;
+            try {
+                System.err.printf("[coordinator %s joined the cluster at %s; waiting up to %ds for expert nodes covering all %d experts]%n",
+                        coordinator.clusterAddress(), String.join(",", settings.seeds()), waitTimeout.toSeconds(), files.config().experts());
+                coordinator.awaitReady(waitTimeout);
+                return coordinator.experts(); // closing the model closes the coordinator
+            } catch (RuntimeException e) {
+                coordinator.close();
+                throw e;
+            }
+        });
+    }
+
+    /** With --seeds, after {@link #open()}: the coordinator, for its statistics. */
+    Coordinator coordinator;
+
+    /** One line on what the remote experts cost, or null when they ran in this process. */
+    String clusterStatistics() {
+        if (coordinator == null) return null;
+        var s = coordinator.experts().stats().snapshot();
+        return String.format("[experts on %d nodes: %d layer calls, %.2f ms each (%.2f ms outside the nodes' compute), %.1f KiB sent + %.1f KiB received]",
+                coordinator.routingTable().nodes().size(), s.layerCalls(), s.wallMsPerLayer(), s.overheadMsPerLayer(),
+                s.bytesSent() / 1024.0, s.bytesReceived() / 1024.0);
+    }
+
+    List<String> seedList() {
+        if (seeds == null || seeds.isBlank()) return List.of();
+        return Arrays.stream(seeds.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
+    }
+
+    Coordinator.Settings coordinatorSettings() {
+        for (String s : seedList()) {
+            if (!s.matches(".+:\\d+")) throw new UserException("--seeds: '" + s + "' is not HOST:PORT");
+        }
+        if (clusterPort < 0 || clusterPort > 65535) throw new UserException("--cluster-port must be 0..65535");
+        GgmlType wire = switch (wireDtype.toLowerCase()) {
+            case "f32" -> GgmlType.F32;
+            case "bf16" -> GgmlType.BF16;
+            case "f16" -> GgmlType.F16;
+            default -> throw new UserException("--wire-dtype must be f32, bf16 or f16, got '" + wireDtype + "'");
+        };
+        return new Coordinator.Settings(seedList(), clusterHost, clusterPort, callTimeout, wire);
     }
 }

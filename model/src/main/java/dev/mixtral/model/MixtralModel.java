@@ -18,11 +18,13 @@ public final class MixtralModel implements AutoCloseable {
     private final ModelFiles files;
     private final Transformer transformer;
     private final Tokenizer tokenizer;
+    private final ExpertExecutor experts;
 
-    private MixtralModel(ModelFiles files, Transformer transformer, Tokenizer tokenizer) {
+    private MixtralModel(ModelFiles files, Transformer transformer, Tokenizer tokenizer, ExpertExecutor experts) {
         this.files = files;
         this.transformer = transformer;
         this.tokenizer = tokenizer;
+        this.experts = experts;
     }
 
     /** Everything in this process: dense weights and all experts, memory-mapped. */
@@ -30,13 +32,18 @@ public final class MixtralModel implements AutoCloseable {
         return open(path, LocalExperts::loadAll);
     }
 
-    /** Dense weights here, experts wherever {@code experts} puts them. */
+    /**
+     * Dense weights here, experts wherever {@code experts} puts them. The model owns the executor: if it
+     * is {@link AutoCloseable} (remote experts holding connections), closing the model closes it.
+     */
     public static MixtralModel open(Path path, Function<ModelFiles, ExpertExecutor> experts) {
         ModelFiles files = ModelFiles.open(path);
         try {
             Tokenizer tokenizer = files.vocabulary().map(Tokenizer::new).orElse(null);
-            Transformer transformer = new Transformer(files.config(), files.loadDense(), experts.apply(files));
-            return new MixtralModel(files, transformer, tokenizer);
+            var dense = files.loadDense(); // first: the experts may take long (a cluster to wait for)
+            ExpertExecutor executor = experts.apply(files);
+            Transformer transformer = new Transformer(files.config(), dense, executor);
+            return new MixtralModel(files, transformer, tokenizer, executor);
         } catch (RuntimeException e) {
             files.close();
             throw e;
@@ -61,6 +68,12 @@ public final class MixtralModel implements AutoCloseable {
 
     @Override
     public void close() {
-        files.close();
+        try {
+            if (experts instanceof AutoCloseable c) c.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing the expert executor: " + e.getMessage(), e);
+        } finally {
+            files.close();
+        }
     }
 }

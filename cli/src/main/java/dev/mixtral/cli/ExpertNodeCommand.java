@@ -1,0 +1,85 @@
+package dev.mixtral.cli;
+
+import dev.mixtral.model.kernel.Parallel;
+import dev.mixtral.node.ExpertNode;
+import dev.mixtral.node.ExpertRanges;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+@Command(name = "expert-node", mixinStandardHelpOptions = true,
+        description = {"Serve some experts of every layer to coordinators over gRPC, as a member of the cluster.",
+                "Maps only those experts' weights (nothing dense). Runs until stopped (Ctrl-C / SIGTERM: leaves the cluster first)."})
+final class ExpertNodeCommand implements Callable<Integer> {
+    /** Set by {@link LocalCluster}: the node exits when that process is gone, even if it was killed without hooks. */
+    static final String PARENT_PID_ENV = "MIXTRAL_PARENT_PID";
+
+    @Option(names = "--model", paramLabel = "PATH", description = "A .gguf file or a Hugging Face checkpoint directory (the coordinator's model). Default: $MIXTRAL_MODEL, else the built-in model.")
+    Path model;
+
+    @Option(names = "--experts", paramLabel = "RANGES", defaultValue = "${env:MIXTRAL_EXPERTS}",
+            description = "Experts to hold in every layer, e.g. 0-3 or 0,2,5-7. Env: MIXTRAL_EXPERTS.")
+    String experts;
+
+    @Option(names = "--port", paramLabel = "PORT", defaultValue = "${env:MIXTRAL_GRPC_PORT:-0}",
+            description = "gRPC port of the ExpertService (0: any free port; the cluster advertises it). Default: ${DEFAULT-VALUE}.")
+    int port;
+
+    @Option(names = "--host", paramLabel = "HOST", defaultValue = "${env:MIXTRAL_HOST:-127.0.0.1}",
+            description = "Address to bind and advertise, reachable from the coordinators. Default: ${DEFAULT-VALUE} (env MIXTRAL_HOST).")
+    String host;
+
+    @Option(names = "--seeds", paramLabel = "HOST:PORT[,…]", defaultValue = "${env:MIXTRAL_SEEDS}",
+            description = "Cluster members to join. Without it this node starts a new cluster (on --cluster-port, default 25520). Env: MIXTRAL_SEEDS.")
+    String seeds;
+
+    @Option(names = "--cluster-port", paramLabel = "PORT", defaultValue = "${env:MIXTRAL_CLUSTER_PORT}",
+            description = "Cluster (Pekko) port. Default: 25520 without --seeds, else any free port.")
+    Integer clusterPort;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
+    Integer threads;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        if (threads != null) {
+            if (threads < 1) throw new UserException("--threads must be >= 1");
+            Parallel.setThreads(threads);
+        }
+        if (experts == null || experts.isBlank()) throw new UserException("--experts is required (e.g. --experts 0-3)");
+        Path path = ModelOptions.resolveModel(model);
+        if (!Files.exists(path)) throw new UserException(path + ": no such file or directory");
+        List<String> seedList = seeds == null ? List.of()
+                : Arrays.stream(seeds.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
+        for (String s : seedList) if (!s.matches(".+:\\d+")) throw new UserException("--seeds: '" + s + "' is not HOST:PORT");
+        int cport = clusterPort != null ? clusterPort : seedList.isEmpty() ? 25520 : 0;
+        if (port < 0 || port > 65535 || cport < 0 || cport > 65535) throw new UserException("ports must be 0..65535");
+
+        ExpertNode node = ExpertNode.start(new ExpertNode.Settings(path, ExpertRanges.parse(experts), host, port, cport, seedList));
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            node.close();
+            stopped.countDown();
+        }, "expert-node-shutdown"));
+        exitWithParent();
+        System.out.printf("expert node ready: experts %s, gRPC %s, cluster %s%n", ExpertRanges.format(ExpertRanges.parse(experts)),
+                node.grpcAddress(), node.clusterAddress());
+        System.out.flush();
+        stopped.await();
+        return 0;
+    }
+
+    private static void exitWithParent() {
+        String parent = System.getenv(PARENT_PID_ENV);
+        if (parent == null || parent.isBlank()) return;
+        ProcessHandle.of(Long.parseLong(parent.strip())).ifPresentOrElse(
+                p -> p.onExit().thenRun(() -> System.exit(0)),
+                () -> System.exit(0));
+    }
+}

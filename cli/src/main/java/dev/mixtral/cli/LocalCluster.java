@@ -1,0 +1,194 @@
+package dev.mixtral.cli;
+
+import dev.mixtral.node.ExpertRanges;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Expert-node processes on this machine (loopback), each holding an even share of the experts: what
+ * {@code ./mixtral cluster} runs and what tests use. Children run the same java binary and class path
+ * as this JVM, and die with it: a shutdown hook stops them, and each watches this process's id in case
+ * it is killed without running hooks.
+ */
+public final class LocalCluster implements AutoCloseable {
+    /** The JVM flags every process of the project runs with (see the root pom's jvm.flags). */
+    static final List<String> JVM_FLAGS = List.of("--add-modules", "jdk.incubator.vector",
+            "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xss4m");
+
+    public record Node(int index, SortedSet<Integer> experts, Process process) {
+        public long pid() { return process.pid(); }
+    }
+
+    private final Path model;
+    private final String host;
+    private final int seedPort;
+    private final List<String> extraArgs;
+    private final Consumer<String> output;
+    private final List<SortedSet<Integer>> shares;
+    private final Node[] nodes;
+    private final Thread hook = new Thread(this::close, "local-cluster-shutdown");
+
+    private LocalCluster(Path model, String host, int seedPort, List<SortedSet<Integer>> shares, List<String> extraArgs, Consumer<String> output) {
+        this.model = model;
+        this.host = host;
+        this.seedPort = seedPort;
+        this.shares = shares;
+        this.extraArgs = extraArgs;
+        this.output = output;
+        this.nodes = new Node[shares.size()];
+    }
+
+    /**
+     * Starts {@code n} nodes sharing {@code experts} experts evenly, each expert on {@code replicas}
+     * nodes; node 0 starts the cluster on {@code host:seedPort}, the others join it.
+     *
+     * @param output receives every line the nodes print, prefixed {@code [node-i] }
+     */
+    public static LocalCluster start(Path model, int experts, int n, int replicas, String host, int seedPort,
+                                     List<String> extraArgs, Consumer<String> output) {
+        LocalCluster cluster = new LocalCluster(model, host, seedPort, split(experts, n, replicas), extraArgs, output);
+        Runtime.getRuntime().addShutdownHook(cluster.hook);
+        try {
+            for (int i = 0; i < n; i++) cluster.start(i);
+        } catch (RuntimeException e) {
+            cluster.close();
+            throw e;
+        }
+        return cluster;
+    }
+
+    /**
+     * Even shares: contiguous blocks of experts, node i holding block i; with replicas R, block i is also
+     * on nodes i+1 … i+R-1 (mod n), so each expert is on exactly R distinct nodes.
+     */
+    public static List<SortedSet<Integer>> split(int experts, int n, int replicas) {
+        if (n < 1) throw new IllegalArgumentException("--nodes must be >= 1");
+        if (replicas < 1 || replicas > n) throw new IllegalArgumentException("--replicas must be between 1 and the number of nodes (" + n + ")");
+        if (n > experts * replicas) {
+            throw new IllegalArgumentException(n + " nodes cannot all hold experts: the model has " + experts + " experts × " + replicas + " replicas");
+        }
+        List<SortedSet<Integer>> shares = new ArrayList<>();
+        for (int i = 0; i < n; i++) shares.add(new TreeSet<>());
+        for (int e = 0; e < experts; e++) {
+            int block = (int) ((long) e * n / experts);
+            for (int r = 0; r < replicas; r++) shares.get((block + r) % n).add(e);
+        }
+        return shares;
+    }
+
+    public String seedAddress() {
+        return host + ":" + seedPort;
+    }
+
+    public List<Node> nodes() {
+        return List.of(nodes);
+    }
+
+    public Node node(int i) {
+        return nodes[i];
+    }
+
+    /** Starts node {@code i} (again, after {@link #kill}): same experts, same seed. */
+    public synchronized Node start(int i) {
+        if (nodes[i] != null && nodes[i].process().isAlive()) throw new IllegalStateException("node-" + i + " is running");
+        // node 0 founds the cluster on the seed port; the others join it
+        List<String> clusterArgs = i == 0 ? List.of("--cluster-port", Integer.toString(seedPort)) : List.of("--seeds", seedAddress());
+        List<String> args = new ArrayList<>(clusterArgs);
+        args.addAll(extraArgs);
+        ProcessBuilder pb = nodeProcess(model, ExpertRanges.format(shares.get(i)), host, args);
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start node-" + i + ": " + e.getMessage(), e);
+        }
+        nodes[i] = new Node(i, shares.get(i), p);
+        Thread pump = new Thread(() -> pump(i, p), "node-" + i + "-output");
+        pump.setDaemon(true);
+        pump.start();
+        return nodes[i];
+    }
+
+    /**
+     * The command of one expert node, run like this JVM (same java, class path and flags), merged output,
+     * told to exit when this process does.
+     */
+    public static ProcessBuilder nodeProcess(Path model, String experts, String host, List<String> args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(JVM_FLAGS);
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(Main.class.getName());
+        cmd.addAll(List.of("expert-node", "--model", model.toString(), "--experts", experts, "--host", host));
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put(ExpertNodeCommand.PARENT_PID_ENV, Long.toString(ProcessHandle.current().pid()));
+        return pb;
+    }
+
+    private void pump(int i, Process p) {
+        String prefix = "[node-" + i + "] ";
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) output.accept(prefix + line);
+        } catch (IOException e) {
+            // the process is gone
+        }
+        try {
+            output.accept(prefix + "exited with code " + p.waitFor());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Kills node {@code i} at once, as a crash would (no leaving the cluster). */
+    public void kill(int i) {
+        Process p = nodes[i].process();
+        p.destroyForcibly();
+        try {
+            p.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Stops every node: asks them to leave (SIGTERM), then kills what is still running. Idempotent. */
+    @Override
+    public void close() {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // already shutting down: this is the hook
+        }
+        List<Process> running = new ArrayList<>();
+        for (Node n : nodes) {
+            if (n != null && n.process().isAlive()) {
+                n.process().destroy();
+                running.add(n.process());
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        for (Process p : running) {
+            try {
+                if (!p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                    p.destroyForcibly();
+                    p.waitFor(5, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

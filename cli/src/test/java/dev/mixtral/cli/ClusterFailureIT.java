@@ -1,0 +1,109 @@
+package dev.mixtral.cli;
+
+import dev.mixtral.coordinator.ExpertUnavailableException;
+import dev.mixtral.coordinator.RemoteNode;
+import dev.mixtral.model.Golden;
+import dev.mixtral.model.MixtralModel;
+import dev.mixtral.model.forward.Generator;
+import dev.mixtral.model.forward.KvCache;
+import dev.mixtral.model.forward.SamplingParams;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static dev.mixtral.cli.ClusterSupport.Q4;
+import static dev.mixtral.cli.ClusterSupport.Q8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/** Nodes dying, coming back, and nodes of another model: seen by the coordinator, never a hang. */
+class ClusterFailureIT {
+    static final Duration CALL_TIMEOUT = Duration.ofSeconds(10);
+
+    @Test
+    void killedNodeIsNoticedInFlightGenerationFailsClearlyAndARestartRestoresService() throws Exception {
+        Golden.Case c = Golden.load("Q8_0").cases().get(0);
+        int[] reference;
+        try (MixtralModel local = MixtralModel.local(Q8)) {
+            reference = new Generator(local.transformer(), KvCache.Type.F32, 256).generate(c.promptIds(), 32, SamplingParams.GREEDY, t -> true);
+        }
+        try (LocalCluster cluster = ClusterSupport.nodes(Q8, 2, 1);
+             var remote = ClusterSupport.Remote.open(Q8, cluster, CALL_TIMEOUT)) {
+            Generator g = remote.generator();
+            assertThat(g.generate(c.promptIds(), 32, SamplingParams.GREEDY, t -> true)).containsExactly(reference);
+            RemoteNode victim = remote.coordinator().routingTable().choose(7);
+            assertThat(cluster.node(1).experts()).containsExactly(4, 5, 6, 7);
+
+            // a long generation in flight when node-1 dies
+            AtomicInteger produced = new AtomicInteger();
+            CompletableFuture<int[]> running = CompletableFuture.supplyAsync(() ->
+                    g.generate(c.promptIds(), 4000, SamplingParams.GREEDY, t -> produced.incrementAndGet() > 0));
+            await().atMost(Duration.ofSeconds(30)).until(() -> produced.get() >= 5);
+            long killed = System.nanoTime();
+            cluster.kill(1);
+
+            assertThatThrownBy(() -> running.get(CALL_TIMEOUT.toSeconds() + 5, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class)
+                    .cause().isInstanceOf(ExpertUnavailableException.class)
+                    .satisfies(e -> {
+                        ExpertUnavailableException x = (ExpertUnavailableException) e;
+                        System.out.println("[cluster figures] in-flight generation failed " + ms(killed) + " after the kill: " + x.getMessage());
+                        assertThat(x.layer()).isBetween(0, 1);
+                        assertThat(x.experts()).isNotEmpty().isSubsetOf(4, 5, 6, 7);
+                        if (x.node() != null) assertThat(x.node()).isEqualTo(victim.address());
+                        assertThat(x.getMessage()).contains("layer " + x.layer());
+                    });
+            assertThat(produced.get()).isLessThan(4000);
+
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> remote.coordinator().routingTable().missing(), m -> m.equals(java.util.Set.of(4, 5, 6, 7)));
+            System.out.println("[cluster figures] coordinator noticed the dead node " + ms(killed) + " after the kill (failure detector)");
+            // now refused before any call: the experts the batch needs, of those the dead node held
+            assertThatThrownBy(() -> g.generate(c.promptIds(), 8, SamplingParams.GREEDY, t -> true))
+                    .isInstanceOfSatisfying(ExpertUnavailableException.class, e -> {
+                        assertThat(e.experts()).isNotEmpty().isSubsetOf(4, 5, 6, 7);
+                        assertThat(e.node()).isNull();
+                        assertThat(e.getMessage()).startsWith("layer 0: experts " + e.experts() + " are not covered by any expert node");
+                    });
+
+            long restarted = System.nanoTime();
+            cluster.start(1);
+            await().atMost(ClusterSupport.WAIT).pollInterval(Duration.ofMillis(100))
+                    .until(() -> remote.coordinator().routingTable().complete());
+            System.out.println("[cluster figures] restarted node covered again " + ms(restarted) + " after its start (JVM start + join)");
+            assertThat(g.generate(c.promptIds(), 32, SamplingParams.GREEDY, t -> true)).containsExactly(reference);
+        }
+    }
+
+    @Test
+    void aNodeServingAnotherModelIsRefused() throws IOException {
+        try (LocalCluster cluster = ClusterSupport.nodes(Q8, 1, 1);
+             var remote = ClusterSupport.Remote.open(Q8, cluster, CALL_TIMEOUT)) {
+            Process foreign = LocalCluster.nodeProcess(Q4, "0-7", "127.0.0.1", List.of("--seeds", cluster.seedAddress()))
+                    .redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
+            try {
+                await().atMost(ClusterSupport.WAIT).until(() -> remote.coordinator().refusedNodes(), r -> !r.isEmpty());
+                String refusal = remote.coordinator().refusedNodes().iterator().next();
+                System.out.println("[cluster] refused: " + refusal);
+                assertThat(refusal).contains("fingerprint").contains("a different model file");
+                assertThat(remote.coordinator().routingTable().nodes()).hasSize(1);
+            } finally {
+                foreign.destroyForcibly();
+                foreign.waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static String ms(long since) {
+        return String.format("%.0f ms", (System.nanoTime() - since) / 1e6);
+    }
+}

@@ -1,0 +1,117 @@
+package dev.mixtral.cli;
+
+import dev.mixtral.coordinator.Coordinator;
+import dev.mixtral.coordinator.FanOutStats;
+import dev.mixtral.model.MixtralModel;
+import dev.mixtral.model.SharedData;
+import dev.mixtral.model.forward.Generator;
+import dev.mixtral.model.forward.KvCache;
+import dev.mixtral.model.tensor.GgmlType;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+
+/** Helpers of the multi-process tests: expert nodes as child JVMs, a coordinator in the test JVM. */
+final class ClusterSupport {
+    static final Path Q8 = SharedData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf");
+    static final Path Q4 = SharedData.golden().resolve("tiny/mixtral-tiny-Q4_0.gguf");
+    static final Duration WAIT = Duration.ofSeconds(90);
+
+    private ClusterSupport() {}
+
+    static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Nodes on loopback whose output goes to the test log. */
+    static LocalCluster nodes(Path model, int n, int replicas) {
+        return LocalCluster.start(model, 8, n, replicas, "127.0.0.1", freePort(), List.of("--threads", "1"), System.out::println);
+    }
+
+    /** A model whose experts are computed by the cluster's nodes; closing it leaves the cluster. */
+    record Remote(MixtralModel model, Coordinator coordinator) implements AutoCloseable {
+        static Remote open(Path path, LocalCluster cluster, Duration callTimeout) {
+            AtomicReference<Coordinator> c = new AtomicReference<>();
+            var settings = new Coordinator.Settings(List.of(cluster.seedAddress()), "127.0.0.1", 0, callTimeout, GgmlType.F32);
+            MixtralModel m = MixtralModel.open(path, files -> {
+                c.set(Coordinator.join(settings, files));
+                try {
+                    c.get().awaitReady(WAIT);
+                } catch (RuntimeException e) {
+                    c.get().close();
+                    throw e;
+                }
+                return c.get().experts();
+            });
+            return new Remote(m, c.get());
+        }
+
+        Generator generator() {
+            return new Generator(model.transformer(), KvCache.Type.F32, 256);
+        }
+
+        FanOutStats.Snapshot stats() {
+            return coordinator.experts().stats().snapshot();
+        }
+
+        @Override
+        public void close() {
+            model.close();
+        }
+    }
+
+    /**
+     * Resident bytes of {@code file}'s mappings in process {@code pid}: the Rss lines of its entries in
+     * /proc/pid/smaps, i.e. the pages of the model this process has actually touched.
+     */
+    static long residentBytesOf(long pid, Path file) {
+        try {
+            String target = file.toRealPath().toString();
+            boolean inFile = false;
+            long kb = 0;
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/smaps"))) {
+                if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+                    inFile = line.endsWith(" " + target);
+                } else if (inFile && line.startsWith("Rss:")) {
+                    kb += Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+            return kb * 1024;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Bit-for-bit equality of two logit arrays. (AssertJ's containsExactly diffs element against element,
+     * quadratic in the length: minutes for the ~2M logits of a scored sequence, so compare here and
+     * report the first difference.)
+     */
+    static void assertSameLogits(float[] actual, float[] expected, int vocab) {
+        org.assertj.core.api.Assertions.assertThat(actual).hasSameSizeAs(expected);
+        int i = java.util.Arrays.mismatch(actual, expected);
+        org.assertj.core.api.Assertions.assertThat(i)
+                .as(() -> "first differing logit: position " + i / vocab + ", token " + i % vocab + ": " + actual[i] + " vs " + expected[i])
+                .isEqualTo(-1);
+    }
+
+    static int[] concat(int[] a, int[] b) {
+        int[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
+    static String mib(long bytes) {
+        return String.format("%.1f MiB", bytes / 1048576.0);
+    }
+}

@@ -1,0 +1,78 @@
+package dev.mixtral.coordinator;
+
+import dev.mixtral.model.tensor.GgmlType;
+import dev.mixtral.model.weights.ModelFiles;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The coordinator role: a cluster member that knows which expert nodes serve its model and computes
+ * experts through them ({@link #experts()}, for {@code MixtralModel.open(path, files -> …)}).
+ */
+public final class Coordinator implements AutoCloseable {
+    /**
+     * @param seeds       {@code host:port} of cluster members to join
+     * @param host        this process's cluster address (reachable from the nodes)
+     * @param clusterPort 0 for any free port
+     * @param callTimeout deadline of every call to a node
+     * @param wireType    activations on the wire: F32 (exact), BF16 or F16
+     */
+    public record Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType) {
+        public Settings {
+            if (callTimeout.isNegative() || callTimeout.isZero()) throw new IllegalArgumentException("the call timeout must be positive");
+        }
+    }
+
+    private final NodeRegistry registry;
+    private final ClusterMembership membership;
+    private final RemoteExperts experts;
+
+    private Coordinator(NodeRegistry registry, ClusterMembership membership, Settings s, ModelFiles files) {
+        this.registry = registry;
+        this.membership = membership;
+        this.experts = new RemoteExperts(registry, files.fingerprint(), files.config().dim(), s.callTimeout(), s.wireType(), this::close);
+    }
+
+    /** Joins the cluster; nodes are added to the routing table as they are found (see {@link #awaitReady}). */
+    public static Coordinator join(Settings s, ModelFiles files) {
+        NodeRegistry registry = new NodeRegistry(files.fingerprint(), files.config());
+        try {
+            ClusterMembership membership = ClusterMembership.join(s.host(), s.clusterPort(), s.seeds(), registry);
+            return new Coordinator(registry, membership, s, files);
+        } catch (RuntimeException e) {
+            registry.close();
+            throw e;
+        }
+    }
+
+    /** Waits until every expert is covered by some node; else throws naming the missing experts. */
+    public void awaitReady(Duration timeout) {
+        registry.awaitCoverage(timeout);
+    }
+
+    public RemoteExperts experts() {
+        return experts;
+    }
+
+    public RoutingTable routingTable() {
+        return registry.table();
+    }
+
+    /** Expert nodes in the cluster that this coordinator refused, each as "address: why". */
+    public java.util.Collection<String> refusedNodes() {
+        return registry.refused();
+    }
+
+    public String clusterAddress() {
+        return membership.address();
+    }
+
+    /** Leaves the cluster, then closes the connections to the nodes. Idempotent. */
+    @Override
+    public synchronized void close() {
+        registry.closing();
+        membership.close();
+        registry.close();
+    }
+}

@@ -1,0 +1,191 @@
+package dev.mixtral.coordinator;
+
+import dev.mixtral.model.ModelConfig;
+import dev.mixtral.proto.v1.NodeDescription;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Turns membership into the routing table. A node that comes up is checked (its advertised model
+ * fingerprint, then its own Describe answer: fingerprint, shape, experts) before it is routed to; a node
+ * that leaves, dies or becomes unreachable is taken out at once. Refusals and coverage changes are logged.
+ */
+public final class NodeRegistry implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(NodeRegistry.class);
+    private static final Duration DESCRIBE_TIMEOUT = Duration.ofSeconds(5);
+    private static final int DESCRIBE_ATTEMPTS = 5;
+
+    /** What membership tells about a node: identity, gRPC address and what it advertises (may be null). */
+    public record Member(String id, String address, String fingerprint, String experts) {}
+
+    private final String fingerprint;
+    private final ModelConfig config;
+    // one thread applies every change and retries Describe: no races between join, leave and answers
+    private final ScheduledExecutorService worker = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "node-registry");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Map<String, NodeClient> connecting = new HashMap<>();
+    private final Map<String, String> refused = new java.util.concurrent.ConcurrentHashMap<>(); // id → "address: why"
+    private volatile RoutingTable table;
+    private volatile boolean closing;
+
+    public NodeRegistry(String fingerprint, ModelConfig config) {
+        this.fingerprint = fingerprint;
+        this.config = config;
+        this.table = RoutingTable.empty(config.experts());
+    }
+
+    public RoutingTable table() {
+        return table;
+    }
+
+    public SortedSet<Integer> missing() {
+        return table.missing();
+    }
+
+    /** Nodes that are members but not used, each as "address: why". */
+    public java.util.Collection<String> refused() {
+        return java.util.List.copyOf(refused.values());
+    }
+
+    public void nodeUp(Member m) {
+        worker.execute(() -> up(m));
+    }
+
+    public void nodeGone(String id, String why) {
+        worker.execute(() -> gone(id, why));
+    }
+
+    private void up(Member m) {
+        if (table.contains(m.id()) || connecting.containsKey(m.id())) return;
+        if (m.fingerprint() != null && !m.fingerprint().equals(fingerprint)) {
+            refuse(m, "it advertises model fingerprint " + m.fingerprint() + ", ours is " + fingerprint + " (a different model file)");
+            return;
+        }
+        NodeClient client = new NodeClient(m.address());
+        connecting.put(m.id(), client);
+        describe(m, client, 1);
+    }
+
+    private void describe(Member m, NodeClient client, int attempt) {
+        client.describe(DESCRIBE_TIMEOUT).whenCompleteAsync((d, error) -> described(m, client, attempt, d, error), worker);
+    }
+
+    private void described(Member m, NodeClient client, int attempt, NodeDescription d, Throwable error) {
+        if (connecting.get(m.id()) != client) return; // gone meanwhile
+        if (error != null) {
+            if (attempt < DESCRIBE_ATTEMPTS) {
+                worker.schedule(() -> {
+                    if (connecting.get(m.id()) == client) describe(m, client, attempt + 1);
+                }, 500L * attempt, TimeUnit.MILLISECONDS);
+            } else {
+                connecting.remove(m.id()).close();
+                LOG.warn("expert node at {} is a cluster member but did not answer Describe ({} attempts): {}; not used",
+                        m.address(), attempt, error.getMessage());
+            }
+            return;
+        }
+        connecting.remove(m.id());
+        String problem = check(d);
+        if (problem != null) {
+            client.close();
+            refuse(m, problem);
+            return;
+        }
+        RemoteNode node = new RemoteNode(m.id(), m.address(), d.getNodeName(), new TreeSet<>(d.getExpertsList()), client);
+        changed(table.with(node), "expert node " + node + " joined with experts " + node.experts());
+    }
+
+    /** Why a node cannot serve this coordinator's model, or null if it can. */
+    private String check(NodeDescription d) {
+        if (!d.getModelFingerprint().equals(fingerprint)) {
+            return "its model fingerprint " + d.getModelFingerprint() + " differs from ours " + fingerprint + " (a different model file)";
+        }
+        if (d.getLayers() != config.layers() || d.getDim() != config.dim() || d.getTotalExperts() != config.experts()) {
+            return "its model shape (layers " + d.getLayers() + ", dim " + d.getDim() + ", experts " + d.getTotalExperts()
+                    + ") differs from ours (" + config.layers() + ", " + config.dim() + ", " + config.experts() + ")";
+        }
+        if (d.getExpertsCount() == 0) return "it holds no experts";
+        for (int e : d.getExpertsList()) {
+            if (e >= config.experts()) return "it claims expert " + e + " of a model with " + config.experts();
+        }
+        return null;
+    }
+
+    private void refuse(Member m, String why) {
+        if (refused.putIfAbsent(m.id(), m.address() + ": " + why) == null) LOG.warn("refused expert node at {}: {}", m.address(), why);
+    }
+
+    private void gone(String id, String why) {
+        refused.remove(id);
+        NodeClient pending = connecting.remove(id);
+        if (pending != null) pending.close();
+        RemoteNode node = table.nodes().stream().filter(n -> n.id().equals(id)).findFirst().orElse(null);
+        if (node == null) return;
+        changed(table.without(id), "expert node " + node + " " + why + ", experts " + node.experts() + " lost");
+        // after the table no longer offers it: calls in flight to it fail at once instead of waiting
+        node.client().close();
+    }
+
+    private void changed(RoutingTable next, String what) {
+        synchronized (this) {
+            table = next;
+            notifyAll();
+        }
+        // while this coordinator leaves, every node "leaves" from its point of view: not news
+        if (!closing) LOG.info("{}: {}", what, next.summary());
+    }
+
+    /** Stops reporting membership changes: this coordinator is leaving the cluster. */
+    void closing() {
+        closing = true;
+    }
+
+    /** Waits until every expert is covered; else fails naming the experts still missing. */
+    public void awaitCoverage(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (this) {
+            while (!table.complete()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new ExpertUnavailableException(-1, table.missing(), null,
+                            "experts " + table.missing() + " of " + config.experts() + " are not covered by any expert node after "
+                                    + timeout.toSeconds() + "s (" + table.summary() + "); start nodes holding them (expert-node --experts …)"
+                                    + " or wait longer (--wait-timeout)", null);
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(this, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new ExpertUnavailableException(-1, table.missing(), null, "interrupted while waiting for expert nodes", e);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            worker.submit(() -> {
+                connecting.values().forEach(NodeClient::close);
+                connecting.clear();
+                table.nodes().forEach(n -> n.client().close());
+            }).get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.debug("closing node clients: {}", e.toString());
+        } finally {
+            worker.shutdownNow();
+        }
+    }
+}

@@ -1,0 +1,180 @@
+package dev.mixtral.coordinator;
+
+import com.google.protobuf.UnsafeByteOperations;
+import dev.mixtral.model.forward.ExpertBatch;
+import dev.mixtral.model.forward.ExpertExecutor;
+import dev.mixtral.model.tensor.GgmlType;
+import dev.mixtral.model.tensor.PackedRows;
+import dev.mixtral.proto.v1.ComputeRequest;
+import dev.mixtral.proto.v1.ComputeResponse;
+import dev.mixtral.proto.v1.DType;
+import dev.mixtral.proto.v1.ExpertRows;
+import io.grpc.Status;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Experts on remote nodes, behind the forward pass's seam. Per layer: the batch's experts are grouped
+ * by the node the routing table chooses for each, one Compute call per node goes out (all at once,
+ * each with a deadline), and the outputs come back in the batch's order. The weighted combination
+ * stays in the Transformer, so with F32 on the wire the result is bit-identical to one process.
+ *
+ * <p>Nodes are stateless, so a failed call could be re-planned on the remaining replicas: that is
+ * the place for failover ({@link #compute} → {@link #plan} without the failed node).
+ */
+public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
+    private final NodeRegistry registry;
+    private final String fingerprint;
+    private final int dim;
+    private final Duration callTimeout;
+    private final GgmlType wireType;
+    private final DType wireDType;
+    private final FanOutStats stats = new FanOutStats();
+    private final Runnable onClose;
+
+    RemoteExperts(NodeRegistry registry, String fingerprint, int dim, Duration callTimeout, GgmlType wireType, Runnable onClose) {
+        this.registry = registry;
+        this.fingerprint = fingerprint;
+        this.dim = dim;
+        this.callTimeout = callTimeout;
+        this.wireType = wireType;
+        this.wireDType = switch (wireType) {
+            case F32 -> DType.DTYPE_F32;
+            case BF16 -> DType.DTYPE_BF16;
+            case F16 -> DType.DTYPE_F16;
+            default -> throw new IllegalArgumentException("the wire type must be F32, BF16 or F16, not " + wireType);
+        };
+        this.onClose = onClose;
+    }
+
+    public FanOutStats stats() {
+        return stats;
+    }
+
+    /** One node's share of a layer's batch: the batch indices of the experts it computes. */
+    private record NodeCall(RemoteNode node, List<Integer> indices, CompletableFuture<ComputeResponse> response) {}
+
+    @Override
+    public float[][] compute(ExpertBatch batch) {
+        long start = System.nanoTime();
+        Map<RemoteNode, List<Integer>> plan = plan(registry.table(), batch);
+        List<NodeCall> calls = new ArrayList<>(plan.size());
+        long sent = 0;
+        for (Map.Entry<RemoteNode, List<Integer>> e : plan.entrySet()) {
+            ComputeRequest request = request(batch, e.getValue());
+            sent += request.getSerializedSize();
+            calls.add(new NodeCall(e.getKey(), e.getValue(), e.getKey().client().compute(request, callTimeout)));
+        }
+        float[][] outputs = new float[batch.experts().length][];
+        long received = 0, slowest = 0;
+        ExpertUnavailableException failure = null;
+        for (NodeCall call : calls) {
+            try {
+                ComputeResponse response = await(batch, call);
+                received += response.getSerializedSize();
+                slowest = Math.max(slowest, response.getComputeNanos());
+                unpack(batch, call, response, outputs);
+            } catch (ExpertUnavailableException e) {
+                if (failure == null) failure = e; else failure.addSuppressed(e);
+            }
+        }
+        if (failure != null) throw failure;
+        stats.record(calls.size(), sent, received, System.nanoTime() - start, slowest);
+        return outputs;
+    }
+
+    /** Chooses a node for each of the batch's experts and groups them by node, in first-use order. */
+    private static Map<RemoteNode, List<Integer>> plan(RoutingTable table, ExpertBatch batch) {
+        Map<RemoteNode, List<Integer>> plan = new LinkedHashMap<>();
+        SortedSet<Integer> uncovered = new TreeSet<>();
+        for (int i = 0; i < batch.experts().length; i++) {
+            RemoteNode node = table.choose(batch.experts()[i]);
+            if (node == null) uncovered.add(batch.experts()[i]);
+            else plan.computeIfAbsent(node, n -> new ArrayList<>()).add(i);
+        }
+        if (!uncovered.isEmpty()) {
+            throw new ExpertUnavailableException(batch.layer(), uncovered, null, "layer " + batch.layer() + ": experts "
+                    + uncovered + " are not covered by any expert node (" + table.summary() + ")", null);
+        }
+        return plan;
+    }
+
+    private ComputeRequest request(ExpertBatch batch, List<Integer> indices) {
+        ComputeRequest.Builder r = ComputeRequest.newBuilder()
+                .setModelFingerprint(fingerprint).setLayer(batch.layer()).setDtype(wireDType);
+        for (int i : indices) {
+            r.addInputs(ExpertRows.newBuilder().setExpert(batch.experts()[i]).setRows(batch.rows()[i])
+                    // the packed array is ours alone: wrap it instead of copying
+                    .setData(UnsafeByteOperations.unsafeWrap(PackedRows.pack(batch.inputs()[i], wireType))));
+        }
+        return r.build();
+    }
+
+    private ComputeResponse await(ExpertBatch batch, NodeCall call) {
+        try {
+            // the call's deadline ends it; the extra second only guards against a transport that never reports
+            return call.response().get(callTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw unavailable(batch, call, describe(e.getCause()), e.getCause());
+        } catch (TimeoutException e) {
+            call.response().cancel(true);
+            throw unavailable(batch, call, "no answer within " + callTimeout.toMillis() + " ms", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unavailable(batch, call, "interrupted", e);
+        }
+    }
+
+    private String describe(Throwable t) {
+        Status s = Status.fromThrowable(t);
+        return switch (s.getCode()) {
+            case DEADLINE_EXCEEDED -> "no answer within the call deadline of " + callTimeout.toMillis() + " ms";
+            case UNAVAILABLE -> "node unreachable (" + s.getDescription() + ")";
+            case CANCELLED -> "call cancelled: the node left the cluster or became unreachable";
+            case UNKNOWN -> "connection lost (" + s.getDescription() + ")";
+            default -> s.getCode() + (s.getDescription() != null ? ": " + s.getDescription() : "");
+        };
+    }
+
+    private void unpack(ExpertBatch batch, NodeCall call, ComputeResponse response, float[][] outputs) {
+        if (response.getOutputsCount() != call.indices().size()) {
+            throw unavailable(batch, call, "answered " + response.getOutputsCount() + " outputs for " + call.indices().size() + " experts", null);
+        }
+        for (int j = 0; j < call.indices().size(); j++) {
+            int i = call.indices().get(j);
+            ExpertRows out = response.getOutputs(j);
+            if (out.getExpert() != batch.experts()[i] || out.getRows() != batch.rows()[i]) {
+                throw unavailable(batch, call, "answered expert " + out.getExpert() + " × " + out.getRows() + " rows where expert "
+                        + batch.experts()[i] + " × " + batch.rows()[i] + " was asked", null);
+            }
+            try {
+                outputs[i] = PackedRows.unpack(out.getData().asReadOnlyByteBuffer(), wireType, batch.rows()[i] * dim);
+            } catch (IllegalArgumentException e) {
+                throw unavailable(batch, call, "bad output of expert " + out.getExpert() + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private static ExpertUnavailableException unavailable(ExpertBatch batch, NodeCall call, String why, Throwable cause) {
+        SortedSet<Integer> experts = new TreeSet<>();
+        for (int i : call.indices()) experts.add(batch.experts()[i]);
+        return new ExpertUnavailableException(batch.layer(), experts, call.node().address(), "layer " + batch.layer()
+                + ": experts " + experts + " failed on expert node " + call.node() + ": " + why, cause);
+    }
+
+    /** Leaves the cluster and closes the connections to the nodes. */
+    @Override
+    public void close() {
+        onClose.run();
+    }
+}

@@ -1,0 +1,91 @@
+package dev.mixtral.node;
+
+import dev.mixtral.model.forward.LocalExperts;
+import dev.mixtral.model.weights.ModelFiles;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.SortedSet;
+
+/**
+ * An expert node: maps its experts of every layer (nothing dense), serves them over gRPC, and joins
+ * the cluster advertising where, which experts and which model. Holds no per-request state, so any number of coordinators may use it
+ * and a call may be retried on another node holding the same experts.
+ */
+public final class ExpertNode implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ExpertNode.class);
+
+    /**
+     * @param host        address to bind and advertise (gRPC and cluster)
+     * @param grpcPort    ExpertService port, 0 for any free port (the cluster advertises the one chosen)
+     * @param clusterPort Pekko port, 0 for any free port
+     * @param seeds       {@code host:port} of cluster members to join; empty to start a new cluster
+     */
+    public record Settings(Path model, SortedSet<Integer> experts, String host, int grpcPort, int clusterPort,
+                           List<String> seeds) {}
+
+    private final ModelFiles files;
+    private final NodeStats stats;
+    private final ExpertServer server;
+    private final NodeMembership membership;
+    private final String grpcAddress;
+
+    private ExpertNode(ModelFiles files, NodeStats stats, ExpertServer server, NodeMembership membership, String grpcAddress) {
+        this.files = files;
+        this.stats = stats;
+        this.server = server;
+        this.membership = membership;
+        this.grpcAddress = grpcAddress;
+    }
+
+    public static ExpertNode start(Settings s) {
+        ModelFiles files = ModelFiles.open(s.model());
+        ExpertServer server = null;
+        try {
+            LocalExperts experts = LocalExperts.load(files, s.experts());
+            NodeStats stats = new NodeStats(files.config().experts());
+            var service = new ExpertServiceImpl(experts, files.config(), files.fingerprint(), nodeName(),
+                    files::mappedBytes, stats);
+            server = ExpertServer.start(s.host(), s.grpcPort(), service);
+            String grpcAddress = s.host() + ":" + server.port();
+            NodeMembership membership = NodeMembership.join(s.host(), s.clusterPort(), s.seeds(), grpcAddress,
+                    ExpertRanges.format(s.experts()), files.fingerprint());
+            ExpertNode node = new ExpertNode(files, stats, server, membership, grpcAddress);
+            LOG.info("expert node up: experts {} of {} in {} layers ({} MiB mapped), model {} fingerprint {}, gRPC {}, cluster {}{}",
+                    ExpertRanges.format(s.experts()), files.config().experts(), files.config().layers(),
+                    String.format("%.1f", files.mappedBytes() / 1048576.0), files.path().getFileName(), files.fingerprint(), grpcAddress,
+                    membership.address(), s.seeds().isEmpty() ? " (started a new cluster)" : " joining " + s.seeds());
+            return node;
+        } catch (RuntimeException e) {
+            if (server != null) server.close();
+            files.close();
+            throw e;
+        }
+    }
+
+    private static String nodeName() {
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "unknown-host";
+        }
+        return host + "/" + ProcessHandle.current().pid();
+    }
+
+    public String grpcAddress() { return grpcAddress; }
+    public String clusterAddress() { return membership.address(); }
+    public NodeStats stats() { return stats; }
+    public ModelFiles files() { return files; }
+
+    /** Leaves the cluster first (coordinators stop routing here), then stops serving and unmaps. */
+    @Override
+    public void close() {
+        membership.close();
+        server.close();
+        files.close();
+    }
+}

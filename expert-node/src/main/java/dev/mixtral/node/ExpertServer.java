@@ -1,0 +1,51 @@
+package dev.mixtral.node;
+
+import io.grpc.BindableService;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/** The node's gRPC server. Built here only, so transport security can be added in one place. */
+final class ExpertServer implements AutoCloseable {
+    /** A prefill step sends every prompt token's rows in one call: far beyond gRPC's 4 MiB default. */
+    static final int MAX_MESSAGE_BYTES = 1 << 30;
+
+    private final Server server;
+
+    private ExpertServer(Server server) {
+        this.server = server;
+    }
+
+    /** Listens on {@code host:port} ({@code port} 0: any free port). */
+    static ExpertServer start(String host, int port, BindableService service) {
+        Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+                .addService(service)
+                .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+                .build();
+        try {
+            server.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot listen for gRPC on " + host + ":" + port + ": " + e.getMessage(), e);
+        }
+        return new ExpertServer(server);
+    }
+
+    int port() {
+        return server.getPort();
+    }
+
+    @Override
+    public void close() {
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(2, TimeUnit.SECONDS)) server.shutdownNow();
+        } catch (InterruptedException e) {
+            server.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+}
