@@ -1,7 +1,6 @@
 package dev.mixtral.model.kernel;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -30,7 +29,7 @@ public final class VectorMath {
         for (; i + L <= n; i += L) {
             acc0 = FloatVector.fromArray(F8, a, aOff + i).fma(FloatVector.fromArray(F8, b, bOff + i), acc0);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(acc0.add(acc1));
         for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
         return sum;
     }
@@ -50,11 +49,20 @@ public final class VectorMath {
             acc0 = FloatVector.fromMemorySegment(F8, a, aByteOff + 4L * i, ByteOrder.LITTLE_ENDIAN)
                     .fma(FloatVector.fromArray(F8, b, bOff + i), acc0);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(acc0.add(acc1));
         for (; i < n; i++) {
             sum += a.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), aByteOff + 4L * i) * b[bOff + i];
         }
         return sum;
+    }
+
+    /**
+     * The lanes' sum in a fixed pairwise order. {@code reduceLanes(ADD)} is not used on purpose: its
+     * order differs between the JIT's intrinsic and the interpreter's fallback, so the same dot product
+     * could round differently before and after warm-up, or on another node of the cluster.
+     */
+    public static float sumLanes(FloatVector v) {
+        return ((v.lane(0) + v.lane(1)) + (v.lane(2) + v.lane(3))) + ((v.lane(4) + v.lane(5)) + (v.lane(6) + v.lane(7)));
     }
 
     /** y[yOff+i] += s · x[xOff+i]. */
