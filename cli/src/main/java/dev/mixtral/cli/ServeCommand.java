@@ -1,6 +1,7 @@
 package dev.mixtral.cli;
 
 import dev.mixtral.coordinator.api.ApiServer;
+import dev.mixtral.coordinator.api.GrpcApiServer;
 import dev.mixtral.coordinator.api.ServerMetrics;
 import dev.mixtral.model.MixtralModel;
 import dev.mixtral.model.engine.EngineConfig;
@@ -44,6 +45,9 @@ final class ServeCommand implements Callable<Integer> {
     static final class ServerOptions {
         @Option(names = "--port", defaultValue = "${env:MIXTRAL_PORT:-8080}", paramLabel = "PORT", description = "HTTP port (0: any free port). Default: ${DEFAULT-VALUE} (env MIXTRAL_PORT).")
         int port;
+        @Option(names = "--grpc-port", defaultValue = "${env:MIXTRAL_GRPC_PORT:-8081}", paramLabel = "PORT",
+                description = "Port of the gRPC generation API (mixtral.v1.GenerationService; 0: any free port, -1: off). Default: ${DEFAULT-VALUE}.")
+        int grpcPort;
         @Option(names = "--host", defaultValue = "${env:MIXTRAL_BIND:-0.0.0.0}", paramLabel = "HOST", description = "Address to listen on. Default: ${DEFAULT-VALUE}.")
         String host;
         @Option(names = "--api-key", defaultValue = "${env:MIXTRAL_API_KEY}", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY' on /v1/* (env MIXTRAL_API_KEY). Default: off.")
@@ -72,10 +76,12 @@ final class ServeCommand implements Callable<Integer> {
                         () -> coordinator == null || coordinator.routingTable().complete() ? null
                                 : "experts " + coordinator.routingTable().missing() + " are not held by any live expert node");
                 try (InferenceEngine engine = new InferenceEngine(m.transformer(), config);
-                     ApiServer api = new ApiServer(engine, m.tokenizer(), metrics, options).start()) {
+                     ApiServer api = new ApiServer(engine, m.tokenizer(), metrics, options).start();
+                     GrpcApiServer grpc = grpcPort < 0 ? null : new GrpcApiServer(engine, m.tokenizer(), metrics, host, grpcPort, options.notReady())) {
                     String base = "http://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + api.port();
                     System.err.printf("[serve] model '%s' ready at %s/v1%n", id, base);
                     System.err.printf("[serve] try: curl %s/v1/completions -H 'Content-Type: application/json' -d '{\"model\":\"%s\",\"prompt\":\"Once upon a time\",\"max_tokens\":32}'%n", base, id);
+                    if (grpc != null) System.err.printf("[serve] gRPC generation API on port %d%n", grpc.port());
                     System.out.println(base); // the address, alone on stdout, for scripts
                     new CountDownLatch(1).await(); // until the process is stopped
                 }

@@ -7,10 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.mixtral.model.engine.FinishReason;
-import dev.mixtral.model.engine.GenerationRequest;
 import dev.mixtral.model.engine.InferenceEngine;
-import dev.mixtral.model.engine.OverloadedException;
-import dev.mixtral.model.tokenizer.ChatTemplate;
 import dev.mixtral.model.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,8 +41,7 @@ public final class ApiServer implements AutoCloseable {
      */
     public record Options(String host, int port, String modelId, String apiKey, Supplier<String> notReady) {}
 
-    private final InferenceEngine engine;
-    private final Tokenizer tokenizer;
+    private final Completions completions;
     private final ServerMetrics metrics;
     private final Options options;
     private final HttpServer server;
@@ -53,8 +49,7 @@ public final class ApiServer implements AutoCloseable {
     private final long created = System.currentTimeMillis() / 1000;
 
     public ApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, Options options) throws IOException {
-        this.engine = engine;
-        this.tokenizer = tokenizer;
+        this.completions = new Completions(engine, tokenizer, metrics, options.notReady());
         this.metrics = metrics;
         this.options = options;
         this.server = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 128);
@@ -140,60 +135,18 @@ public final class ApiServer implements AutoCloseable {
         if (req.model() != null && !req.model().equals(options.modelId())) {
             throw ApiException.badRequest("model", "model '" + req.model() + "' is not served here; this server serves '" + options.modelId() + "'");
         }
-        String notReady = options.notReady().get();
-        if (notReady != null) throw new ApiException(503, "service_unavailable", null, "not ready: " + notReady);
-        int[] prompt = promptIds(req);
-        int context = engine.modelConfig().context();
-        if (prompt.length >= context) {
-            throw ApiException.badRequest(req.chat() ? "messages" : "prompt", "the prompt has " + prompt.length
-                    + " tokens; the model's context is " + context + " tokens");
-        }
-        int maxTokens = req.maxTokens() != null ? req.maxTokens() : context - prompt.length;
-        if (prompt.length + maxTokens > context) {
-            throw ApiException.badRequest("max_tokens", "max_tokens (" + maxTokens + ") + the prompt (" + prompt.length
-                    + " tokens) exceeds the model's context of " + context + " tokens");
-        }
-        // A chat reply starts a new text (its leading space is dropped); a completion continues the prompt's.
-        GenerationStream stream = new GenerationStream(tokenizer.newDecoder(req.chat()), req.stop(), metrics, start);
-        InferenceEngine.Handle handle;
-        try {
-            handle = engine.submit(new GenerationRequest(prompt, maxTokens, req.sampling(), new int[]{tokenizer.vocabulary().eos()}), stream);
-        } catch (OverloadedException e) {
-            throw new ApiException(429, "rate_limit_exceeded", null, e.getMessage());
-        } catch (IllegalArgumentException e) {
-            throw ApiException.badRequest(null, e.getMessage());
-        }
-        metrics.promptTokens.inc(prompt.length);
+        Completions.Started run = completions.start(req, start);
         String id = (req.chat() ? "chatcmpl-" : "cmpl-") + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         try {
-            int status = req.stream() ? streamEvents(ex, req, stream, handle, id, prompt.length)
-                    : collect(ex, req, stream, id, prompt.length);
-            return status;
+            return req.stream() ? streamEvents(ex, req, run.stream(), run.handle(), id, run.promptTokens())
+                    : collect(ex, req, run.stream(), id, run.promptTokens());
         } catch (InterruptedException e) {
-            handle.cancel();
+            run.handle().cancel();
             Thread.currentThread().interrupt();
             return 499;
         } finally {
             metrics.requestDuration.observe((System.nanoTime() - start) / 1e9);
         }
-    }
-
-    private int[] promptIds(CompletionRequest req) {
-        if (req.chat()) {
-            try {
-                return ChatTemplate.encode(tokenizer, req.messages());
-            } catch (IllegalArgumentException e) {
-                throw ApiException.badRequest("messages", e.getMessage());
-            }
-        }
-        if (req.promptIds() != null) {
-            int vocab = engine.modelConfig().vocab();
-            for (int t : req.promptIds()) {
-                if (t < 0 || t >= vocab) throw ApiException.badRequest("prompt", "token id " + t + " is outside the vocabulary (0.." + (vocab - 1) + ")");
-            }
-            return req.promptIds();
-        }
-        return tokenizer.encode(req.prompt(), true);
     }
 
     /** Waits for the whole output, then answers one JSON document. */

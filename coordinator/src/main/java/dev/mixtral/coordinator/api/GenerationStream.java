@@ -14,7 +14,8 @@ import java.util.concurrent.LinkedBlockingQueue;
  */
 final class GenerationStream implements TokenSink {
     sealed interface Event permits Text, Done, Failed {}
-    record Text(String text) implements Event {}
+    /** New text and the tokens that made it (a character may take several byte tokens). */
+    record Text(String text, int[] tokens) implements Event {}
     record Done(FinishReason reason) implements Event {}
     record Failed(Exception error) implements Event {}
 
@@ -25,6 +26,7 @@ final class GenerationStream implements TokenSink {
     private final long startNanos;
     private long lastTokenNanos;
     private volatile int completionTokens;
+    private final java.util.List<Integer> unsent = new java.util.ArrayList<>();
 
     GenerationStream(StreamingDecoder decoder, List<String> stops, ServerMetrics metrics, long startNanos) {
         this.decoder = decoder;
@@ -41,21 +43,28 @@ final class GenerationStream implements TokenSink {
         lastTokenNanos = now;
         completionTokens++;
         metrics.generationTokens.inc();
+        unsent.add(token);
         String text = stops.accept(decoder.accept(token));
-        if (!text.isEmpty()) events.add(new Text(text));
+        if (!text.isEmpty()) events.add(new Text(text, drainUnsent()));
         return !stops.stopped();
     }
 
     @Override
     public void onFinish(FinishReason reason) {
         String rest = stops.accept(decoder.finish()) + stops.flush();
-        if (!rest.isEmpty() && reason != FinishReason.CANCELLED) events.add(new Text(rest));
+        if (!rest.isEmpty() && reason != FinishReason.CANCELLED) events.add(new Text(rest, drainUnsent()));
         events.add(new Done(reason));
     }
 
     @Override
     public void onError(Exception error) {
         events.add(new Failed(error));
+    }
+
+    private int[] drainUnsent() {
+        int[] ids = unsent.stream().mapToInt(Integer::intValue).toArray();
+        unsent.clear();
+        return ids;
     }
 
     Event next() throws InterruptedException {
