@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 TokenizeCommand.class,
                 InspectCommand.class,
                 SynthCommand.class,
+                BenchCommand.class,
                 ExpertNodeCommand.class,
                 CoordinatorCommand.class,
                 ClusterCommand.class,
