@@ -78,9 +78,6 @@ final class ModelOptions {
         };
     }
 
-    /** Set when this process joined a cluster as its coordinator (for readiness reporting). */
-    Coordinator coordinator;
-
     MixtralModel open() {
         return open(UnaryOperator.identity());
     }
@@ -98,7 +95,6 @@ final class ModelOptions {
         Coordinator.Settings settings = coordinatorSettings();
         return MixtralModel.open(path, files -> {
             Coordinator coordinator = Coordinator.join(settings, files);
-            this.coordinator = coordinator;
             try {
                 System.err.printf("[coordinator %s joined the cluster at %s; waiting up to %ds for expert nodes covering all %d experts]%n",
                         coordinator.clusterAddress(), String.join(",", settings.seeds()), waitTimeout.toSeconds(), files.config().experts());
@@ -112,7 +108,7 @@ final class ModelOptions {
         });
     }
 
-    /** With --seeds, after {@link #open()}: the coordinator, for its statistics. */
+    /** With --seeds, after {@link #open()}: the coordinator, for its statistics and readiness. */
     Coordinator coordinator;
 
     /** One line on what the remote experts cost, or null when they ran in this process. */
