@@ -1,7 +1,7 @@
 package dev.mixtral.model.kernel;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -16,9 +16,27 @@ public final class VectorMath {
     public static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final int L = F8.length();
 
+    // Lane permutations of the fixed reduction tree: swap halves, then pairs, then neighbours.
+    private static final VectorShuffle<Float> SWAP4 = VectorShuffle.fromValues(F8, 4, 5, 6, 7, 0, 1, 2, 3);
+    private static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromValues(F8, 2, 3, 0, 1, 6, 7, 4, 5);
+    private static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromValues(F8, 1, 0, 3, 2, 5, 4, 7, 6);
+
     private VectorMath() {}
 
-    /** Σ a[aOff+i]·b[bOff+i] over i < n, in a fixed order: 8 lanes of FMA over 2 accumulators, then lanes, then tail. */
+    /**
+     * The sum of the 8 lanes as {@code ((v0+v4) + (v2+v6)) + ((v1+v5) + (v3+v7))}. {@code reduceLanes(ADD)} does
+     * not fix its order: the JIT's intrinsic adds in a tree while interpreted code adds lane by lane, so the
+     * same call could round differently before and after compilation. This tree is made of lane-wise adds,
+     * which are exact IEEE operations in every mode.
+     */
+    public static float sum(FloatVector v) {
+        v = v.add(v.rearrange(SWAP4));
+        v = v.add(v.rearrange(SWAP2));
+        v = v.add(v.rearrange(SWAP1));
+        return v.lane(0);
+    }
+
+    /** Σ a[aOff+i]·b[bOff+i] over i < n, in a fixed order: 8 lanes of FMA over 2 accumulators, then {@link #sum lanes}, then tail. */
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         FloatVector acc0 = FloatVector.zero(F8);
         FloatVector acc1 = FloatVector.zero(F8);
@@ -30,7 +48,7 @@ public final class VectorMath {
         for (; i + L <= n; i += L) {
             acc0 = FloatVector.fromArray(F8, a, aOff + i).fma(FloatVector.fromArray(F8, b, bOff + i), acc0);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = sum(acc0.add(acc1));
         for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
         return sum;
     }
@@ -50,7 +68,7 @@ public final class VectorMath {
             acc0 = FloatVector.fromMemorySegment(F8, a, aByteOff + 4L * i, ByteOrder.LITTLE_ENDIAN)
                     .fma(FloatVector.fromArray(F8, b, bOff + i), acc0);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = sum(acc0.add(acc1));
         for (; i < n; i++) {
             sum += a.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), aByteOff + 4L * i) * b[bOff + i];
         }
