@@ -1,59 +1,39 @@
 package dev.mixtral.model.kernel;
 
-import static dev.mixtral.model.kernel.VectorMath.sum;
-
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 
-import java.lang.foreign.MemorySegment;
-
-/** F32 rows: groups of 8 in column order, then a scalar tail for the last {@code cols % 8} columns. */
+/**
+ * F32 rows: groups of 8 in column order, then a scalar tail for the last {@code cols % 8} columns. A group
+ * is 32 bytes reinterpreted as 8 floats (the Vector API orders lanes little-endian, as GGUF stores them).
+ */
 final class F32Kernel extends RowKernel {
 
-    private static FloatVector load(MemorySegment w, long off) {
-        return FloatVector.fromMemorySegment(F8, w, off, LE);
-    }
-
-    /** The scalar tail step, shared by both kernels so that they round alike. */
-    private static float tail(float s, MemorySegment w, long off, float x) {
-        return Math.fma(w.get(F32_LE, off), x, s);
-    }
-
     @Override
-    public void rows4(MemorySegment w, long p0, long p1, long p2, long p3, float[] x, int xo, int cols, float[] out, int o) {
+    public void rows4(byte[] w, int p0, int p1, int p2, int p3, float[] x, int xo, int cols, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
-        int c = 0;
-        for (; c + 8 <= cols; c += 8) {
+        for (int c = 0; c + 8 <= cols; c += 8) {
             FloatVector xv = FloatVector.fromArray(F8, x, xo + c);
-            long b = 4L * c;
-            a0 = load(w, p0 + b).fma(xv, a0);
-            a1 = load(w, p1 + b).fma(xv, a1);
-            a2 = load(w, p2 + b).fma(xv, a2);
-            a3 = load(w, p3 + b).fma(xv, a3);
+            int b = 4 * c;
+            a0 = ByteVector.fromArray(B32, w, p0 + b).reinterpretAsFloats().fma(xv, a0);
+            a1 = ByteVector.fromArray(B32, w, p1 + b).reinterpretAsFloats().fma(xv, a1);
+            a2 = ByteVector.fromArray(B32, w, p2 + b).reinterpretAsFloats().fma(xv, a2);
+            a3 = ByteVector.fromArray(B32, w, p3 + b).reinterpretAsFloats().fma(xv, a3);
         }
-        float s0 = sum(a0), s1 = sum(a1), s2 = sum(a2), s3 = sum(a3);
-        for (; c < cols; c++) {
-            float xc = x[xo + c];
-            long b = 4L * c;
-            s0 = tail(s0, w, p0 + b, xc);
-            s1 = tail(s1, w, p1 + b, xc);
-            s2 = tail(s2, w, p2 + b, xc);
-            s3 = tail(s3, w, p3 + b, xc);
-        }
-        out[o] = s0;
-        out[o + 1] = s1;
-        out[o + 2] = s2;
-        out[o + 3] = s3;
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, 8);
+        a2.intoArray(lanes, 16);
+        a3.intoArray(lanes, 24);
     }
 
     @Override
-    public void tile2x4(MemorySegment w, long p0, long p1, float[] x, int x0, int x1, int x2, int x3,
-                        int cols, float[] out, int o0, int o1, int o2, int o3) {
+    public void tile2x4(byte[] w, int p0, int p1, float[] x, int x0, int x1, int x2, int x3,
+                        int cols, float[] lanes) {
         FloatVector a00 = FloatVector.zero(F8), a01 = a00, a02 = a00, a03 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        int c = 0;
-        for (; c + 8 <= cols; c += 8) {
-            long b = 4L * c;
-            FloatVector w0 = load(w, p0 + b), w1 = load(w, p1 + b);
+        for (int c = 0; c + 8 <= cols; c += 8) {
+            int b = 4 * c;
+            FloatVector w0 = ByteVector.fromArray(B32, w, p0 + b).reinterpretAsFloats(), w1 = ByteVector.fromArray(B32, w, p1 + b).reinterpretAsFloats();
             FloatVector xv = FloatVector.fromArray(F8, x, x0 + c);
             a00 = w0.fma(xv, a00);
             a10 = w1.fma(xv, a10);
@@ -67,19 +47,19 @@ final class F32Kernel extends RowKernel {
             a03 = w0.fma(xv, a03);
             a13 = w1.fma(xv, a13);
         }
-        float s00 = sum(a00), s01 = sum(a01), s02 = sum(a02), s03 = sum(a03);
-        float s10 = sum(a10), s11 = sum(a11), s12 = sum(a12), s13 = sum(a13);
-        for (; c < cols; c++) {
-            long b = 4L * c;
-            s00 = tail(s00, w, p0 + b, x[x0 + c]);
-            s01 = tail(s01, w, p0 + b, x[x1 + c]);
-            s02 = tail(s02, w, p0 + b, x[x2 + c]);
-            s03 = tail(s03, w, p0 + b, x[x3 + c]);
-            s10 = tail(s10, w, p1 + b, x[x0 + c]);
-            s11 = tail(s11, w, p1 + b, x[x1 + c]);
-            s12 = tail(s12, w, p1 + b, x[x2 + c]);
-            s13 = tail(s13, w, p1 + b, x[x3 + c]);
-        }
-        store(out, o0, o1, o2, o3, s00, s01, s02, s03, s10, s11, s12, s13);
+        a00.intoArray(lanes, 0);
+        a01.intoArray(lanes, 8);
+        a02.intoArray(lanes, 16);
+        a03.intoArray(lanes, 24);
+        a10.intoArray(lanes, 32);
+        a11.intoArray(lanes, 40);
+        a12.intoArray(lanes, 48);
+        a13.intoArray(lanes, 56);
+    }
+
+    @Override
+    public float tail(float s, byte[] w, int p, float[] x, int xo, int cols) {
+        for (int c = cols & ~7; c < cols; c++) s = Math.fma((float) F32_LE.get(w, p + 4 * c), x[xo + c], s);
+        return s;
     }
 }

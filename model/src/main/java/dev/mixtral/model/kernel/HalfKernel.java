@@ -1,91 +1,100 @@
 package dev.mixtral.model.kernel;
 
-import static dev.mixtral.model.kernel.VectorMath.sum;
-
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
-import java.lang.foreign.MemorySegment;
-
 /**
  * F16 and BF16 rows: groups of 8 in column order, then a scalar tail. The Vector API has no fp16
- * conversion, so fp16 is widened with integer operations (exact for every value, subnormals, inf and NaN
- * included, without ever forming a subnormal float, which some CPUs handle slowly).
+ * conversion, so fp16 is widened with integer operations, exact for every value (subnormals, inf and NaN
+ * included) without ever forming a subnormal float, which some CPUs handle slowly: the exponent is rebiased,
+ * exponent 31 becomes 255, and a subnormal {@code m} is computed as {@code 2^-14·(1 + m/1024) − 2^-14}.
  */
 final class HalfKernel extends RowKernel {
     private static final float TWO_POW_MINUS_14 = 0x1p-14f;
+    private static final VectorOperators.Conversion<Short, Integer> S2I = VectorOperators.S2I;
     private final boolean bf16;
 
     HalfKernel(boolean bf16) {
         this.bf16 = bf16;
     }
 
-    private static FloatVector widenBf16(MemorySegment w, long off) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S8, w, off, LE).convertShape(VectorOperators.S2I, I8, 0);
-        return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-    }
-
-    private static FloatVector widenF16(MemorySegment w, long off) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S8, w, off, LE).convertShape(VectorOperators.S2I, I8, 0);
-        IntVector o = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13); // exponent and mantissa, at f32's place
-        IntVector exp = o.and(0x1f << 23);
-        o = o.add(112 << 23);                                           // exponent bias 15 → 127
-        o = o.add(112 << 23, exp.eq(0x1f << 23));                       // inf and NaN: exponent 255
-        VectorMask<Integer> small = exp.eq(0);
-        o = o.add(1 << 23, small);                                      // zero and subnormal m: 2^-14·(1 + m/1024) ...
-        FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(F8)); // ... − 2^-14 = m·2^-24 exactly
-        return f.reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-    }
-
-    private FloatVector widen(MemorySegment w, long off) {
-        return bf16 ? widenBf16(w, off) : widenF16(w, off);
-    }
-
-    private float tail(float s, MemorySegment w, long off, float x) {
-        short h = w.get(I16_LE, off);
-        float v = bf16 ? Float.intBitsToFloat(h << 16) : Float.float16ToFloat(h);
-        return Math.fma(v, x, s);
-    }
-
+    /** Two 2-row passes, to keep each compiled body small (see {@link RowKernel}). */
     @Override
-    public void rows4(MemorySegment w, long p0, long p1, long p2, long p3, float[] x, int xo, int cols, float[] out, int o) {
-        FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
-        int c = 0;
-        for (; c + 8 <= cols; c += 8) {
+    public void rows4(byte[] w, int p0, int p1, int p2, int p3, float[] x, int xo, int cols, float[] lanes) {
+        rows2(w, p0, p1, x, xo, cols, lanes, 0);
+        rows2(w, p2, p3, x, xo, cols, lanes, 16);
+    }
+
+    private void rows2(byte[] w, int p0, int p1, float[] x, int xo, int cols, float[] lanes, int lo) {
+        FloatVector a0 = FloatVector.zero(F8), a1 = a0;
+        for (int c = 0; c + 8 <= cols; c += 8) {
+            int b = 2 * c;
+            IntVector h0 = (IntVector) ByteVector.fromArray(B16, w, p0 + b).reinterpretAsShorts().convertShape(S2I, I8, 0);
+            FloatVector w0;
+            if (bf16) {
+                w0 = h0.lanewise(LSHL, 16).reinterpretAsFloats();
+            } else { // fp16: exponent and mantissa moved to f32's place and rebiased; inf/NaN and subnormals fixed up
+                IntVector o = h0.and(0x7fff).lanewise(LSHL, 13);
+                IntVector exp = o.and(0x1f << 23);
+                VectorMask<Integer> small = exp.eq(0);
+                o = o.add(112 << 23).add(112 << 23, exp.eq(0x1f << 23)).add(1 << 23, small);
+                FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(F8));
+                w0 = f.reinterpretAsInts().or(h0.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+            }
+            IntVector h1 = (IntVector) ByteVector.fromArray(B16, w, p1 + b).reinterpretAsShorts().convertShape(S2I, I8, 0);
+            FloatVector w1;
+            if (bf16) {
+                w1 = h1.lanewise(LSHL, 16).reinterpretAsFloats();
+            } else { // fp16: exponent and mantissa moved to f32's place and rebiased; inf/NaN and subnormals fixed up
+                IntVector o = h1.and(0x7fff).lanewise(LSHL, 13);
+                IntVector exp = o.and(0x1f << 23);
+                VectorMask<Integer> small = exp.eq(0);
+                o = o.add(112 << 23).add(112 << 23, exp.eq(0x1f << 23)).add(1 << 23, small);
+                FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(F8));
+                w1 = f.reinterpretAsInts().or(h1.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+            }
             FloatVector xv = FloatVector.fromArray(F8, x, xo + c);
-            long b = 2L * c;
-            a0 = widen(w, p0 + b).fma(xv, a0);
-            a1 = widen(w, p1 + b).fma(xv, a1);
-            a2 = widen(w, p2 + b).fma(xv, a2);
-            a3 = widen(w, p3 + b).fma(xv, a3);
+            a0 = w0.fma(xv, a0);
+            a1 = w1.fma(xv, a1);
         }
-        float s0 = sum(a0), s1 = sum(a1), s2 = sum(a2), s3 = sum(a3);
-        for (; c < cols; c++) {
-            float xc = x[xo + c];
-            long b = 2L * c;
-            s0 = tail(s0, w, p0 + b, xc);
-            s1 = tail(s1, w, p1 + b, xc);
-            s2 = tail(s2, w, p2 + b, xc);
-            s3 = tail(s3, w, p3 + b, xc);
-        }
-        out[o] = s0;
-        out[o + 1] = s1;
-        out[o + 2] = s2;
-        out[o + 3] = s3;
+        a0.intoArray(lanes, lo);
+        a1.intoArray(lanes, lo + 8);
     }
 
     @Override
-    public void tile2x4(MemorySegment w, long p0, long p1, float[] x, int x0, int x1, int x2, int x3,
-                        int cols, float[] out, int o0, int o1, int o2, int o3) {
+    public void tile2x4(byte[] w, int p0, int p1, float[] x, int x0, int x1, int x2, int x3,
+                        int cols, float[] lanes) {
         FloatVector a00 = FloatVector.zero(F8), a01 = a00, a02 = a00, a03 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        int c = 0;
-        for (; c + 8 <= cols; c += 8) {
-            long b = 2L * c;
-            FloatVector w0 = widen(w, p0 + b), w1 = widen(w, p1 + b);
+        for (int c = 0; c + 8 <= cols; c += 8) {
+            int b = 2 * c;
+            IntVector h0 = (IntVector) ByteVector.fromArray(B16, w, p0 + b).reinterpretAsShorts().convertShape(S2I, I8, 0);
+            FloatVector w0;
+            if (bf16) {
+                w0 = h0.lanewise(LSHL, 16).reinterpretAsFloats();
+            } else { // fp16: exponent and mantissa moved to f32's place and rebiased; inf/NaN and subnormals fixed up
+                IntVector o = h0.and(0x7fff).lanewise(LSHL, 13);
+                IntVector exp = o.and(0x1f << 23);
+                VectorMask<Integer> small = exp.eq(0);
+                o = o.add(112 << 23).add(112 << 23, exp.eq(0x1f << 23)).add(1 << 23, small);
+                FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(F8));
+                w0 = f.reinterpretAsInts().or(h0.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+            }
+            IntVector h1 = (IntVector) ByteVector.fromArray(B16, w, p1 + b).reinterpretAsShorts().convertShape(S2I, I8, 0);
+            FloatVector w1;
+            if (bf16) {
+                w1 = h1.lanewise(LSHL, 16).reinterpretAsFloats();
+            } else { // fp16: exponent and mantissa moved to f32's place and rebiased; inf/NaN and subnormals fixed up
+                IntVector o = h1.and(0x7fff).lanewise(LSHL, 13);
+                IntVector exp = o.and(0x1f << 23);
+                VectorMask<Integer> small = exp.eq(0);
+                o = o.add(112 << 23).add(112 << 23, exp.eq(0x1f << 23)).add(1 << 23, small);
+                FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(F8));
+                w1 = f.reinterpretAsInts().or(h1.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+            }
             FloatVector xv = FloatVector.fromArray(F8, x, x0 + c);
             a00 = w0.fma(xv, a00);
             a10 = w1.fma(xv, a10);
@@ -99,19 +108,22 @@ final class HalfKernel extends RowKernel {
             a03 = w0.fma(xv, a03);
             a13 = w1.fma(xv, a13);
         }
-        float s00 = sum(a00), s01 = sum(a01), s02 = sum(a02), s03 = sum(a03);
-        float s10 = sum(a10), s11 = sum(a11), s12 = sum(a12), s13 = sum(a13);
-        for (; c < cols; c++) {
-            long b = 2L * c;
-            s00 = tail(s00, w, p0 + b, x[x0 + c]);
-            s01 = tail(s01, w, p0 + b, x[x1 + c]);
-            s02 = tail(s02, w, p0 + b, x[x2 + c]);
-            s03 = tail(s03, w, p0 + b, x[x3 + c]);
-            s10 = tail(s10, w, p1 + b, x[x0 + c]);
-            s11 = tail(s11, w, p1 + b, x[x1 + c]);
-            s12 = tail(s12, w, p1 + b, x[x2 + c]);
-            s13 = tail(s13, w, p1 + b, x[x3 + c]);
+        a00.intoArray(lanes, 0);
+        a01.intoArray(lanes, 8);
+        a02.intoArray(lanes, 16);
+        a03.intoArray(lanes, 24);
+        a10.intoArray(lanes, 32);
+        a11.intoArray(lanes, 40);
+        a12.intoArray(lanes, 48);
+        a13.intoArray(lanes, 56);
+    }
+
+    @Override
+    public float tail(float s, byte[] w, int p, float[] x, int xo, int cols) {
+        for (int c = cols & ~7; c < cols; c++) {
+            short h = (short) I16_LE.get(w, p + 2 * c);
+            s = Math.fma(bf16 ? Float.intBitsToFloat(h << 16) : Float.float16ToFloat(h), x[xo + c], s);
         }
-        store(out, o0, o1, o2, o3, s00, s01, s02, s03, s10, s11, s12, s13);
+        return s;
     }
 }

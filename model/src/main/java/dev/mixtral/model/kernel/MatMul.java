@@ -4,6 +4,7 @@ import dev.mixtral.model.tensor.Dequantize;
 import dev.mixtral.model.tensor.GgmlType;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Objects;
 
 /**
@@ -11,16 +12,19 @@ import java.util.Objects;
  * with the fused kernels of {@link RowKernel}.
  *
  * <p>Schedule: rows are split into ranges of whole 4-row tiles over the {@link Parallel} pool (or run on the
- * calling thread when the matrix is small); within a range, blocks of {@value #ROW_BLOCK} rows are
- * multiplied by all tokens before moving on, so a block's weights are read from memory once per call and
- * from cache for the other tokens. Tokens go 4 at a time through {@link RowKernel#tile2x4} (each widened
+ * calling thread when the matrix is small); within a range, a block of rows (4 to {@value #ROW_BLOCK}, about
+ * {@value #BLOCK_BYTES} bytes) is copied from the segment into the thread's {@code byte[]} and multiplied
+ * by all tokens before moving on, so weights are read from memory once per call and from cache for the
+ * other tokens. Tokens go 4 at a time through {@link RowKernel#tile2x4} (each widened
  * weight group feeds 4 tokens); a single token, and a last odd token, through {@link RowKernel#rows4}.
  * None of this changes any result: a (row, token) dot is the same sequence of float operations in every
  * kernel (see {@link RowKernel}).
  */
 public final class MatMul {
-    /** Rows multiplied by all tokens before moving on: 16 rows of 14336 Q8_0 columns are 240 KB. */
+    /** At most this many rows are copied and multiplied by all tokens before moving on. */
     static final int ROW_BLOCK = 16;
+    /** The bytes of a block of rows, unless 4 rows are more: small enough for L1/L2 between copy and use. */
+    static final long BLOCK_BYTES = 64 * 1024;
     /** Multiply-adds below which a call stays on the calling thread (a fork-join round trip costs ~10 µs). */
     static final long INLINE_MACS = 1L << 18;
 
@@ -50,57 +54,82 @@ public final class MatMul {
                 run(k, w, rowBytes, rows, cols, x, batch, out, 4 * from, Math.min(rows, 4 * to)));
     }
 
+    /** A compute thread's working memory: the current block of rows, and the kernels' accumulators. */
+    private static final class Scratch {
+        byte[] rows = new byte[0];
+        final float[] lanes = new float[64];
+    }
+
+    private static final ThreadLocal<Scratch> WORK = ThreadLocal.withInitial(Scratch::new);
+
+    /** Rows per block: a multiple of 4 whose bytes stay near {@value #BLOCK_BYTES}, between 4 and {@value #ROW_BLOCK}. */
+    static int blockRows(long rowBytes) {
+        return (int) Math.max(4, Math.min(ROW_BLOCK, BLOCK_BYTES / rowBytes & ~3L));
+    }
+
     /** Rows {@code [from, to)} for every token. */
     static void run(RowKernel k, MemorySegment w, long rowBytes, int rows, int cols, float[] x, int batch,
                     float[] out, int from, int to) {
-        float[] pad = new float[8]; // results of a tile's padding rows (one array per range, not per row)
-        for (int r0 = from; r0 < to; r0 += ROW_BLOCK) {
-            int r1 = Math.min(to, r0 + ROW_BLOCK);
+        Scratch s = WORK.get();
+        int blockRows = blockRows(rowBytes);
+        if (s.rows.length < blockRows * rowBytes) s.rows = new byte[Math.toIntExact(blockRows * rowBytes)];
+        byte[] buf = s.rows;
+        float[] lanes = s.lanes;
+        int rb = (int) rowBytes;
+        for (int r0 = from; r0 < to; r0 += blockRows) {
+            int n = Math.min(to - r0, blockRows);
+            MemorySegment.copy(w, ValueLayout.JAVA_BYTE, r0 * rowBytes, buf, 0, n * rb);
             int t = 0;
-            for (; t + 4 <= batch; t += 4) tokens4(k, w, rowBytes, rows, cols, x, out, r0, r1, t, t + 1, t + 2, t + 3, pad);
+            for (; t + 4 <= batch; t += 4) tokens4(k, buf, rb, n, cols, x, out, rows, r0, t, t + 1, t + 2, t + 3, lanes);
             switch (batch - t) {
-                case 3 -> tokens4(k, w, rowBytes, rows, cols, x, out, r0, r1, t, t + 1, t + 2, t + 2, pad);
-                case 2 -> tokens4(k, w, rowBytes, rows, cols, x, out, r0, r1, t, t + 1, t + 1, t + 1, pad);
-                case 1 -> token1(k, w, rowBytes, rows, cols, x, out, r0, r1, t, pad);
+                case 3 -> tokens4(k, buf, rb, n, cols, x, out, rows, r0, t, t + 1, t + 2, t + 2, lanes);
+                case 2 -> tokens4(k, buf, rb, n, cols, x, out, rows, r0, t, t + 1, t + 1, t + 1, lanes);
+                case 1 -> token1(k, buf, rb, n, cols, x, out, rows, r0, t, lanes);
                 default -> { }
             }
         }
     }
 
-    /** Rows {@code [r0, r1)} × tokens t0..t3 (which may repeat), by 2-row tiles. */
-    private static void tokens4(RowKernel k, MemorySegment w, long rowBytes, int rows, int cols, float[] x,
-                                float[] out, int r0, int r1, int t0, int t1, int t2, int t3, float[] pad) {
-        int x0 = t0 * cols, x1 = t1 * cols, x2 = t2 * cols, x3 = t3 * cols;
-        int r = r0;
-        for (; r + 2 <= r1; r += 2) {
-            long p = r * rowBytes;
-            k.tile2x4(w, p, p + rowBytes, x, x0, x1, x2, x3, cols, out, t0 * rows + r, t1 * rows + r, t2 * rows + r, t3 * rows + r);
-        }
-        if (r < r1) { // one row left: pad the tile with a copy of it
-            long p = r * rowBytes;
-            k.tile2x4(w, p, p, x, x0, x1, x2, x3, cols, pad, 0, 2, 4, 6);
-            out[t0 * rows + r] = pad[0];
-            out[t1 * rows + r] = pad[2];
-            out[t2 * rows + r] = pad[4];
-            out[t3 * rows + r] = pad[6];
+    /** The result of one (row, token) pair from its accumulator at {@code lanes[off ..)}. */
+    private static float finish(RowKernel k, float[] lanes, int off, byte[] w, int p, float[] x, int xo, int cols) {
+        return k.tail(VectorMath.sum(lanes, off), w, p, x, xo, cols);
+    }
+
+    /**
+     * The block's {@code n} rows (in {@code buf}, matrix rows {@code r0 ..}) × tokens t0..t3 (which may repeat),
+     * by 2-row tiles; a last odd row is paired with itself.
+     */
+    private static void tokens4(RowKernel k, byte[] buf, int rb, int n, int cols, float[] x, float[] out, int rows,
+                                int r0, int t0, int t1, int t2, int t3, float[] lanes) {
+        for (int i = 0; i < n; i += 2) {
+            int p0 = i * rb, p1 = i + 1 < n ? p0 + rb : p0;
+            k.tile2x4(buf, p0, p1, x, t0 * cols, t1 * cols, t2 * cols, t3 * cols, cols, lanes);
+            boolean two = i + 1 < n;
+            store(k, lanes, 0, buf, p0, p1, two, x, t0 * cols, cols, out, t0 * rows + r0 + i);
+            store(k, lanes, 8, buf, p0, p1, two, x, t1 * cols, cols, out, t1 * rows + r0 + i);
+            store(k, lanes, 16, buf, p0, p1, two, x, t2 * cols, cols, out, t2 * rows + r0 + i);
+            store(k, lanes, 24, buf, p0, p1, two, x, t3 * cols, cols, out, t3 * rows + r0 + i);
         }
     }
 
-    /** Rows {@code [r0, r1)} × token t, by 4-row tiles. */
-    private static void token1(RowKernel k, MemorySegment w, long rowBytes, int rows, int cols, float[] x,
-                               float[] out, int r0, int r1, int t, float[] pad) {
+    /** Stores token t's results of a 2 × 4 tile (its lanes at {@code lanes[off ..)} and {@code [32 + off ..)}). */
+    private static void store(RowKernel k, float[] lanes, int off, byte[] buf, int p0, int p1, boolean second,
+                              float[] x, int xo, int cols, float[] out, int o) {
+        out[o] = finish(k, lanes, off, buf, p0, x, xo, cols);
+        if (second) out[o + 1] = finish(k, lanes, 32 + off, buf, p1, x, xo, cols);
+    }
+
+    /** The block's {@code n} rows × token t, by 4-row tiles; a short last tile repeats its last row. */
+    private static void token1(RowKernel k, byte[] buf, int rb, int n, int cols, float[] x, float[] out, int rows,
+                               int r0, int t, float[] lanes) {
         int xo = t * cols;
-        int r = r0;
-        for (; r + 4 <= r1; r += 4) {
-            long p = r * rowBytes;
-            k.rows4(w, p, p + rowBytes, p + 2 * rowBytes, p + 3 * rowBytes, x, xo, cols, out, t * rows + r);
-        }
-        if (r < r1) { // 1-3 rows left: repeat the last one
-            long last = (r1 - 1) * rowBytes;
-            long p0 = r * rowBytes;
-            long p1 = Math.min(p0 + rowBytes, last), p2 = Math.min(p0 + 2 * rowBytes, last);
-            k.rows4(w, p0, p1, p2, last, x, xo, cols, pad, 0);
-            System.arraycopy(pad, 0, out, t * rows + r, r1 - r);
+        int last = (n - 1) * rb;
+        for (int i = 0; i < n; i += 4) {
+            int p = i * rb;
+            k.rows4(buf, p, Math.min(p + rb, last), Math.min(p + 2 * rb, last), Math.min(p + 3 * rb, last), x, xo, cols, lanes);
+            for (int j = 0; j < 4 && i + j < n; j++) {
+                out[t * rows + r0 + i + j] = finish(k, lanes, 8 * j, buf, p + j * rb, x, xo, cols);
+            }
         }
     }
 

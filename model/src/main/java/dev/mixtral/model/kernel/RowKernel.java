@@ -4,17 +4,19 @@ import dev.mixtral.model.tensor.GgmlType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
 /**
- * The fused dot-product kernels of one weight type: rows are read straight from the (mapped) segment,
- * widened to f32 in registers and multiplied into f32 activations, with no decode pass.
+ * The fused dot-product kernels of one weight type: stored rows are widened to f32 in registers and
+ * multiplied into f32 activations, with no decode pass. Rows are read from a {@code byte[]} into which
+ * {@link MatMul} copies a block of rows of the mapped segment at a time: a vector load from a segment
+ * checks bounds and liveness every time (C2 hoists little of it), which measured ~1.7× slower in these
+ * kernels than plain array loads after one bulk copy that stays in L1/L2.
  *
  * <h2>The summation order, which makes results independent of batching</h2>
  * Each type walks a row as a fixed sequence of 8-value groups (documented per type; for all but Q6_K it is
@@ -23,6 +25,14 @@ import java.nio.ByteOrder;
  *   acc = 0 (8 lanes);  for each group g in the type's order:  acc = fma(w_g, x_g, acc)
  *   result = {@link VectorMath#sum}(acc), then, for a column count not a multiple of 8, result = fma(w_c, x_c, result) per extra column
  * </pre>
+ * The kernels hand their accumulators back through a {@code lanes} array and {@link MatMul} does the last
+ * line.
+ *
+ * <p>Why the kernels spell every vector operation out instead of calling small helpers: C2 parses a method
+ * within a fixed node budget ({@code NodeCountInliningCutoff}), each Vector API call costs hundreds of nodes,
+ * and past the budget C2 stops inlining ordinary methods — a helper that takes or returns a vector then
+ * boxes it on every call (measured 10-20× slower). The JDK's own {@code @ForceInline} methods are exempt, so a
+ * kernel body that calls only those stays fast however large it, or its inlined caller, gets.
  * where {@code w_g} is the group's 8 weights exactly as {@code Dequantize.row} decodes them. The kernels
  * differ only in how many (row, token) pairs they interleave to keep the FMA units busy — {@link #rows4}
  * 4 rows × 1 token for decode, {@link #tile2x4} 2 rows × 4 tokens for batches, sharing each widened weight
@@ -35,25 +45,40 @@ import java.nio.ByteOrder;
 public abstract class RowKernel {
     static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    // the conversions the kernels use: signed and unsigned bytes to 8 lanes, ints to floats
+    static final VectorOperators.Conversion<Byte, Float> B2F = VectorOperators.B2F;
+    static final VectorOperators.Conversion<Byte, Integer> UB2I = VectorOperators.ZERO_EXTEND_B2I;
+    static final VectorOperators.Conversion<Integer, Float> I2F = VectorOperators.I2F;
+    static final VectorOperators.Binary LSHR = VectorOperators.LSHR, LSHL = VectorOperators.LSHL;
     static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
-    static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
-    static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
+    static final VarHandle I16_LE = MethodHandles.byteArrayViewVarHandle(short[].class, LE);
+    static final VarHandle F32_LE = MethodHandles.byteArrayViewVarHandle(float[].class, LE);
 
     /**
-     * Dots 4 rows with one token: {@code out[o + i] = row_i · x[xo .. xo + cols)}, row {@code i} starting at
-     * byte {@code p_i} of {@code w}. Rows may repeat (the caller pads a short tile that way).
+     * Accumulates 4 rows against one token: the lanes of row {@code i} · {@code x[xo .. xo + cols)} go to
+     * {@code lanes[8i .. 8i + 8)}, row {@code i} starting at byte {@code p_i} of {@code w}. Rows may repeat
+     * (the caller pads a short tile that way). Columns past the last multiple of 8 are left to {@link #tail}.
      */
-    public abstract void rows4(MemorySegment w, long p0, long p1, long p2, long p3,
-                               float[] x, int xo, int cols, float[] out, int o);
+    public abstract void rows4(byte[] w, int p0, int p1, int p2, int p3,
+                               float[] x, int xo, int cols, float[] lanes);
 
     /**
-     * Dots 2 rows with 4 tokens: {@code out[o_t] = row0 · x_t} and {@code out[o_t + 1] = row1 · x_t}, where token
-     * {@code t}'s activations start at {@code x[x_t]}. Rows or tokens may repeat.
+     * Accumulates 2 rows against 4 tokens: the lanes of row {@code r} · token {@code t} (whose activations start
+     * at {@code x[x_t]}) go to {@code lanes[8·(4r + t) ..)}. Rows or tokens may repeat.
      */
-    public abstract void tile2x4(MemorySegment w, long p0, long p1, float[] x, int x0, int x1, int x2, int x3,
-                                 int cols, float[] out, int o0, int o1, int o2, int o3);
+    public abstract void tile2x4(byte[] w, int p0, int p1, float[] x, int x0, int x1, int x2, int x3,
+                                 int cols, float[] lanes);
+
+    /**
+     * Adds the columns past the last multiple of 8 to a row's lane sum {@code s}, one {@code fma} each in column
+     * order. Only the unblocked types (F32, F16, BF16) have any.
+     */
+    public float tail(float s, byte[] w, int p, float[] x, int xo, int cols) {
+        return s;
+    }
 
     private static final RowKernel F32 = new F32Kernel();
     private static final RowKernel F16 = new HalfKernel(false);
@@ -81,35 +106,7 @@ public abstract class RowKernel {
     // ---- widening helpers shared by the kernels ----
 
     /** The fp16 at byte {@code off}, as f32 (exact). */
-    static float f16(MemorySegment w, long off) {
-        return Float.float16ToFloat(w.get(I16_LE, off));
-    }
-
-    /** 8 signed bytes at {@code off} as 8 floats. */
-    static FloatVector bytesToFloats(MemorySegment w, long off) {
-        return (FloatVector) ByteVector.fromMemorySegment(B8, w, off, LE).convertShape(VectorOperators.B2F, F8, 0);
-    }
-
-    /** 8 unsigned bytes at {@code off} as 8 ints (0..255): the source of nibbles and high bits. */
-    static IntVector unsignedBytes(MemorySegment w, long off) {
-        return (IntVector) ByteVector.fromMemorySegment(B8, w, off, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-    }
-
-    /** Small non-negative ints as floats (exact). */
-    static FloatVector toFloats(IntVector v) {
-        return (FloatVector) v.convert(VectorOperators.I2F, 0);
-    }
-
-    /** Stores a 2 × 4 tile's sums: row 0 of token t at {@code out[o_t]}, row 1 at {@code out[o_t + 1]}. */
-    static void store(float[] out, int o0, int o1, int o2, int o3,
-                      float s00, float s01, float s02, float s03, float s10, float s11, float s12, float s13) {
-        out[o0] = s00;
-        out[o0 + 1] = s10;
-        out[o1] = s01;
-        out[o1 + 1] = s11;
-        out[o2] = s02;
-        out[o2 + 1] = s12;
-        out[o3] = s03;
-        out[o3 + 1] = s13;
+    static float f16(byte[] w, int off) {
+        return Float.float16ToFloat((short) I16_LE.get(w, off));
     }
 }

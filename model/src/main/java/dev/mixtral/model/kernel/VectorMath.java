@@ -36,6 +36,13 @@ public final class VectorMath {
         return v.lane(0);
     }
 
+    /** {@link #sum(FloatVector)} of the 8 lanes stored at {@code lanes[off ..)}: the same tree, so the same bits. */
+    public static float sum(float[] lanes, int off) {
+        float s04 = lanes[off] + lanes[off + 4], s15 = lanes[off + 1] + lanes[off + 5];
+        float s26 = lanes[off + 2] + lanes[off + 6], s37 = lanes[off + 3] + lanes[off + 7];
+        return (s04 + s26) + (s15 + s37);
+    }
+
     /** Σ a[aOff+i]·b[bOff+i] over i < n, in a fixed order: 8 lanes of FMA over 2 accumulators, then {@link #sum lanes}, then tail. */
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         FloatVector acc0 = FloatVector.zero(F8);
