@@ -76,6 +76,7 @@ public final class MatMul {
         byte[] buf = s.rows;
         float[] lanes = s.lanes;
         int rb = (int) rowBytes;
+        if (batch == 1 && direct(k, w, rowBytes, rows, cols, x, out, from, to, lanes)) return;
         for (int r0 = from; r0 < to; r0 += blockRows) {
             int n = Math.min(to - r0, blockRows);
             MemorySegment.copy(w, ValueLayout.JAVA_BYTE, r0 * rowBytes, buf, 0, n * rb);
@@ -88,6 +89,21 @@ public final class MatMul {
                 default -> { }
             }
         }
+    }
+
+    /** One token straight from the segment, when the kernel can: rows {@code [from, to)} by 4-row tiles. */
+    private static boolean direct(RowKernel k, MemorySegment w, long rowBytes, int rows, int cols, float[] x, float[] out,
+                                  int from, int to, float[] lanes) {
+        long last = (to - 1) * rowBytes;
+        for (int r = from; r < to; r += 4) {
+            long p = r * rowBytes;
+            if (!k.rows4(w, p, Math.min(p + rowBytes, last), Math.min(p + 2 * rowBytes, last), Math.min(p + 3 * rowBytes, last),
+                    x, 0, cols, lanes)) {
+                return false;
+            }
+            for (int j = 0; j < 4 && r + j < to; j++) out[r + j] = VectorMath.sum(lanes, 8 * j); // types with a tail have no direct variant
+        }
+        return true;
     }
 
     /** The result of one (row, token) pair from its accumulator at {@code lanes[off ..)}. */

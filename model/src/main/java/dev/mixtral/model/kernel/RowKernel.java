@@ -7,6 +7,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -71,6 +72,15 @@ public abstract class RowKernel {
      */
     public abstract void tile2x4(byte[] w, int p0, int p1, float[] x, int x0, int x1, int x2, int x3,
                                  int cols, float[] lanes);
+
+    /**
+     * {@link #rows4} reading straight from the mapped segment, for a single token, where the block copy
+     * cannot overlap the memory stream; the same operations in the same order. Returns false when the type
+     * has no such variant (the caller then copies the rows).
+     */
+    public boolean rows4(MemorySegment w, long p0, long p1, long p2, long p3, float[] x, int xo, int cols, float[] lanes) {
+        return false;
+    }
 
     /**
      * Adds the columns past the last multiple of 8 to a row's lane sum {@code s}, one {@code fma} each in column
