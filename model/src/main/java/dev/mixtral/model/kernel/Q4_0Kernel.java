@@ -60,13 +60,29 @@ final class Q4_0Kernel extends RowKernel {
             FloatVector d0 = FloatVector.broadcast(F8, s0), m0 = FloatVector.broadcast(F8, -8 * s0);
             FloatVector d1 = FloatVector.broadcast(F8, s1), m1 = FloatVector.broadcast(F8, -8 * s1);
             // the same group order as rows4: values 0-7, 16-23, 8-15, 24-31
-            for (int k = 0; k < 4; k++) {
-                int qs = QS + 8 * (k >> 1);
-                int c = 32 * b + 8 * (k >> 1) + 16 * (k & 1);
-                IntVector v0 = (IntVector) ByteVector.fromArray(B8, w, b0 + qs).convertShape(UB2I, I8, 0), v1 = (IntVector) ByteVector.fromArray(B8, w, b1 + qs).convertShape(UB2I, I8, 0);
-                FloatVector w0 = (k & 1) == 0 ? ((FloatVector) v0.and(0x0F).convertShape(I2F, F8, 0)).fma(d0, m0) : ((FloatVector) v0.lanewise(LSHR, 4).convertShape(I2F, F8, 0)).fma(d0, m0);
-                FloatVector w1 = (k & 1) == 0 ? ((FloatVector) v1.and(0x0F).convertShape(I2F, F8, 0)).fma(d1, m1) : ((FloatVector) v1.lanewise(LSHR, 4).convertShape(I2F, F8, 0)).fma(d1, m1);
-                FloatVector xv = FloatVector.fromArray(F8, x, x0 + c);
+            for (int half = 0; half < 2; half++) {
+                int c = 32 * b + 8 * half;
+                IntVector v0 = (IntVector) ByteVector.fromArray(B8, w, b0 + QS + 8 * half).convertShape(UB2I, I8, 0);
+                IntVector v1 = (IntVector) ByteVector.fromArray(B8, w, b1 + QS + 8 * half).convertShape(UB2I, I8, 0);
+                FloatVector w0 = ((FloatVector) v0.and(0x0F).convertShape(I2F, F8, 0)).fma(d0, m0);
+                FloatVector w1 = ((FloatVector) v1.and(0x0F).convertShape(I2F, F8, 0)).fma(d1, m1);
+                FloatVector xv;
+                xv = FloatVector.fromArray(F8, x, x0 + c);
+                a00 = w0.fma(xv, a00);
+                a10 = w1.fma(xv, a10);
+                xv = FloatVector.fromArray(F8, x, x1 + c);
+                a01 = w0.fma(xv, a01);
+                a11 = w1.fma(xv, a11);
+                xv = FloatVector.fromArray(F8, x, x2 + c);
+                a02 = w0.fma(xv, a02);
+                a12 = w1.fma(xv, a12);
+                xv = FloatVector.fromArray(F8, x, x3 + c);
+                a03 = w0.fma(xv, a03);
+                a13 = w1.fma(xv, a13);
+                c += 16;
+                w0 = ((FloatVector) v0.lanewise(LSHR, 4).convertShape(I2F, F8, 0)).fma(d0, m0);
+                w1 = ((FloatVector) v1.lanewise(LSHR, 4).convertShape(I2F, F8, 0)).fma(d1, m1);
+                xv = FloatVector.fromArray(F8, x, x0 + c);
                 a00 = w0.fma(xv, a00);
                 a10 = w1.fma(xv, a10);
                 xv = FloatVector.fromArray(F8, x, x1 + c);
