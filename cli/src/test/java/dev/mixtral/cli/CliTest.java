@@ -106,7 +106,7 @@ class CliTest {
         assertThat(temp.exit()).isEqualTo(1);
         assertThat(temp.err()).contains("temperature must be a finite number >= 0");
 
-        Result usage = run("generate", "--model", F32.toString(), "--no-such-flag");
+        Result usage = run("generate", "--model", F32.toString(), "--prompt", "x", "--no-such-flag");
         assertThat(usage.exit()).isEqualTo(2);
         assertThat(usage.err()).contains("Unknown option: '--no-such-flag'");
 

@@ -21,10 +21,15 @@ public final class KvCache {
     private final short[][] k16, v16;
 
     public KvCache(ModelConfig config, Type type) {
+        this(config, type, config.context());
+    }
+
+    /** A cache that never holds more than {@code maxPositions} (≤ the context length): what a request reserved. */
+    public KvCache(ModelConfig config, Type type, int maxPositions) {
         this.type = type;
         this.layers = config.layers();
         this.kvDim = config.kvDim();
-        this.context = config.context();
+        this.context = Math.min(maxPositions, config.context());
         this.capacity = 0;
         if (type == Type.F32) {
             k32 = new float[layers][0];
@@ -45,7 +50,7 @@ public final class KvCache {
     public void ensureCapacity(int positions) {
         if (positions <= capacity) return;
         if (positions > context) {
-            throw new IllegalArgumentException("sequence of " + positions + " tokens exceeds the context length " + context);
+            throw new IllegalArgumentException("sequence of " + positions + " tokens exceeds its limit of " + context);
         }
         int grown = Math.min(context, Math.max(positions, Math.max(16, capacity * 2)));
         for (int l = 0; l < layers; l++) {
@@ -58,6 +63,11 @@ public final class KvCache {
             }
         }
         capacity = grown;
+    }
+
+    /** Bytes one position takes in every layer (keys and values). */
+    public static long bytesPerPosition(ModelConfig config, Type type) {
+        return 2L * config.layers() * config.kvDim() * (type == Type.F32 ? 4 : 2);
     }
 
     /** Bytes held by this cache. */

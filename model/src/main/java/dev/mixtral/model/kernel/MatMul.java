@@ -101,14 +101,14 @@ public final class MatMul {
                     x, 0, cols, lanes)) {
                 return false;
             }
-            for (int j = 0; j < 4 && r + j < to; j++) out[r + j] = VectorMath.sum(lanes, 8 * j); // types with a tail have no direct variant
+            for (int j = 0; j < 4 && r + j < to; j++) out[r + j] = VectorMath.sumLanes(lanes, 8 * j); // types with a tail have no direct variant
         }
         return true;
     }
 
     /** The result of one (row, token) pair from its accumulator at {@code lanes[off ..)}. */
     private static float finish(RowKernel k, float[] lanes, int off, byte[] w, int p, float[] x, int xo, int cols) {
-        return k.tail(VectorMath.sum(lanes, off), w, p, x, xo, cols);
+        return k.tail(VectorMath.sumLanes(lanes, off), w, p, x, xo, cols);
     }
 
     /**

@@ -24,7 +24,7 @@ import java.nio.ByteOrder;
  * column order). For one (row, token) pair, every kernel computes exactly:
  * <pre>
  *   acc = 0 (8 lanes);  for each group g in the type's order:  acc = fma(w_g, x_g, acc)
- *   result = {@link VectorMath#sum}(acc), then, for a column count not a multiple of 8, result = fma(w_c, x_c, result) per extra column
+ *   result = {@link VectorMath#sumLanes}(acc), then, for a column count not a multiple of 8, result = fma(w_c, x_c, result) per extra column
  * </pre>
  * The kernels hand their accumulators back through a {@code lanes} array and {@link MatMul} does the last
  * line.

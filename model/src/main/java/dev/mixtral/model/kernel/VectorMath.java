@@ -1,7 +1,6 @@
 package dev.mixtral.model.kernel;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -16,34 +15,9 @@ public final class VectorMath {
     public static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final int L = F8.length();
 
-    // Lane permutations of the fixed reduction tree: swap halves, then pairs, then neighbours.
-    private static final VectorShuffle<Float> SWAP4 = VectorShuffle.fromValues(F8, 4, 5, 6, 7, 0, 1, 2, 3);
-    private static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromValues(F8, 2, 3, 0, 1, 6, 7, 4, 5);
-    private static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromValues(F8, 1, 0, 3, 2, 5, 4, 7, 6);
-
     private VectorMath() {}
 
-    /**
-     * The sum of the 8 lanes as {@code ((v0+v4) + (v2+v6)) + ((v1+v5) + (v3+v7))}. {@code reduceLanes(ADD)} does
-     * not fix its order: the JIT's intrinsic adds in a tree while interpreted code adds lane by lane, so the
-     * same call could round differently before and after compilation. This tree is made of lane-wise adds,
-     * which are exact IEEE operations in every mode.
-     */
-    public static float sum(FloatVector v) {
-        v = v.add(v.rearrange(SWAP4));
-        v = v.add(v.rearrange(SWAP2));
-        v = v.add(v.rearrange(SWAP1));
-        return v.lane(0);
-    }
-
-    /** {@link #sum(FloatVector)} of the 8 lanes stored at {@code lanes[off ..)}: the same tree, so the same bits. */
-    public static float sum(float[] lanes, int off) {
-        float s04 = lanes[off] + lanes[off + 4], s15 = lanes[off + 1] + lanes[off + 5];
-        float s26 = lanes[off + 2] + lanes[off + 6], s37 = lanes[off + 3] + lanes[off + 7];
-        return (s04 + s26) + (s15 + s37);
-    }
-
-    /** Σ a[aOff+i]·b[bOff+i] over i < n, in a fixed order: 8 lanes of FMA over 2 accumulators, then {@link #sum lanes}, then tail. */
+    /** Σ a[aOff+i]·b[bOff+i] over i < n, in a fixed order: 8 lanes of FMA over 2 accumulators, then lanes, then tail. */
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         FloatVector acc0 = FloatVector.zero(F8);
         FloatVector acc1 = FloatVector.zero(F8);
@@ -55,7 +29,7 @@ public final class VectorMath {
         for (; i + L <= n; i += L) {
             acc0 = FloatVector.fromArray(F8, a, aOff + i).fma(FloatVector.fromArray(F8, b, bOff + i), acc0);
         }
-        float sum = sum(acc0.add(acc1));
+        float sum = sumLanes(acc0.add(acc1));
         for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
         return sum;
     }
@@ -75,11 +49,26 @@ public final class VectorMath {
             acc0 = FloatVector.fromMemorySegment(F8, a, aByteOff + 4L * i, ByteOrder.LITTLE_ENDIAN)
                     .fma(FloatVector.fromArray(F8, b, bOff + i), acc0);
         }
-        float sum = sum(acc0.add(acc1));
+        float sum = sumLanes(acc0.add(acc1));
         for (; i < n; i++) {
             sum += a.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), aByteOff + 4L * i) * b[bOff + i];
         }
         return sum;
+    }
+
+    /**
+     * The lanes' sum in a fixed pairwise order. {@code reduceLanes(ADD)} is not used on purpose: its
+     * order differs between the JIT's intrinsic and the interpreter's fallback, so the same dot product
+     * could round differently before and after warm-up, or on another node of the cluster.
+     */
+    public static float sumLanes(FloatVector v) {
+        return ((v.lane(0) + v.lane(1)) + (v.lane(2) + v.lane(3))) + ((v.lane(4) + v.lane(5)) + (v.lane(6) + v.lane(7)));
+    }
+
+    /** {@link #sumLanes(FloatVector)} of 8 lanes stored at {@code lanes[off ..)}: the same tree, so the same bits. */
+    public static float sumLanes(float[] lanes, int off) {
+        return ((lanes[off] + lanes[off + 1]) + (lanes[off + 2] + lanes[off + 3]))
+                + ((lanes[off + 4] + lanes[off + 5]) + (lanes[off + 6] + lanes[off + 7]));
     }
 
     /** y[yOff+i] += s · x[xOff+i]. */

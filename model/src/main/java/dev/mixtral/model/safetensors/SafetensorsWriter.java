@@ -1,8 +1,8 @@
 package dev.mixtral.model.safetensors;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mixtral.model.io.MappedOutputFile;
+import dev.mixtral.model.io.PythonJson;
 import dev.mixtral.model.tensor.GgmlType;
 import dev.mixtral.model.tensor.RowEncoder;
 
@@ -11,6 +11,7 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -194,19 +195,16 @@ public final class SafetensorsWriter implements AutoCloseable {
                 throw new UncheckedIOException("cannot remove stale " + indexFile, e);
             }
         } else {
-            ObjectNode index = SafetensorsFile.JSON.createObjectNode();
             long total = 0;
             for (Placed p : placed.values()) total += p.tensor.byteSize;
-            index.putObject("metadata").put("total_size", total);
-            ObjectNode map = index.putObject("weight_map");
-            Map<String, String> sorted = new TreeMap<>();
-            placed.values().forEach(p -> sorted.put(p.tensor.name, fileName(p.shard, outputs.size())));
-            sorted.forEach(map::put);
+            Map<String, Object> weightMap = new TreeMap<>();
+            placed.values().forEach(p -> weightMap.put(p.tensor.name, fileName(p.shard, outputs.size())));
+            Map<String, Object> index = new LinkedHashMap<>();
+            index.put("metadata", Map.of("total_size", total));
+            index.put("weight_map", weightMap);
             try {
-                byte[] json = SafetensorsFile.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(index);
-                Files.write(indexFile, json);
-            } catch (JsonProcessingException e) {
-                throw new IllegalStateException(e);
+                // as transformers writes it: json.dumps(index, indent=2, sort_keys=True) + "\n"
+                Files.writeString(indexFile, PythonJson.dumps(index) + "\n", StandardCharsets.UTF_8);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot write " + indexFile, e);
             }

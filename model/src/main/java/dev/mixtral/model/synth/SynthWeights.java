@@ -1,5 +1,12 @@
 package dev.mixtral.model.synth;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -92,32 +99,64 @@ public final class SynthWeights {
     /** Writes row {@code row} of {@code t} ({@code t.cols()} values) to {@code dst[off ..]}. */
     public void row(Logical t, long row, float[] dst, int off) {
         int cols = (int) t.cols;
-        long index = row * t.cols;
-        long state = t.key + index * GAMMA;
+        long base = t.key + row * t.cols * GAMMA; // element i of the tensor hashes t.key + (i + 1) * GAMMA
         if (t.init == Init.NORM_WEIGHT) {
-            for (int c = 0; c < cols; c++) {
-                state += GAMMA;
-                long h = mix64(state);
-                dst[off + c] = snap(0.5f + (h >>> 40) * 0x1.0p-24f);
-            }
-        } else {
-            float scale = t.std * INV_STD;
-            for (int c = 0; c < cols; c++) {
-                state += GAMMA;
-                long h = mix64(state);
-                int sum = (int) (h & 1023) + (int) ((h >>> 10) & 1023) + (int) ((h >>> 20) & 1023)
-                        + (int) ((h >>> 30) & 1023) + (int) ((h >>> 40) & 1023) + (int) ((h >>> 50) & 1023);
-                dst[off + c] = snap((sum - 3069) * scale);
-            }
+            for (int c = 0; c < cols; c++) dst[off + c] = normWeight(mix64(base + (c + 1) * GAMMA));
+            return;
         }
+        float scale = t.std * INV_STD;
+        int c = 0;
+        for (int end = cols - cols % LANES; c < end; c += LANES) {
+            // the scalar loop below, four elements at a time (identical results)
+            LongVector z = IOTA.add(base + c * GAMMA);
+            z = z.lanewise(VectorOperators.LSHR, 30).lanewise(VectorOperators.XOR, z).mul(0xBF58476D1CE4E5B9L);
+            z = z.lanewise(VectorOperators.LSHR, 27).lanewise(VectorOperators.XOR, z).mul(0x94D049BB133111EBL);
+            LongVector h = z.lanewise(VectorOperators.LSHR, 31).lanewise(VectorOperators.XOR, z);
+            LongVector pairs = h.and(FIELDS).add(h.lanewise(VectorOperators.LSHR, 10).and(FIELDS));
+            LongVector sum = pairs.and(0x7FF).add(pairs.lanewise(VectorOperators.LSHR, 20).and(0x7FF))
+                    .add(pairs.lanewise(VectorOperators.LSHR, 40).and(0x7FF)).sub(SUM_MEAN);
+            FloatVector f = ((FloatVector) sum.convertShape(VectorOperators.L2F, FLOATS, 0)).mul(scale);
+            IntVector u = f.reinterpretAsInts();
+            u = u.add(u.lanewise(VectorOperators.LSHR, 16).and(1)).add(0x7fff).and(0xffff0000);
+            FloatVector b = u.reinterpretAsFloats();
+            VectorMask<Float> small = b.abs().lt(F16_MIN_NORMAL);
+            if (small.anyTrue()) {
+                b = b.blend(b.mul(0x1.0p17f).add(RINT_MAGIC).sub(RINT_MAGIC).mul(0x1.0p-17f), small);
+            }
+            b.intoArray(dst, off + c);
+        }
+        for (; c < cols; c++) dst[off + c] = normal(mix64(base + (c + 1) * GAMMA), scale);
     }
 
-    /** The value at (row, col) — the same number {@link #row} produces there. */
+    /** Six 10-bit fields of {@code h} summed (an Irwin–Hall "normal"), times {@code scale}, snapped. */
+    private static float normal(long h, float scale) {
+        long pairs = (h & FIELDS) + ((h >>> 10) & FIELDS); // fields 0+1, 2+3, 4+5 at bits 0, 20, 40
+        long sum = (pairs & 0x7FF) + ((pairs >>> 20) & 0x7FF) + ((pairs >>> 40) & 0x7FF);
+        return snap((float) (sum - SUM_MEAN) * scale);
+    }
+
+    private static float normWeight(long h) {
+        return snap(0.5f + (h >>> 40) * 0x1.0p-24f);
+    }
+
+    private static final VectorSpecies<Long> LONGS = LongVector.SPECIES_256;
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_128;
+    private static final int LANES = LONGS.length();
+    private static final LongVector IOTA = LongVector.fromArray(LONGS, new long[] {1, 2, 3, 4}, 0).mul(GAMMA);
+    private static final long FIELDS = 0x3FF003FF003FFL;
+    private static final long SUM_MEAN = 3069;
+    private static final float F16_MIN_NORMAL = 0x1.0p-14f;
+    /** 1.5 × 2<sup>23</sup>: adding and subtracting it rounds a small float to an integer, ties to even. */
+    private static final float RINT_MAGIC = 12582912f;
+
+    /**
+     * The value at (row, col), computed element by element (the scalar reference of {@link #row}, which
+     * must give the same number).
+     */
     public float value(String hfName, long row, long col) {
         Logical t = tensor(hfName);
-        float[] r = new float[(int) t.cols];
-        row(t, row, r, 0);
-        return r[(int) col];
+        long h = mix64(t.key + (row * t.cols + col + 1) * GAMMA);
+        return t.init == Init.NORM_WEIGHT ? normWeight(h) : normal(h, t.std * INV_STD);
     }
 
     /** 1 / standard deviation of the sum of six uniform 10-bit values. */
@@ -125,13 +164,14 @@ public final class SynthWeights {
 
     /**
      * Rounds to the nearest bf16 value that f16 also represents exactly: bf16 round-to-nearest-even,
-     * then magnitudes below 2<sup>-14</sup> (f16 subnormals) to a multiple of 2<sup>-17</sup>.
+     * then magnitudes below 2<sup>-14</sup> (f16 subnormals) to the nearest multiple of 2<sup>-17</sup>
+     * (ties to even).
      */
     public static float snap(float x) {
         int u = Float.floatToRawIntBits(x);
         u = (u + 0x7fff + ((u >>> 16) & 1)) & 0xffff0000;
         float b = Float.intBitsToFloat(u);
-        if (Math.abs(b) < 0x1.0p-14f) b = Math.round(b * 0x1.0p17f) * 0x1.0p-17f;
+        if (Math.abs(b) < F16_MIN_NORMAL) b = (float) Math.rint(b * 0x1.0p17f) * 0x1.0p-17f;
         return b;
     }
 

@@ -1,6 +1,7 @@
 package dev.mixtral.model.synth;
 
 import dev.mixtral.model.gguf.GgufValue;
+import dev.mixtral.model.io.PythonJson;
 import dev.mixtral.model.gguf.GgufValueType;
 import dev.mixtral.model.gguf.GgufWriter;
 import dev.mixtral.model.safetensors.SafetensorsWriter;
@@ -169,7 +170,6 @@ public final class SyntheticModel {
                                             List<String> fallbacks) {
         SynthWeights w = new SynthWeights(spec, seed);
         List<Planned> out = new ArrayList<>();
-        int dim = spec.dim();
         int headDim = spec.headDim();
         plain(out, w, "token_embd.weight", "model.embed_tokens.weight", type, fallbacks);
         for (int l = 0; l < spec.layers(); l++) {
@@ -207,7 +207,6 @@ public final class SyntheticModel {
         }
         plain(out, w, "output_norm.weight", "model.norm.weight", type, fallbacks);
         plain(out, w, "output.weight", "lm_head.weight", type, fallbacks);
-        assert dim == out.getFirst().cols();
         return out;
     }
 
@@ -248,13 +247,13 @@ public final class SyntheticModel {
         try {
             Files.createDirectories(dir);
             Vocabulary vocab = BundledVocabulary.vocabulary();
-            write(dir.resolve("config.json"), PyJson.dumps(hfConfig(spec, type, vocab)));
+            write(dir.resolve("config.json"), PythonJson.dumps(hfConfig(spec, type, vocab)));
             Map<String, Object> gen = new LinkedHashMap<>();
             gen.put("bos_token_id", vocab.bos());
             gen.put("eos_token_id", vocab.eos());
             gen.put("transformers_version", "4.36.0");
-            write(dir.resolve("generation_config.json"), PyJson.dumps(gen));
-            write(dir.resolve("tokenizer_config.json"), PyJson.dumps(tokenizerConfig(vocab)));
+            write(dir.resolve("generation_config.json"), PythonJson.dumps(gen));
+            write(dir.resolve("tokenizer_config.json"), PythonJson.dumps(tokenizerConfig(vocab)));
             writeTokenizerJson(vocab, dir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write into " + dir + ": " + e.getMessage(), e);
@@ -275,7 +274,7 @@ public final class SyntheticModel {
      * provides it. (The golden tiny checkpoints carry no tokenizer files either.)
      */
     static void writeTokenizerJson(Vocabulary vocab, Path dir) {
-        // intentionally empty until TokenizerJson exists
+        dev.mixtral.model.tokenizer.TokenizerJson.write(vocab, dir.resolve("tokenizer.json"));
     }
 
     /** The tensors of the Hugging Face export in checkpoint order, shapes in ggml order. */

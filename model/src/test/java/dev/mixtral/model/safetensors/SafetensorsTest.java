@@ -129,6 +129,10 @@ class SafetensorsTest {
         assertThat(index).exists();
         assertThat(tmp.resolve("model.safetensors")).doesNotExist();
         JsonNode json = new ObjectMapper().readTree(index.toFile());
+        assertThat(Files.readString(index)).as("json.dumps(indent=2, sort_keys=True) + newline, as transformers writes it")
+                .startsWith("{\n  \"metadata\": {\n    \"total_size\": ")
+                .contains("\n  \"weight_map\": {\n    \"lm_head.weight\": \"model-0000")
+                .endsWith("\"\n  }\n}\n");
         long total = SPECS.stream().mapToLong(s -> s.type.bytesFor(s.cols * s.rows)).sum();
         assertThat(json.get("metadata").get("total_size").asLong()).isEqualTo(total);
         List<String> shardFiles = new ArrayList<>();

@@ -1,5 +1,6 @@
 package dev.mixtral.model.synth;
 
+import dev.mixtral.model.io.PythonJson;
 import dev.mixtral.model.tokenizer.Vocabulary;
 import org.junit.jupiter.api.Test;
 
@@ -52,42 +53,64 @@ class SynthSpecTest {
 
     @Test
     void pythonStyleJson() {
-        assertThat(PyJson.pyFloat(1e-5)).isEqualTo("1e-05");
-        assertThat(PyJson.pyFloat(1e-6)).isEqualTo("1e-06");
-        assertThat(PyJson.pyFloat(1.5e-7)).isEqualTo("1.5e-07");
-        assertThat(PyJson.pyFloat(0.0001)).isEqualTo("0.0001");
-        assertThat(PyJson.pyFloat(0.02)).isEqualTo("0.02");
-        assertThat(PyJson.pyFloat(1e6)).isEqualTo("1000000.0");
-        assertThat(PyJson.pyFloat(5e5)).isEqualTo("500000.0");
-        assertThat(PyJson.pyFloat(123456789.0)).isEqualTo("123456789.0");
-        assertThat(PyJson.pyFloat(1e16)).isEqualTo("1e+16");
-        assertThat(PyJson.pyFloat(-2.5)).isEqualTo("-2.5");
-        assertThat(PyJson.pyFloat(0.0)).isEqualTo("0.0");
+        assertThat(PythonJson.pyFloat(1e-5)).isEqualTo("1e-05");
+        assertThat(PythonJson.pyFloat(1e-6)).isEqualTo("1e-06");
+        assertThat(PythonJson.pyFloat(1.5e-7)).isEqualTo("1.5e-07");
+        assertThat(PythonJson.pyFloat(0.0001)).isEqualTo("0.0001");
+        assertThat(PythonJson.pyFloat(0.02)).isEqualTo("0.02");
+        assertThat(PythonJson.pyFloat(1e6)).isEqualTo("1000000.0");
+        assertThat(PythonJson.pyFloat(5e5)).isEqualTo("500000.0");
+        assertThat(PythonJson.pyFloat(123456789.0)).isEqualTo("123456789.0");
+        assertThat(PythonJson.pyFloat(1e16)).isEqualTo("1e+16");
+        assertThat(PythonJson.pyFloat(-2.5)).isEqualTo("-2.5");
+        assertThat(PythonJson.pyFloat(0.0)).isEqualTo("0.0");
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("a", List.of("x\"é"));
         m.put("b", null);
         m.put("c", new BigInteger("1000000000000000019884624838656"));
         m.put("d", Map.of());
-        assertThat(PyJson.dumps(m)).isEqualTo(
+        assertThat(PythonJson.dumps(m)).isEqualTo(
                 "{\n  \"a\": [\n    \"x\\\"\\u00e9\"\n  ],\n  \"b\": null,\n  \"c\": 1000000000000000019884624838656,\n  \"d\": {}\n}");
     }
 
     @Test
     void weightsAreAPureFunctionOfSeedNameAndIndex() {
         SynthWeights a = new SynthWeights(SynthSpec.preset("tiny"), 42);
-        SynthWeights b = new SynthWeights(SynthSpec.preset("small"), 42);
-        // the same tensor name and element index give the same value whatever else the model holds
-        // (shapes differ, so compare an element of a tensor whose row length is the same: none; use the row API)
-        SynthWeights.Logical t = a.tensor("model.layers.0.self_attn.q_proj.weight");
-        float[] r1 = new float[64], r2 = new float[64];
-        a.row(t, 5, r1, 0);
-        a.row(t, 5, r2, 0);
-        assertThat(r1).isEqualTo(r2);
-        assertThat(a.value("model.layers.0.self_attn.q_proj.weight", 5, 7)).isEqualTo(r1[7]);
-        assertThat(b.value("model.layers.0.self_attn.q_proj.weight", 0, 0))
-                .isNotEqualTo(a.value("model.layers.0.self_attn.q_proj.weight", 0, 0));
+        SynthWeights same = new SynthWeights(SynthSpec.preset("tiny"), 42);
+        SynthWeights otherSeed = new SynthWeights(SynthSpec.preset("tiny"), 43);
+        SynthWeights otherShape = new SynthWeights(SynthSpec.preset("tiny").withLayers(5), 42);
+        String q = "model.layers.0.self_attn.q_proj.weight";
+        assertThat(same.value(q, 5, 7)).isEqualTo(a.value(q, 5, 7));
+        assertThat(otherShape.value(q, 5, 7)).as("independent of the rest of the model").isEqualTo(a.value(q, 5, 7));
+        assertThat(otherSeed.value(q, 5, 7)).isNotEqualTo(a.value(q, 5, 7));
+        assertThat(a.value("model.layers.1.self_attn.q_proj.weight", 5, 7)).isNotEqualTo(a.value(q, 5, 7));
+    }
+
+    @Test
+    void vectorRowsEqualTheScalarReferenceIncludingTailsAndTinyValues() {
+        // row lengths 6 and 4099 exercise the scalar tail; the 4099-wide down-projection (std 1/64) has values below f16's normal range
+        SynthWeights odd = new SynthWeights(new SynthSpec(6, 1, 1, 1, 4099, 2, 1, 32000, 16, 1e4, 1e-6), 9);
+        SynthWeights tiny = new SynthWeights(SynthSpec.preset("tiny"), 9);
+        int small = 0;
+        for (SynthWeights w : new SynthWeights[] {odd, tiny}) {
+            for (SynthWeights.Logical t : w.tensors()) {
+                float[] row = new float[(int) t.cols() + 3];
+                long rows = Math.min(t.rows(), 3000);
+                for (long r = 0; r < rows; r++) {
+                    w.row(t, r, row, 3);
+                    for (int c = 0; c < t.cols(); c++) {
+                        float v = row[3 + c];
+                        assertThat(v).as(t.name() + "[" + r + "," + c + "]").isEqualTo(w.value(t.name(), r, c));
+                        if (v != 0 && Math.abs(v) < 0x1.0p-14f) small++;
+                    }
+                }
+            }
+        }
+        assertThat(small).isGreaterThan(10);
         assertThat(SynthWeights.snap(1e-7f)).isEqualTo(0f);
         assertThat(SynthWeights.snap(3e-5f)).isEqualTo(4 * 0x1.0p-17f);
-        assertThat(SynthWeights.snap(1.00390625f + 1e-6f)).isEqualTo(1.0078125f);  // ties away from the odd bf16
+        assertThat(SynthWeights.snap(2.5f * 0x1.0p-17f)).isEqualTo(2 * 0x1.0p-17f);   // ties to even
+        assertThat(SynthWeights.snap(1.00390625f + 1e-6f)).isEqualTo(1.0078125f);
+        assertThat(SynthWeights.snap(1.00390625f)).isEqualTo(1.0f);                  // bf16 tie to even
     }
 }

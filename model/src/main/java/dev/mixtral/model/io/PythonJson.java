@@ -1,4 +1,4 @@
-package dev.mixtral.model.synth;
+package dev.mixtral.model.io;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -10,10 +10,11 @@ import java.util.Map;
  * {@code config.json}): {@code "key": value}, one element per line, floats in Python's {@code repr}
  * ({@code 1e-05}, {@code 1000000.0}), non-ASCII escaped. Maps keep their iteration order.
  */
-final class PyJson {
-    private PyJson() {}
+public final class PythonJson {
+    private PythonJson() {}
 
-    static String dumps(Object value) {
+    /** {@code value}: Map, List, String, Boolean, Integer, Long, BigInteger, Double, Float or null. */
+    public static String dumps(Object value) {
         StringBuilder sb = new StringBuilder();
         write(sb, value, 0);
         return sb.toString();
@@ -64,7 +65,7 @@ final class PyJson {
     }
 
     /** Python's {@code repr(float)}: shortest round-trip digits, scientific below 1e-4 and from 1e16. */
-    static String pyFloat(double d) {
+    public static String pyFloat(double d) {
         if (Double.isNaN(d)) return "NaN";
         if (Double.isInfinite(d)) return d > 0 ? "Infinity" : "-Infinity";
         if (d == 0) return (1 / d < 0) ? "-0.0" : "0.0";

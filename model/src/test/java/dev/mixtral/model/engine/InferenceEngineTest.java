@@ -1,0 +1,170 @@
+package dev.mixtral.model.engine;
+
+import dev.mixtral.model.SharedData;
+import dev.mixtral.model.forward.Generator;
+import dev.mixtral.model.forward.KvCache;
+import dev.mixtral.model.forward.SamplingParams;
+import dev.mixtral.model.forward.Transformer;
+import dev.mixtral.model.weights.ModelFiles;
+import dev.mixtral.model.forward.LocalExperts;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class InferenceEngineTest {
+    static ModelFiles files;
+    static Transformer transformer;
+
+    @BeforeAll
+    static void load() {
+        files = ModelFiles.open(SharedData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf"));
+        transformer = new Transformer(files.config(), files.loadDense(), LocalExperts.loadAll(files));
+    }
+
+    @AfterAll
+    static void close() {
+        files.close();
+    }
+
+    /** Collects a sequence's tokens and how it ended. */
+    static class Collector implements TokenSink {
+        final List<Integer> tokens = new ArrayList<>();
+        final CompletableFuture<FinishReason> done = new CompletableFuture<>();
+
+        @Override public synchronized boolean onToken(int token) { tokens.add(token); return true; }
+        @Override public void onFinish(FinishReason reason) { done.complete(reason); }
+        @Override public void onError(Exception error) { done.completeExceptionally(error); }
+
+        synchronized int[] ids() { return tokens.stream().mapToInt(Integer::intValue).toArray(); }
+
+        FinishReason await() throws Exception { return done.get(60, TimeUnit.SECONDS); }
+    }
+
+    static int[] prompt(int n, int salt) {
+        int[] p = new int[n];
+        p[0] = 1;
+        for (int i = 1; i < n; i++) p[i] = 100 + (i * 7919 + salt * 104729) % 31000;
+        return p;
+    }
+
+    @Test
+    void concurrentRequestsEachGetWhatTheyGetAlone() throws Exception {
+        int n = 8;
+        GenerationRequest[] requests = new GenerationRequest[n];
+        for (int i = 0; i < n; i++) {
+            requests[i] = new GenerationRequest(prompt(3 + 5 * i, i), 12 + i, new SamplingParams(0.9f, 40, 0.95f, 1000 + i), new int[0]);
+        }
+        int[][] alone = new int[n][];
+        try (InferenceEngine solo = new InferenceEngine(transformer, new EngineConfig(1, 16, 1L << 30, 512, KvCache.Type.F32))) {
+            for (int i = 0; i < n; i++) {
+                Collector c = new Collector();
+                solo.submit(requests[i], c);
+                assertThat(c.await()).isEqualTo(FinishReason.LENGTH);
+                alone[i] = c.ids();
+            }
+        }
+        try (InferenceEngine engine = new InferenceEngine(transformer, new EngineConfig(8, 16, 1L << 30, 7, KvCache.Type.F32))) {
+            Collector[] together = new Collector[n];
+            for (int i = 0; i < n; i++) engine.submit(requests[i], together[i] = new Collector());
+            for (int i = 0; i < n; i++) {
+                assertThat(together[i].await()).isEqualTo(FinishReason.LENGTH);
+                assertThat(together[i].ids()).as("request %d", i).hasSize(12 + i).containsExactly(alone[i]);
+            }
+            assertThat(engine.stats().kvReservedBytes()).isZero();
+        }
+        // and greedy through the engine equals the plain generator
+        Collector greedy = new Collector();
+        try (InferenceEngine engine = new InferenceEngine(transformer, EngineConfig.defaults())) {
+            engine.submit(new GenerationRequest(prompt(9, 3), 16, SamplingParams.GREEDY, new int[0]), greedy);
+            greedy.await();
+        }
+        int[] plain = new Generator(transformer, KvCache.Type.F32, 512).generate(prompt(9, 3), 16, SamplingParams.GREEDY, t -> true);
+        assertThat(greedy.ids()).containsExactly(plain);
+    }
+
+    @Test
+    void aLongPromptIsPrefilledInChunksWhileOtherStreamsKeepDecoding() throws Exception {
+        try (InferenceEngine engine = new InferenceEngine(transformer, new EngineConfig(4, 16, 1L << 30, 16, KvCache.Type.F32))) {
+            CountDownLatch firstToken = new CountDownLatch(1);
+            List<Integer> shortStream = new ArrayList<>();
+            int[] shortCountWhenLongStarted = {-1};
+            CompletableFuture<FinishReason> shortDone = new CompletableFuture<>();
+            engine.submit(new GenerationRequest(prompt(4, 1), 200, SamplingParams.GREEDY, new int[0]), new TokenSink() {
+                @Override public boolean onToken(int token) { synchronized (shortStream) { shortStream.add(token); } firstToken.countDown(); return true; }
+                @Override public void onFinish(FinishReason reason) { shortDone.complete(reason); }
+                @Override public void onError(Exception error) { shortDone.completeExceptionally(error); }
+            });
+            assertThat(firstToken.await(60, TimeUnit.SECONDS)).isTrue();
+            int before;
+            synchronized (shortStream) { before = shortStream.size(); }
+            Collector longOne = new Collector() {
+                @Override public synchronized boolean onToken(int token) {
+                    if (tokens.isEmpty()) synchronized (shortStream) { shortCountWhenLongStarted[0] = shortStream.size(); }
+                    return super.onToken(token);
+                }
+            };
+            engine.submit(new GenerationRequest(prompt(320, 2), 4, SamplingParams.GREEDY, new int[0]), longOne);
+            assertThat(longOne.await()).isEqualTo(FinishReason.LENGTH);
+            // 320 prompt tokens at 16 per step take 20 steps; the short stream gets a token in each of them.
+            assertThat(shortCountWhenLongStarted[0] - before).isGreaterThanOrEqualTo(19);
+            assertThat(shortDone.get(60, TimeUnit.SECONDS)).isEqualTo(FinishReason.LENGTH);
+        }
+    }
+
+    @Test
+    void aFullQueueRefusesAndCancellationFreesTheSlot() throws Exception {
+        try (InferenceEngine engine = new InferenceEngine(transformer, new EngineConfig(1, 1, 1L << 30, 64, KvCache.Type.F32))) {
+            CountDownLatch inside = new CountDownLatch(1), release = new CountDownLatch(1);
+            CompletableFuture<FinishReason> blockerDone = new CompletableFuture<>();
+            EngineHandle blocker = new EngineHandle();
+            blocker.handle = engine.submit(new GenerationRequest(prompt(4, 5), 100, SamplingParams.GREEDY, new int[0]), new TokenSink() {
+                @Override public boolean onToken(int token) {
+                    inside.countDown();
+                    try { release.await(); } catch (InterruptedException e) { Thread.currentThread().interrupt(); }
+                    return true;
+                }
+                @Override public void onFinish(FinishReason reason) { blockerDone.complete(reason); }
+                @Override public void onError(Exception error) { blockerDone.completeExceptionally(error); }
+            });
+            assertThat(inside.await(60, TimeUnit.SECONDS)).isTrue(); // the engine thread is now held inside onToken
+            Collector queued = new Collector();
+            EngineHandle q = new EngineHandle();
+            q.handle = engine.submit(new GenerationRequest(prompt(4, 6), 3, SamplingParams.GREEDY, new int[0]), queued);
+            assertThatThrownBy(() -> engine.submit(new GenerationRequest(prompt(4, 7), 3, SamplingParams.GREEDY, new int[0]), new Collector()))
+                    .isInstanceOf(OverloadedException.class).hasMessageContaining("at capacity");
+            q.handle.cancel();
+            assertThat(queued.await()).isEqualTo(FinishReason.CANCELLED);
+            blocker.handle.cancel();
+            release.countDown();
+            assertThat(blockerDone.get(60, TimeUnit.SECONDS)).isEqualTo(FinishReason.CANCELLED);
+            org.awaitility.Awaitility.await().atMost(30, TimeUnit.SECONDS).until(() -> engine.stats().running() == 0);
+            assertThat(engine.stats().kvReservedBytes()).isZero();
+        }
+    }
+
+    static final class EngineHandle {
+        InferenceEngine.Handle handle;
+    }
+
+    @Test
+    void requestsThatCanNeverRunAreRefusedUpFront() {
+        try (InferenceEngine engine = new InferenceEngine(transformer, new EngineConfig(1, 1, 1L << 18, 64, KvCache.Type.F32))) {
+            int context = transformer.config().context();
+            assertThatThrownBy(() -> engine.submit(new GenerationRequest(prompt(context, 1), 1, SamplingParams.GREEDY, new int[0]), new Collector()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("the model's context is " + context);
+            assertThatThrownBy(() -> engine.submit(new GenerationRequest(prompt(10, 1), context, SamplingParams.GREEDY, new int[0]), new Collector()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("exceeds the model's context");
+            assertThatThrownBy(() -> engine.submit(new GenerationRequest(prompt(10, 1), 1500, SamplingParams.GREEDY, new int[0]), new Collector()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("more than the server's whole budget");
+        }
+    }
+}
