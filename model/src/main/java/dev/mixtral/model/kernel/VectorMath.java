@@ -65,6 +65,12 @@ public final class VectorMath {
         return ((v.lane(0) + v.lane(1)) + (v.lane(2) + v.lane(3))) + ((v.lane(4) + v.lane(5)) + (v.lane(6) + v.lane(7)));
     }
 
+    /** {@link #sumLanes(FloatVector)} of 8 lanes stored at {@code lanes[off ..)}: the same tree, so the same bits. */
+    public static float sumLanes(float[] lanes, int off) {
+        return ((lanes[off] + lanes[off + 1]) + (lanes[off + 2] + lanes[off + 3]))
+                + ((lanes[off + 4] + lanes[off + 5]) + (lanes[off + 6] + lanes[off + 7]));
+    }
+
     /** y[yOff+i] += s · x[xOff+i]. */
     public static void axpy(float s, float[] x, int xOff, float[] y, int yOff, int n) {
         int i = 0;

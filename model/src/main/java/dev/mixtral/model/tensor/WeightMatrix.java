@@ -1,19 +1,21 @@
 package dev.mixtral.model.tensor;
 
-import dev.mixtral.model.kernel.Parallel;
-import dev.mixtral.model.kernel.VectorMath;
+import dev.mixtral.model.kernel.MatMul;
+import dev.mixtral.model.kernel.RowKernel;
 
 import java.lang.foreign.MemorySegment;
 
 /**
  * A rows × cols weight matrix stored row-major in any {@link GgmlType}, viewed in place in a mapped file.
- * Multiplication decodes each row once into f32 and dots it with every token of the batch, so the
- * result for a token is the same whatever the batch it is in, and whatever the thread count.
+ * Multiplication runs the fused kernels of {@link MatMul}: rows are widened in registers straight from
+ * the segment, and the result for a token is the same whatever the batch it is in, and whatever the
+ * thread count.
  */
 public final class WeightMatrix {
     private static final java.lang.foreign.ValueLayout.OfFloat F32_LE =
             java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+    /** {@code -Dmixtral.matmul=reference} selects the scalar decode-then-dot path, for before/after measurements. */
+    private static final boolean REFERENCE = "reference".equals(System.getProperty("mixtral.matmul"));
 
     private final String name;
     private final GgmlType type;
@@ -60,37 +62,15 @@ public final class WeightMatrix {
     /**
      * out[b·rows + r] = Σ_c W[r][c] · x[b·cols + c] for every token b of the batch.
      * {@code x} holds {@code batch} rows of {@code cols}; {@code out} receives {@code batch} rows of {@code rows}.
+     * Each result is bit-identical whatever the batch, the other tokens in it, the thread count and the
+     * machine (see {@link RowKernel} for the summation order).
      */
     public void multiply(float[] x, int batch, float[] out) {
-        Parallel.forRange(rows, Math.max(1, 4096 / Math.max(1, batch)), (from, to) -> multiplyRows(x, batch, out, from, to));
-    }
-
-    private void multiplyRows(float[] x, int batch, float[] out, int from, int to) {
-        if (type == GgmlType.F32) {
-            for (int r = from; r < to; r++) {
-                long off = r * rowBytes;
-                for (int b = 0; b < batch; b++) {
-                    out[b * rows + r] = VectorMath.dot(data, off, x, b * cols, cols);
-                }
-            }
-            return;
+        if (REFERENCE) {
+            MatMul.multiplyReference(type, data, rows, cols, x, batch, out);
+        } else {
+            MatMul.multiply(type, data, rows, cols, x, batch, out);
         }
-        float[] w = scratch(cols);
-        for (int r = from; r < to; r++) {
-            Dequantize.row(type, data, r * rowBytes, w, 0, cols);
-            for (int b = 0; b < batch; b++) {
-                out[b * rows + r] = VectorMath.dot(w, 0, x, b * cols, cols);
-            }
-        }
-    }
-
-    private static float[] scratch(int n) {
-        float[] s = SCRATCH.get();
-        if (s.length < n) {
-            s = new float[n];
-            SCRATCH.set(s);
-        }
-        return s;
     }
 
     @Override

@@ -1,0 +1,173 @@
+package dev.mixtral.model.kernel;
+
+import dev.mixtral.model.tensor.Dequantize;
+import dev.mixtral.model.tensor.GgmlType;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Objects;
+
+/**
+ * {@code out[t·rows + r] = W[r] · x[t·cols ..]} for a weight matrix stored row-major in any {@link GgmlType},
+ * with the fused kernels of {@link RowKernel}.
+ *
+ * <p>Schedule: rows are split into ranges of whole 4-row tiles over the {@link Parallel} pool (or run on the
+ * calling thread when the matrix is small); within a range, a block of rows (4 to {@value #ROW_BLOCK}, about
+ * {@value #BLOCK_BYTES} bytes) is copied from the segment into the thread's {@code byte[]} and multiplied
+ * by all tokens before moving on, so weights are read from memory once per call and from cache for the
+ * other tokens. Tokens go 4 at a time through {@link RowKernel#tile2x4} (each widened
+ * weight group feeds 4 tokens); a single token, and a last odd token, through {@link RowKernel#rows4}.
+ * None of this changes any result: a (row, token) dot is the same sequence of float operations in every
+ * kernel (see {@link RowKernel}).
+ */
+public final class MatMul {
+    /** At most this many rows are copied and multiplied by all tokens before moving on. */
+    static final int ROW_BLOCK = 16;
+    /** The bytes of a block of rows, unless 4 rows are more: small enough for L1/L2 between copy and use. */
+    static final long BLOCK_BYTES = 64 * 1024;
+    /** Multiply-adds below which a call stays on the calling thread (a fork-join round trip costs ~10 µs). */
+    static final long INLINE_MACS = 1L << 18;
+
+    private MatMul() {}
+
+    /**
+     * Multiplies the {@code rows × cols} matrix of {@code type} stored at {@code w} (row {@code r} at byte
+     * {@code r · type.bytesFor(cols)}) by {@code batch} tokens.
+     */
+    public static void multiply(GgmlType type, MemorySegment w, int rows, int cols, float[] x, int batch, float[] out) {
+        long rowBytes = type.bytesFor(cols);
+        if (w.byteSize() < rowBytes * rows) {
+            throw new IllegalArgumentException(rows + "×" + cols + " " + type + " needs " + rowBytes * rows
+                    + " bytes, got " + w.byteSize());
+        }
+        Objects.checkFromIndexSize(0, (long) batch * cols, x.length);
+        Objects.checkFromIndexSize(0, (long) batch * rows, out.length);
+        if (rows == 0 || batch == 0) return;
+        RowKernel k = RowKernel.of(type);
+        int tiles = (rows + 3) / 4;
+        long macs = (long) rows * cols * batch;
+        if (macs < INLINE_MACS || Parallel.threads() == 1 || tiles == 1) {
+            run(k, w, rowBytes, rows, cols, x, batch, out, 0, rows);
+            return;
+        }
+        Parallel.forRange(tiles, 1, (from, to) ->
+                run(k, w, rowBytes, rows, cols, x, batch, out, 4 * from, Math.min(rows, 4 * to)));
+    }
+
+    /** A compute thread's working memory: the current block of rows, and the kernels' accumulators. */
+    private static final class Scratch {
+        byte[] rows = new byte[0];
+        final float[] lanes = new float[64];
+    }
+
+    private static final ThreadLocal<Scratch> WORK = ThreadLocal.withInitial(Scratch::new);
+
+    /** Rows per block: a multiple of 4 whose bytes stay near {@value #BLOCK_BYTES}, between 4 and {@value #ROW_BLOCK}. */
+    static int blockRows(long rowBytes) {
+        return (int) Math.max(4, Math.min(ROW_BLOCK, BLOCK_BYTES / rowBytes & ~3L));
+    }
+
+    /** Rows {@code [from, to)} for every token. */
+    static void run(RowKernel k, MemorySegment w, long rowBytes, int rows, int cols, float[] x, int batch,
+                    float[] out, int from, int to) {
+        Scratch s = WORK.get();
+        int blockRows = blockRows(rowBytes);
+        if (s.rows.length < blockRows * rowBytes) s.rows = new byte[Math.toIntExact(blockRows * rowBytes)];
+        byte[] buf = s.rows;
+        float[] lanes = s.lanes;
+        int rb = (int) rowBytes;
+        if (batch == 1 && direct(k, w, rowBytes, rows, cols, x, out, from, to, lanes)) return;
+        for (int r0 = from; r0 < to; r0 += blockRows) {
+            int n = Math.min(to - r0, blockRows);
+            MemorySegment.copy(w, ValueLayout.JAVA_BYTE, r0 * rowBytes, buf, 0, n * rb);
+            int t = 0;
+            for (; t + 4 <= batch; t += 4) tokens4(k, buf, rb, n, cols, x, out, rows, r0, t, t + 1, t + 2, t + 3, lanes);
+            switch (batch - t) {
+                case 3 -> tokens4(k, buf, rb, n, cols, x, out, rows, r0, t, t + 1, t + 2, t + 2, lanes);
+                case 2 -> tokens4(k, buf, rb, n, cols, x, out, rows, r0, t, t + 1, t + 1, t + 1, lanes);
+                case 1 -> token1(k, buf, rb, n, cols, x, out, rows, r0, t, lanes);
+                default -> { }
+            }
+        }
+    }
+
+    /** One token straight from the segment, when the kernel can: rows {@code [from, to)} by 4-row tiles. */
+    private static boolean direct(RowKernel k, MemorySegment w, long rowBytes, int rows, int cols, float[] x, float[] out,
+                                  int from, int to, float[] lanes) {
+        long last = (to - 1) * rowBytes;
+        for (int r = from; r < to; r += 4) {
+            long p = r * rowBytes;
+            if (!k.rows4(w, p, Math.min(p + rowBytes, last), Math.min(p + 2 * rowBytes, last), Math.min(p + 3 * rowBytes, last),
+                    x, 0, cols, lanes)) {
+                return false;
+            }
+            for (int j = 0; j < 4 && r + j < to; j++) out[r + j] = VectorMath.sumLanes(lanes, 8 * j); // types with a tail have no direct variant
+        }
+        return true;
+    }
+
+    /** The result of one (row, token) pair from its accumulator at {@code lanes[off ..)}. */
+    private static float finish(RowKernel k, float[] lanes, int off, byte[] w, int p, float[] x, int xo, int cols) {
+        return k.tail(VectorMath.sumLanes(lanes, off), w, p, x, xo, cols);
+    }
+
+    /**
+     * The block's {@code n} rows (in {@code buf}, matrix rows {@code r0 ..}) × tokens t0..t3 (which may repeat),
+     * by 2-row tiles; a last odd row is paired with itself.
+     */
+    private static void tokens4(RowKernel k, byte[] buf, int rb, int n, int cols, float[] x, float[] out, int rows,
+                                int r0, int t0, int t1, int t2, int t3, float[] lanes) {
+        for (int i = 0; i < n; i += 2) {
+            int p0 = i * rb, p1 = i + 1 < n ? p0 + rb : p0;
+            k.tile2x4(buf, p0, p1, x, t0 * cols, t1 * cols, t2 * cols, t3 * cols, cols, lanes);
+            boolean two = i + 1 < n;
+            store(k, lanes, 0, buf, p0, p1, two, x, t0 * cols, cols, out, t0 * rows + r0 + i);
+            store(k, lanes, 8, buf, p0, p1, two, x, t1 * cols, cols, out, t1 * rows + r0 + i);
+            store(k, lanes, 16, buf, p0, p1, two, x, t2 * cols, cols, out, t2 * rows + r0 + i);
+            store(k, lanes, 24, buf, p0, p1, two, x, t3 * cols, cols, out, t3 * rows + r0 + i);
+        }
+    }
+
+    /** Stores token t's results of a 2 × 4 tile (its lanes at {@code lanes[off ..)} and {@code [32 + off ..)}). */
+    private static void store(RowKernel k, float[] lanes, int off, byte[] buf, int p0, int p1, boolean second,
+                              float[] x, int xo, int cols, float[] out, int o) {
+        out[o] = finish(k, lanes, off, buf, p0, x, xo, cols);
+        if (second) out[o + 1] = finish(k, lanes, 32 + off, buf, p1, x, xo, cols);
+    }
+
+    /** The block's {@code n} rows × token t, by 4-row tiles; a short last tile repeats its last row. */
+    private static void token1(RowKernel k, byte[] buf, int rb, int n, int cols, float[] x, float[] out, int rows,
+                               int r0, int t, float[] lanes) {
+        int xo = t * cols;
+        int last = (n - 1) * rb;
+        for (int i = 0; i < n; i += 4) {
+            int p = i * rb;
+            k.rows4(buf, p, Math.min(p + rb, last), Math.min(p + 2 * rb, last), Math.min(p + 3 * rb, last), x, xo, cols, lanes);
+            for (int j = 0; j < 4 && i + j < n; j++) {
+                out[t * rows + r0 + i + j] = finish(k, lanes, 8 * j, buf, p + j * rb, x, xo, cols);
+            }
+        }
+    }
+
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+
+    /**
+     * The path the kernels replaced, kept for before/after measurements ({@code -Dmixtral.matmul=reference}):
+     * each row decoded by the scalar {@link Dequantize#row} into a per-thread array, then dotted with every
+     * token by {@link VectorMath#dot}. Its sums are in a different order from the kernels'.
+     */
+    public static void multiplyReference(GgmlType type, MemorySegment w, int rows, int cols, float[] x, int batch, float[] out) {
+        long rowBytes = type.bytesFor(cols);
+        Parallel.forRange(rows, Math.max(1, 4096 / Math.max(1, batch)), (from, to) -> {
+            float[] row = SCRATCH.get();
+            if (row.length < cols) {
+                row = new float[cols];
+                SCRATCH.set(row);
+            }
+            for (int r = from; r < to; r++) {
+                Dequantize.row(type, w, r * rowBytes, row, 0, cols);
+                for (int b = 0; b < batch; b++) out[b * rows + r] = VectorMath.dot(row, 0, x, b * cols, cols);
+            }
+        });
+    }
+}

@@ -1,0 +1,122 @@
+package dev.mixtral.model.kernel;
+
+import dev.mixtral.model.tensor.GgmlType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/**
+ * The fused dot-product kernels of one weight type: stored rows are widened to f32 in registers and
+ * multiplied into f32 activations, with no decode pass. Rows are read from a {@code byte[]} into which
+ * {@link MatMul} copies a block of rows of the mapped segment at a time: a vector load from a segment
+ * checks bounds and liveness every time (C2 hoists little of it), which measured ~1.7× slower in these
+ * kernels than plain array loads after one bulk copy that stays in L1/L2.
+ *
+ * <h2>The summation order, which makes results independent of batching</h2>
+ * Each type walks a row as a fixed sequence of 8-value groups (documented per type; for all but Q6_K it is
+ * column order). For one (row, token) pair, every kernel computes exactly:
+ * <pre>
+ *   acc = 0 (8 lanes);  for each group g in the type's order:  acc = fma(w_g, x_g, acc)
+ *   result = {@link VectorMath#sumLanes}(acc), then, for a column count not a multiple of 8, result = fma(w_c, x_c, result) per extra column
+ * </pre>
+ * The kernels hand their accumulators back through a {@code lanes} array and {@link MatMul} does the last
+ * line.
+ *
+ * <p>Why the kernels spell every vector operation out instead of calling small helpers: C2 parses a method
+ * within a fixed node budget ({@code NodeCountInliningCutoff}), each Vector API call costs hundreds of nodes,
+ * and past the budget C2 stops inlining ordinary methods — a helper that takes or returns a vector then
+ * boxes it on every call (measured 10-20× slower). The JDK's own {@code @ForceInline} methods are exempt, so a
+ * kernel body that calls only those stays fast however large it, or its inlined caller, gets.
+ * where {@code w_g} is the group's 8 weights exactly as {@code Dequantize.row} decodes them. The kernels
+ * differ only in how many (row, token) pairs they interleave to keep the FMA units busy — {@link #rows4}
+ * 4 rows × 1 token for decode, {@link #tile2x4} 2 rows × 4 tokens for batches, sharing each widened weight
+ * group between its tokens — so a token's result never depends on which kernel, batch, thread or machine
+ * computed it (the lane count is fixed at 8, whatever the hardware prefers).
+ *
+ * <p>One accumulator per pair keeps a 2 × 4 tile within the 16 vector registers of AVX2; interleaved
+ * pairs, not extra accumulators, hide the FMA latency.
+ */
+public abstract class RowKernel {
+    static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    // the conversions the kernels use: signed and unsigned bytes to 8 lanes, ints to floats
+    static final VectorOperators.Conversion<Byte, Float> B2F = VectorOperators.B2F;
+    static final VectorOperators.Conversion<Byte, Integer> UB2I = VectorOperators.ZERO_EXTEND_B2I;
+    static final VectorOperators.Conversion<Integer, Float> I2F = VectorOperators.I2F;
+    static final VectorOperators.Binary LSHR = VectorOperators.LSHR, LSHL = VectorOperators.LSHL;
+    static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
+    static final VarHandle I16_LE = MethodHandles.byteArrayViewVarHandle(short[].class, LE);
+    static final VarHandle F32_LE = MethodHandles.byteArrayViewVarHandle(float[].class, LE);
+
+    /**
+     * Accumulates 4 rows against one token: the lanes of row {@code i} · {@code x[xo .. xo + cols)} go to
+     * {@code lanes[8i .. 8i + 8)}, row {@code i} starting at byte {@code p_i} of {@code w}. Rows may repeat
+     * (the caller pads a short tile that way). Columns past the last multiple of 8 are left to {@link #tail}.
+     */
+    public abstract void rows4(byte[] w, int p0, int p1, int p2, int p3,
+                               float[] x, int xo, int cols, float[] lanes);
+
+    /**
+     * Accumulates 2 rows against 4 tokens: the lanes of row {@code r} · token {@code t} (whose activations start
+     * at {@code x[x_t]}) go to {@code lanes[8·(4r + t) ..)}. Rows or tokens may repeat.
+     */
+    public abstract void tile2x4(byte[] w, int p0, int p1, float[] x, int x0, int x1, int x2, int x3,
+                                 int cols, float[] lanes);
+
+    /**
+     * {@link #rows4} reading straight from the mapped segment, for a single token, where the block copy
+     * cannot overlap the memory stream; the same operations in the same order. Returns false when the type
+     * has no such variant (the caller then copies the rows).
+     */
+    public boolean rows4(MemorySegment w, long p0, long p1, long p2, long p3, float[] x, int xo, int cols, float[] lanes) {
+        return false;
+    }
+
+    /**
+     * Adds the columns past the last multiple of 8 to a row's lane sum {@code s}, one {@code fma} each in column
+     * order. Only the unblocked types (F32, F16, BF16) have any.
+     */
+    public float tail(float s, byte[] w, int p, float[] x, int xo, int cols) {
+        return s;
+    }
+
+    private static final RowKernel F32 = new F32Kernel();
+    private static final RowKernel F16 = new HalfKernel(false);
+    private static final RowKernel BF16 = new HalfKernel(true);
+    private static final RowKernel Q8_0 = new Q8_0Kernel();
+    private static final RowKernel Q4_0 = new Q4_0Kernel();
+    private static final RowKernel Q4_K = new QK45Kernel(false);
+    private static final RowKernel Q5_K = new QK45Kernel(true);
+    private static final RowKernel Q6_K = new Q6_KKernel();
+
+    /** The kernels of a weight type. */
+    public static RowKernel of(GgmlType type) {
+        return switch (type) {
+            case F32 -> F32;
+            case F16 -> F16;
+            case BF16 -> BF16;
+            case Q8_0 -> Q8_0;
+            case Q4_0 -> Q4_0;
+            case Q4_K -> Q4_K;
+            case Q5_K -> Q5_K;
+            case Q6_K -> Q6_K;
+        };
+    }
+
+    // ---- widening helpers shared by the kernels ----
+
+    /** The fp16 at byte {@code off}, as f32 (exact). */
+    static float f16(byte[] w, int off) {
+        return Float.float16ToFloat((short) I16_LE.get(w, off));
+    }
+}

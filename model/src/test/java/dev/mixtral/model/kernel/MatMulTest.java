@@ -1,0 +1,223 @@
+package dev.mixtral.model.kernel;
+
+import dev.mixtral.model.tensor.Dequantize;
+import dev.mixtral.model.tensor.GgmlType;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+/**
+ * The fused kernels against the scalar reference ({@link Dequantize#row} + a double-accumulated dot), on odd
+ * shapes, random raw blocks (every quant value, negative and extreme scales), zeros and extreme blocks;
+ * and bitwise invariance of every result under batching, batch position and thread count.
+ */
+class MatMulTest {
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Batch sizes: every tile remainder, and more than one full tile. */
+    private static final int[] BATCHES = {1, 2, 3, 4, 5, 6, 7, 17};
+
+    @AfterEach
+    void restoreThreads() {
+        Parallel.setThreads(Runtime.getRuntime().availableProcessors());
+    }
+
+    /** A column count for the type: odd multiples of the block, and non-multiples of 8 where allowed. */
+    static int cols(GgmlType type, int variant) {
+        if (type.blockSize == 1) return new int[] {67, 8, 1003, 3}[variant];
+        int blocks = new int[] {3, 1, 5, 2}[variant];
+        return blocks * type.blockSize;
+    }
+
+    enum Fill { RANDOM, ZEROS, EXTREME }
+
+    /** rows × cols of {@code type}, at an odd address (so no load is aligned). */
+    static MemorySegment matrix(GgmlType type, int rows, int cols, Fill fill, long seed) {
+        long bytes = type.bytesFor(cols) * rows;
+        MemorySegment w = Arena.ofAuto().allocate(bytes + 1).asSlice(1, bytes);
+        Random rnd = new Random(seed);
+        if (fill == Fill.ZEROS) return w;
+        long n = (long) rows * cols;
+        switch (type) {
+            case F32 -> {
+                for (long i = 0; i < n; i++) w.set(F32, 4 * i, fill == Fill.EXTREME ? (i % 2 == 0 ? 3e18f : -3e18f) : (float) rnd.nextGaussian());
+            }
+            case F16 -> {
+                for (long i = 0; i < n; i++) w.set(I16, 2 * i, fill == Fill.EXTREME ? (short) (i % 3 == 0 ? 0x7bff : i % 3 == 1 ? 0xfbff : 0x0001) : randomF16(rnd));
+            }
+            case BF16 -> {
+                for (long i = 0; i < n; i++) {
+                    int e = fill == Fill.EXTREME ? 127 + 60 : 127 - 20 + rnd.nextInt(40);
+                    int bits = (rnd.nextBoolean() ? 0x8000 : 0) | (e << 7) | rnd.nextInt(128);
+                    if (fill == Fill.RANDOM && rnd.nextInt(50) == 0) bits &= 0x807f; // zero or subnormal
+                    w.set(I16, 2 * i, (short) bits);
+                }
+            }
+            default -> {
+                for (long i = 0; i < bytes; i++) w.set(ValueLayout.JAVA_BYTE, i, (byte) (fill == Fill.EXTREME ? 0x80 : rnd.nextInt(256)));
+                long blocks = bytes / type.blockBytes;
+                for (long b = 0; b < blocks; b++) {
+                    long off = b * type.blockBytes;
+                    for (int scaleOff : scaleOffsets(type)) {
+                        short s = fill == Fill.EXTREME ? (short) (b % 2 == 0 ? 0x7bff : 0xfbff) : randomScale(rnd);
+                        w.set(I16, off + scaleOff, s);
+                    }
+                }
+            }
+        }
+        return w;
+    }
+
+    private static int[] scaleOffsets(GgmlType type) {
+        return switch (type) {
+            case Q8_0, Q4_0 -> new int[] {0};
+            case Q4_K, Q5_K -> new int[] {0, 2};
+            case Q6_K -> new int[] {208};
+            default -> new int[0];
+        };
+    }
+
+    /** A finite fp16 of any sign and exponent, subnormals included. */
+    private static short randomF16(Random rnd) {
+        int e = rnd.nextInt(31);
+        return (short) ((rnd.nextBoolean() ? 0x8000 : 0) | (e << 10) | rnd.nextInt(1024));
+    }
+
+    /** A block scale: mostly ordinary magnitudes of either sign, sometimes zero, tiny (subnormal) or large. */
+    private static short randomScale(Random rnd) {
+        return switch (rnd.nextInt(20)) {
+            case 0 -> 0;
+            case 1 -> (short) (rnd.nextBoolean() ? 0x0001 : 0x8003);
+            case 2 -> (short) (rnd.nextBoolean() ? 0x7bff : 0xfbff);
+            default -> Float.floatToFloat16((float) (rnd.nextGaussian() * 0.01));
+        };
+    }
+
+    static float[] activations(int batch, int cols, long seed) {
+        Random rnd = new Random(seed);
+        float[] x = new float[batch * cols];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        return x;
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void kernelsAgreeWithTheScalarReference(GgmlType type) {
+        int check = 0;
+        for (Fill fill : Fill.values()) {
+            for (int variant = 0; variant < 4; variant++) {
+                for (int rows : new int[] {1, 2, 3, 5, 37}) {
+                    int cols = cols(type, variant);
+                    MemorySegment w = matrix(type, rows, cols, fill, 31L * rows + variant);
+                    for (int batch : BATCHES) {
+                        float[] x = activations(batch, cols, 7L * batch + rows);
+                        float[] out = new float[batch * rows];
+                        MatMul.multiply(type, w, rows, cols, x, batch, out);
+                        assertCloseToReference(type, w, rows, cols, x, batch, out, fill + " " + rows + "×" + cols + " batch " + batch);
+                        check++;
+                    }
+                }
+            }
+        }
+        assertThat(check).isEqualTo(3 * 4 * 5 * BATCHES.length);
+    }
+
+    private static void assertCloseToReference(GgmlType type, MemorySegment w, int rows, int cols, float[] x, int batch,
+                                               float[] out, String what) {
+        float[] row = new float[cols];
+        long rowBytes = type.bytesFor(cols);
+        for (int r = 0; r < rows; r++) {
+            Dequantize.row(type, w, r * rowBytes, row, 0, cols);
+            for (int t = 0; t < batch; t++) {
+                double sum = 0, abs = 0;
+                for (int c = 0; c < cols; c++) {
+                    double p = (double) row[c] * x[t * cols + c];
+                    sum += p;
+                    abs += Math.abs(p);
+                }
+                float got = out[t * rows + r];
+                if (!(Math.abs(got - sum) <= 1e-5 * abs)) {
+                    fail("%s %s row %d token %d: got %s, reference %s (Σ|w·x| = %s)", type, what, r, t, got, sum, abs);
+                }
+            }
+        }
+    }
+
+    /** Dotting with unit vectors returns each weight: the kernels decode every value exactly as Dequantize does. */
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void unitVectorsReturnEveryWeightExactly(GgmlType type) {
+        int rows = 7, cols = cols(type, 0);
+        MemorySegment w = matrix(type, rows, cols, Fill.RANDOM, 5);
+        float[] x = new float[cols * cols];
+        for (int c = 0; c < cols; c++) x[c * cols + c] = 1f;
+        float[] out = new float[cols * rows];
+        MatMul.multiply(type, w, rows, cols, x, cols, out);
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            Dequantize.row(type, w, r * type.bytesFor(cols), row, 0, cols);
+            for (int c = 0; c < cols; c++) {
+                if (out[c * rows + r] != row[c]) fail("%s row %d col %d: got %s, weight is %s", type, r, c, out[c * rows + r], row[c]);
+            }
+        }
+    }
+
+    /** A token's results are bit-identical alone and at any position of any batch. */
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void batchOfNEqualsBatchOfOneBitwise(GgmlType type) {
+        for (int variant = 0; variant < 4; variant++) {
+            int rows = 37, cols = cols(type, variant);
+            MemorySegment w = matrix(type, rows, cols, Fill.RANDOM, variant);
+            int maxBatch = BATCHES[BATCHES.length - 1];
+            float[] tokens = activations(maxBatch, cols, 99);
+            float[][] alone = new float[maxBatch][rows];
+            for (int t = 0; t < maxBatch; t++) {
+                float[] x = java.util.Arrays.copyOfRange(tokens, t * cols, (t + 1) * cols);
+                MatMul.multiply(type, w, rows, cols, x, 1, alone[t]);
+            }
+            for (int batch : BATCHES) {
+                // token i of the batch is token (3i + batch) mod 17 of the pool: different neighbours for every batch size
+                float[] x = new float[batch * cols];
+                int[] which = new int[batch];
+                for (int i = 0; i < batch; i++) {
+                    which[i] = (3 * i + batch) % maxBatch;
+                    System.arraycopy(tokens, which[i] * cols, x, i * cols, cols);
+                }
+                float[] out = new float[batch * rows];
+                MatMul.multiply(type, w, rows, cols, x, batch, out);
+                for (int i = 0; i < batch; i++) {
+                    float[] got = java.util.Arrays.copyOfRange(out, i * rows, (i + 1) * rows);
+                    assertThat(got).as("%s %d×%d, token %d of a batch of %d", type, rows, cols, i, batch).containsExactly(alone[which[i]]);
+                }
+            }
+        }
+    }
+
+    /** Large enough to be split over the pool: identical bits with 1, 2 and 3 threads. */
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void threadCountChangesNothing(GgmlType type) {
+        int rows = 203, cols = type.blockSize == 1 ? 2051 : 2048;
+        MemorySegment w = matrix(type, rows, cols, Fill.RANDOM, 11);
+        for (int batch : new int[] {1, 6}) {
+            float[] x = activations(batch, cols, 3);
+            float[][] results = new float[3][batch * rows];
+            for (int threads = 1; threads <= 3; threads++) {
+                Parallel.setThreads(threads);
+                MatMul.multiply(type, w, rows, cols, x, batch, results[threads - 1]);
+            }
+            assertThat(results[1]).as("%s batch %d, 2 threads vs 1", type, batch).containsExactly(results[0]);
+            assertThat(results[2]).as("%s batch %d, 3 threads vs 1", type, batch).containsExactly(results[0]);
+        }
+    }
+}
