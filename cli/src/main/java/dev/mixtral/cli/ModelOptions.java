@@ -89,7 +89,7 @@ final class ModelOptions {
             Coordinator coordinator = Coordinator.join(settings, files);
             this.coordinator = coordinator;
             try {
-                System.err.printf("[coordinator %s joined the cluster at %s; waiting up to %ds for expert nodes covering all %d experts]%n",
+                System.err.printf("[coordinator %s joining the cluster at %s; waiting up to %ds for expert nodes covering all %d experts]%n",
                         coordinator.clusterAddress(), String.join(",", settings.seeds()), waitTimeout.toSeconds(), files.config().experts());
                 coordinator.awaitReady(waitTimeout);
                 return coordinator.experts(); // closing the model closes the coordinator
