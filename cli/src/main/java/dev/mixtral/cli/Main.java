@@ -9,11 +9,13 @@ import picocli.CommandLine.Command;
 @Command(name = "mixtral", mixinStandardHelpOptions = true, version = "mixtral-cluster 0.1.0",
         description = "Expert-parallel inference for Mixtral-architecture mixture-of-experts models.",
         subcommands = {
+                ServeCommand.class,
                 GenerateCommand.class,
                 LogitsCommand.class,
                 TokenizeCommand.class,
                 InspectCommand.class,
                 SynthCommand.class,
+                BenchCommand.class,
                 ExpertNodeCommand.class,
                 CoordinatorCommand.class,
                 ClusterCommand.class,

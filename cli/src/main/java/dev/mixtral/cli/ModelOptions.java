@@ -2,7 +2,9 @@ package dev.mixtral.cli;
 
 import dev.mixtral.coordinator.Coordinator;
 import dev.mixtral.model.MixtralModel;
+import dev.mixtral.model.forward.ExpertExecutor;
 import dev.mixtral.model.forward.KvCache;
+import dev.mixtral.model.forward.LocalExperts;
 import dev.mixtral.model.kernel.Parallel;
 import dev.mixtral.model.tensor.GgmlType;
 import picocli.CommandLine.Option;
@@ -12,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /** Options shared by the commands that run a model. */
 final class ModelOptions {
@@ -75,7 +78,15 @@ final class ModelOptions {
         };
     }
 
+    /** Set when this process joined a cluster as its coordinator (for readiness reporting). */
+    Coordinator coordinator;
+
     MixtralModel open() {
+        return open(UnaryOperator.identity());
+    }
+
+    /** Opens the model; {@code decorate} wraps the expert executor (e.g. to count routed tokens). */
+    MixtralModel open(UnaryOperator<ExpertExecutor> decorate) {
         if (threads != null) {
             if (threads < 1) throw new UserException("--threads must be >= 1");
             Parallel.setThreads(threads);
@@ -83,7 +94,7 @@ final class ModelOptions {
         if (prefillChunk < 1) throw new UserException("--prefill-chunk must be >= 1");
         Path path = modelPath();
         if (!Files.exists(path)) throw new UserException(path + ": no such file or directory");
-        if (seedList().isEmpty()) return MixtralModel.local(path);
+        if (seedList().isEmpty()) return MixtralModel.open(path, files -> decorate.apply(LocalExperts.loadAll(files)));
         Coordinator.Settings settings = coordinatorSettings();
         return MixtralModel.open(path, files -> {
             Coordinator coordinator = Coordinator.join(settings, files);
@@ -92,7 +103,8 @@ final class ModelOptions {
                 System.err.printf("[coordinator %s joining the cluster at %s; waiting up to %ds for expert nodes covering all %d experts]%n",
                         coordinator.clusterAddress(), String.join(",", settings.seeds()), waitTimeout.toSeconds(), files.config().experts());
                 coordinator.awaitReady(waitTimeout);
-                return coordinator.experts(); // closing the model closes the coordinator
+                this.coordinator = coordinator;
+                return decorate.apply(coordinator.experts()); // closing the model closes the coordinator
             } catch (RuntimeException e) {
                 coordinator.close();
                 throw e;

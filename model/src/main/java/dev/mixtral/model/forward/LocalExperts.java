@@ -4,8 +4,6 @@ import dev.mixtral.model.ModelConfig;
 import dev.mixtral.model.weights.ExpertWeights;
 import dev.mixtral.model.weights.ModelFiles;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SortedSet;
 import java.util.TreeSet;
 
@@ -76,9 +74,5 @@ public final class LocalExperts implements ExpertExecutor {
         float[] out = new float[rows * config.dim()];
         w.down().multiply(gate, rows, out);
         return out;
-    }
-
-    public List<Integer> heldList() {
-        return new ArrayList<>(held);
     }
 }

@@ -4,7 +4,6 @@ import dev.mixtral.model.ModelConfig;
 import dev.mixtral.model.ModelFileException;
 import dev.mixtral.model.gguf.GgufFile;
 import dev.mixtral.model.gguf.GgufValue;
-import dev.mixtral.model.tensor.GgmlType;
 import dev.mixtral.model.tensor.Tensor;
 import dev.mixtral.model.tensor.Vectors;
 import dev.mixtral.model.tensor.WeightMatrix;
@@ -139,8 +138,7 @@ final class GgufModelFiles implements ModelFiles {
     }
 
     private void checkShape(String name, long[] actual, long... expected) {
-        long[] trimmed = actual;
-        if (!java.util.Arrays.equals(trimmed, expected)) {
+        if (!java.util.Arrays.equals(actual, expected)) {
             throw new ModelFileException(file.path(), "tensor " + name + " has shape " + java.util.Arrays.toString(actual)
                     + ", expected " + java.util.Arrays.toString(expected) + " for " + config.describe());
         }
@@ -181,8 +179,4 @@ final class GgufModelFiles implements ModelFiles {
     }
 
     @Override public void close() { file.close(); }
-
-    static GgmlType typeOf(GgufFile f, String tensor) {
-        return f.requireTensor(tensor).type();
-    }
 }

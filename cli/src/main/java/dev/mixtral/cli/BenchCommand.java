@@ -1,0 +1,193 @@
+package dev.mixtral.cli;
+
+import dev.mixtral.model.MixtralModel;
+import dev.mixtral.model.ModelConfig;
+import dev.mixtral.model.forward.KvCache;
+import dev.mixtral.model.forward.Sequence;
+import dev.mixtral.model.forward.Transformer;
+import dev.mixtral.model.kernel.MemoryBandwidth;
+import dev.mixtral.model.kernel.Parallel;
+import dev.mixtral.model.weights.ModelFiles;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Measure prefill and decode speed, in process or through an N-node loopback cluster, against the memory-bandwidth roofline measured in the same run."})
+final class BenchCommand implements Callable<Integer> {
+    @Mixin ModelOptions model;
+
+    @Option(names = "--nodes", defaultValue = "0", paramLabel = "N", description = "Expert nodes to start on loopback (0: experts in this process). Default: ${DEFAULT-VALUE}.")
+    int nodes;
+    @Option(names = "--batch", defaultValue = "1,4,16", split = ",", paramLabel = "B,…", description = "Decode batch sizes. Default: ${DEFAULT-VALUE}.")
+    int[] batches;
+    @Option(names = "--prompt-len", defaultValue = "64", paramLabel = "L", description = "Prefill prompt length. Default: ${DEFAULT-VALUE}.")
+    int promptLen;
+    @Option(names = "--gen-len", defaultValue = "32", paramLabel = "G", description = "Decode steps per batch size. Default: ${DEFAULT-VALUE}.")
+    int genLen;
+    @Option(names = "--json", paramLabel = "OUT", description = "Also write the figures as JSON to this file.")
+    Path jsonOut;
+
+    @Override
+    public Integer call() throws Exception {
+        if (promptLen < 1 || genLen < 1) throw new UserException("--prompt-len and --gen-len must be >= 1");
+        if (model.threads != null) Parallel.setThreads(model.threads);
+        System.err.printf("[bench] measuring memory read bandwidth with %d threads…%n", Parallel.threads());
+        double bandwidth = MemoryBandwidth.measure(1L << 30, 5);
+        LocalCluster cluster = null;
+        Path path = model.modelPath();
+        if (nodes > 0) {
+            int experts;
+            try (ModelFiles f = ModelFiles.open(path)) {
+                experts = f.config().experts();
+            }
+            List<String> nodeArgs = model.threads != null ? List.of("--threads", model.threads.toString()) : List.of();
+            cluster = LocalCluster.start(path, experts, nodes, 1, "127.0.0.1", freePort(), nodeArgs, line -> {});
+            model.seeds = cluster.seedAddress();
+        }
+        try (MixtralModel m = model.open()) {
+            Map<String, Object> result = run(m, bandwidth, cluster);
+            print(result);
+            if (jsonOut != null) Files.writeString(jsonOut, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(result));
+        } finally {
+            if (cluster != null) cluster.close();
+        }
+        return 0;
+    }
+
+    private Map<String, Object> run(MixtralModel m, double bandwidth, LocalCluster cluster) throws IOException {
+        Transformer t = m.transformer();
+        ModelConfig c = m.config();
+        int[] prompt = syntheticPrompt(promptLen, c.vocab(), 1);
+        // warm-up: compile the hot paths before timing
+        prefill(t, syntheticPrompt(Math.min(16, promptLen), c.vocab(), 2));
+        decode(t, 2, 4);
+
+        long t0 = System.nanoTime();
+        prefill(t, prompt);
+        double prefillTps = promptLen / ((System.nanoTime() - t0) / 1e9);
+
+        Map<String, Double> decodeTps = new LinkedHashMap<>();
+        for (int b : batches) {
+            if (b < 1) throw new UserException("--batch sizes must be >= 1");
+            decodeTps.put(Integer.toString(b), decode(t, b, genLen));
+        }
+        long weightBytesPerToken = weightBytesPerToken(m.files());
+        double tps1 = decodeTps.getOrDefault("1", Double.NaN);
+        Map<String, Long> rss = new LinkedHashMap<>();
+        rss.put("coordinator", rssOf(ProcessHandle.current().pid()));
+        if (cluster != null) for (LocalCluster.Node n : cluster.nodes()) rss.put("node-" + n.index(), rssOf(n.pid()));
+
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("model", m.files().path().toString());
+        r.put("config", c.describe());
+        r.put("threads", Parallel.threads());
+        r.put("nodes", nodes);
+        r.put("prompt_len", promptLen);
+        r.put("gen_len", genLen);
+        r.put("prefill_tokens_per_s", prefillTps);
+        r.put("decode_tokens_per_s", decodeTps);
+        r.put("weight_bytes_per_token", weightBytesPerToken);
+        r.put("bandwidth_bytes_per_s", bandwidth);
+        r.put("roofline_tokens_per_s", bandwidth / weightBytesPerToken);
+        r.put("roofline_fraction", tps1 * weightBytesPerToken / bandwidth);
+        r.put("rss_bytes", rss);
+        return r;
+    }
+
+    private void prefill(Transformer t, int[] prompt) {
+        Sequence s = new Sequence(new KvCache(t.config(), model.kvType(), prompt.length + 1));
+        for (int i = 0; i < prompt.length; i += model.prefillChunk) {
+            int[] chunk = java.util.Arrays.copyOfRange(prompt, i, Math.min(prompt.length, i + model.prefillChunk));
+            t.forward(List.of(new Transformer.Chunk(s, chunk, false)));
+        }
+    }
+
+    /** Decode tokens/s of {@code batch} sequences stepping together (after an 8-token prompt each). */
+    private double decode(Transformer t, int batch, int steps) {
+        List<Sequence> seqs = new ArrayList<>();
+        List<Transformer.Chunk> prompts = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            Sequence s = new Sequence(new KvCache(t.config(), model.kvType(), 8 + steps + 1));
+            seqs.add(s);
+            prompts.add(new Transformer.Chunk(s, syntheticPrompt(8, t.config().vocab(), 10 + b), false));
+        }
+        float[][] logits = t.forward(prompts);
+        int vocab = t.config().vocab();
+        long t0 = System.nanoTime();
+        for (int step = 0; step < steps; step++) {
+            List<Transformer.Chunk> chunks = new ArrayList<>();
+            for (int b = 0; b < batch; b++) {
+                int next = dev.mixtral.model.forward.Sampler.argmax(logits[b], 0, vocab);
+                chunks.add(new Transformer.Chunk(seqs.get(b), new int[]{next}, false));
+            }
+            logits = t.forward(chunks);
+        }
+        return (double) batch * steps / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * Bytes of weights one decode step of one token reads: every dense matrix except the embedding
+     * table (one row of it), norms, routers, the output head, and top-k of the experts of every layer.
+     */
+    static long weightBytesPerToken(ModelFiles files) {
+        ModelConfig c = files.config();
+        long dense = 0, experts = 0, embeddingRow = 0;
+        for (ModelFiles.TensorEntry t : files.tensors()) {
+            String n = t.name();
+            boolean expert = n.contains("_exps") || n.contains(".experts.") || n.matches("blk\\.\\d+\\.ffn_(gate|up|down)\\.\\d+\\.weight");
+            if (n.equals("token_embd.weight") || n.equals("model.embed_tokens.weight")) embeddingRow = t.bytes() / c.vocab();
+            else if (expert) experts += t.bytes();
+            else dense += t.bytes();
+        }
+        return dense + embeddingRow + experts * c.topK() / c.experts();
+    }
+
+    static long rssOf(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        } catch (IOException e) {
+            // process gone or not Linux
+        }
+        return -1;
+    }
+
+    static int[] syntheticPrompt(int n, int vocab, int salt) {
+        int[] p = new int[n];
+        p[0] = 1;
+        for (int i = 1; i < n; i++) p[i] = 3 + (int) ((i * 2654435761L + salt * 40503L) % (vocab - 3));
+        return p;
+    }
+
+    static int freePort() throws IOException {
+        try (var s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void print(Map<String, Object> r) {
+        System.out.printf("model            %s%n", r.get("model"));
+        System.out.printf("                 %s%n", r.get("config"));
+        System.out.printf("threads %s, expert nodes %s%n", r.get("threads"), r.get("nodes"));
+        System.out.printf("memory bandwidth %.1f GB/s (measured now)%n", (Double) r.get("bandwidth_bytes_per_s") / 1e9);
+        System.out.printf("weights/token    %.1f MB  → roofline %.1f tokens/s%n", (Long) r.get("weight_bytes_per_token") / 1e6, (Double) r.get("roofline_tokens_per_s"));
+        System.out.printf("prefill          %.1f tokens/s (%s-token prompt)%n", (Double) r.get("prefill_tokens_per_s"), r.get("prompt_len"));
+        Map<String, Double> d = (Map<String, Double>) r.get("decode_tokens_per_s");
+        Double base = d.get("1");
+        d.forEach((b, v) -> System.out.printf("decode batch %-3s %.1f tokens/s%s%n", b, v, base != null && !b.equals("1") ? String.format("  (%.1f× batch 1)", v / base) : ""));
+        System.out.printf("roofline fraction %.2f (batch 1)%n", (Double) r.get("roofline_fraction"));
+        ((Map<String, Long>) r.get("rss_bytes")).forEach((p, b) -> System.out.printf("rss %-12s %.0f MB%n", p, b / 1e6));
+    }
+}

@@ -1,0 +1,97 @@
+package dev.mixtral.cli;
+
+import dev.mixtral.coordinator.api.ApiServer;
+import dev.mixtral.coordinator.api.GrpcApiServer;
+import dev.mixtral.coordinator.api.ServerMetrics;
+import dev.mixtral.model.MixtralModel;
+import dev.mixtral.model.engine.EngineConfig;
+import dev.mixtral.model.engine.InferenceEngine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serve the OpenAI-compatible API (/v1/completions, /v1/chat/completions, /v1/models), /health, /ready and /metrics.",
+                "With --seeds: the experts run on that cluster's expert nodes. With --model and no seeds: everything in this process.",
+                "With neither: the built-in synthetic model on a local 2-node cluster started for you."})
+final class ServeCommand implements Callable<Integer> {
+    @Mixin ModelOptions model;
+    @Mixin ServerOptions server;
+
+    @Override
+    public Integer call() throws Exception {
+        LocalCluster local = null;
+        if (model.model == null && model.seedList().isEmpty() && System.getenv("MIXTRAL_MODEL") == null) {
+            Path builtin = BuiltinModel.ensure();
+            model.model = builtin;
+            int experts = 8;
+            local = LocalCluster.start(builtin, experts, 2, 1, "127.0.0.1", server.localSeedPort, List.of(), System.err::println);
+            model.seeds = local.seedAddress();
+            System.err.println("[serve] started a local 2-node expert cluster (seed " + local.seedAddress() + ") for the built-in model");
+        }
+        try {
+            return server.run(model);
+        } finally {
+            if (local != null) local.close();
+        }
+    }
+
+    /** Options of the API server; shared with {@code cluster --port}. */
+    static final class ServerOptions {
+        @Option(names = "--port", defaultValue = "${env:MIXTRAL_PORT:-8080}", paramLabel = "PORT", description = "HTTP port (0: any free port). Default: ${DEFAULT-VALUE} (env MIXTRAL_PORT).")
+        int port;
+        @Option(names = "--grpc-port", defaultValue = "${env:MIXTRAL_GRPC_PORT:-8081}", paramLabel = "PORT",
+                description = "Port of the gRPC generation API (mixtral.v1.GenerationService; 0: any free port, -1: off). Default: ${DEFAULT-VALUE}.")
+        int grpcPort;
+        @Option(names = "--host", defaultValue = "${env:MIXTRAL_BIND:-0.0.0.0}", paramLabel = "HOST", description = "Address to listen on. Default: ${DEFAULT-VALUE}.")
+        String host;
+        @Option(names = "--api-key", defaultValue = "${env:MIXTRAL_API_KEY}", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY' on /v1/* (env MIXTRAL_API_KEY). Default: off.")
+        String apiKey;
+        @Option(names = "--served-model-name", paramLabel = "NAME", description = "The model id clients pass. Default: the model file's name.")
+        String servedModelName;
+        @Option(names = "--max-running", defaultValue = "32", paramLabel = "N", description = "Sequences decoded together per step. Default: ${DEFAULT-VALUE}.")
+        int maxRunning;
+        @Option(names = "--max-waiting", defaultValue = "256", paramLabel = "N", description = "Queued requests before 429. Default: ${DEFAULT-VALUE}.")
+        int maxWaiting;
+        @Option(names = "--kv-budget-mb", paramLabel = "MB", description = "KV cache memory for all running requests. Default: a third of the heap.")
+        Long kvBudgetMb;
+        @Option(names = "--local-seed-port", defaultValue = "25520", paramLabel = "PORT", hidden = true)
+        int localSeedPort;
+
+        /** Opens the model, starts engine and API, and serves until the process is stopped. */
+        int run(ModelOptions model) throws Exception {
+            ServerMetrics metrics = new ServerMetrics();
+            try (MixtralModel m = model.open(metrics::counting)) {
+                EngineConfig defaults = EngineConfig.defaults();
+                EngineConfig config = new EngineConfig(maxRunning, maxWaiting,
+                        kvBudgetMb != null ? kvBudgetMb << 20 : defaults.kvBudgetBytes(), model.prefillChunk, model.kvType());
+                String id = servedModelName != null ? servedModelName : modelId(m.files().path());
+                var coordinator = model.coordinator;
+                ApiServer.Options options = new ApiServer.Options(host, port, id, apiKey,
+                        () -> coordinator == null || coordinator.routingTable().complete() ? null
+                                : "experts " + coordinator.routingTable().missing() + " are not held by any live expert node");
+                try (InferenceEngine engine = new InferenceEngine(m.transformer(), config);
+                     ApiServer api = new ApiServer(engine, m.tokenizer(), metrics, options).start();
+                     GrpcApiServer grpc = grpcPort < 0 ? null : new GrpcApiServer(engine, m.tokenizer(), metrics, host, grpcPort, options.notReady())) {
+                    String base = "http://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + api.port();
+                    System.err.printf("[serve] model '%s' ready at %s/v1%n", id, base);
+                    System.err.printf("[serve] try: curl %s/v1/completions -H 'Content-Type: application/json' -d '{\"model\":\"%s\",\"prompt\":\"Once upon a time\",\"max_tokens\":32}'%n", base, id);
+                    if (grpc != null) System.err.printf("[serve] gRPC generation API on port %d%n", grpc.port());
+                    System.out.println(base); // the address, alone on stdout, for scripts
+                    new CountDownLatch(1).await(); // until the process is stopped
+                }
+            }
+            return 0;
+        }
+
+        static String modelId(Path path) {
+            String name = path.getFileName().toString();
+            return name.endsWith(".gguf") ? name.substring(0, name.length() - 5) : name;
+        }
+    }
+}
