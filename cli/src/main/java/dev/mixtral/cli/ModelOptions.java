@@ -98,7 +98,6 @@ final class ModelOptions {
         Coordinator.Settings settings = coordinatorSettings();
         return MixtralModel.open(path, files -> {
             Coordinator coordinator = Coordinator.join(settings, files);
-            this.coordinator = coordinator;
             try {
                 System.err.printf("[coordinator %s joining the cluster at %s; waiting up to %ds for expert nodes covering all %d experts]%n",
                         coordinator.clusterAddress(), String.join(",", settings.seeds()), waitTimeout.toSeconds(), files.config().experts());
@@ -111,9 +110,6 @@ final class ModelOptions {
             }
         });
     }
-
-    /** With --seeds, after {@link #open()}: the coordinator, for its statistics. */
-    Coordinator coordinator;
 
     /** One line on what the remote experts cost, or null when they ran in this process. */
     String clusterStatistics() {
