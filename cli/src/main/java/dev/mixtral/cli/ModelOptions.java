@@ -96,7 +96,7 @@ final class ModelOptions {
         return MixtralModel.open(path, files -> {
             Coordinator coordinator = Coordinator.join(settings, files);
             try {
-                System.err.printf("[coordinator %s joined the cluster at %s; waiting up to %ds for expert nodes covering all %d experts]%n",
+                System.err.printf("[coordinator %s joining the cluster at %s; waiting up to %ds for expert nodes covering all %d experts]%n",
                         coordinator.clusterAddress(), String.join(",", settings.seeds()), waitTimeout.toSeconds(), files.config().experts());
                 coordinator.awaitReady(waitTimeout);
                 this.coordinator = coordinator;

@@ -54,6 +54,12 @@ final class ClusterMembership implements AutoCloseable {
         return a.host().get() + ":" + a.port().get();
     }
 
+    /** Whether this member has joined (the seeds answered). */
+    boolean joined() {
+        MemberStatus s = Cluster.get(system).selfMember().status();
+        return s == MemberStatus.up() || s == MemberStatus.weaklyUp();
+    }
+
     private static Behavior<ClusterEvent.ClusterDomainEvent> listener(NodeRegistry registry, Config contract) {
         return Behaviors.setup(ctx -> {
             var subscriptions = Cluster.get(ctx.getSystem()).subscriptions();

@@ -27,10 +27,12 @@ public final class Coordinator implements AutoCloseable {
     private final NodeRegistry registry;
     private final ClusterMembership membership;
     private final RemoteExperts experts;
+    private final List<String> seeds;
 
     private Coordinator(NodeRegistry registry, ClusterMembership membership, Settings s, ModelFiles files) {
         this.registry = registry;
         this.membership = membership;
+        this.seeds = s.seeds();
         this.experts = new RemoteExperts(registry, files.fingerprint(), files.config().dim(), s.callTimeout(), s.wireType(), this::close);
     }
 
@@ -48,7 +50,13 @@ public final class Coordinator implements AutoCloseable {
 
     /** Waits until every expert is covered by some node; else throws naming the missing experts. */
     public void awaitReady(Duration timeout) {
-        registry.awaitCoverage(timeout);
+        try {
+            registry.awaitCoverage(timeout);
+        } catch (ExpertUnavailableException e) {
+            if (membership.joined()) throw e;
+            throw new ExpertUnavailableException(-1, e.experts(), null, "could not join the cluster at " + String.join(",", seeds)
+                    + " within " + timeout.toSeconds() + "s: no member answered there (is an expert node running with that cluster address?)", e);
+        }
     }
 
     public RemoteExperts experts() {

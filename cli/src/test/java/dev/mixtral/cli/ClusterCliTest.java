@@ -1,0 +1,50 @@
+package dev.mixtral.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The cluster commands' contract without starting nodes: even shares, one-line errors, bounded waits. */
+class ClusterCliTest {
+    @Test
+    void sharesAreEvenAndEachExpertHasItsReplicas() {
+        assertThat(LocalCluster.split(8, 2, 1).toString()).isEqualTo("[[0, 1, 2, 3], [4, 5, 6, 7]]");
+        assertThat(LocalCluster.split(8, 4, 1).toString()).isEqualTo("[[0, 1], [2, 3], [4, 5], [6, 7]]");
+        var replicated = LocalCluster.split(8, 4, 2);
+        for (int e = 0; e < 8; e++) {
+            int expert = e;
+            assertThat(replicated.stream().filter(s -> s.contains(expert)).count()).as("expert %d", e).isEqualTo(2);
+        }
+        assertThat(replicated).allSatisfy(s -> assertThat(s).hasSize(4));
+        assertThat(LocalCluster.split(8, 3, 1).stream().mapToInt(java.util.SortedSet::size).toArray()).containsExactly(3, 3, 2);
+        assertThatThrownBy(() -> LocalCluster.split(8, 2, 3)).hasMessageContaining("--replicas");
+        assertThatThrownBy(() -> LocalCluster.split(8, 9, 1)).hasMessageContaining("cannot all hold experts");
+    }
+
+    @Test
+    void aCoordinatorWithNobodyAtItsSeedsFailsWithinTheWaitTimeout() {
+        long start = System.nanoTime();
+        CliTest.Result r = CliTest.run("logits", "--model", ClusterSupport.Q8.toString(), "--tokens", "1,9038",
+                "--seeds", "127.0.0.1:" + ClusterSupport.freePort(), "--wait-timeout", "2s");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("mixtral logits: could not join the cluster at 127.0.0.1:")
+                .contains("within 2s: no member answered there");
+        assertThat((System.nanoTime() - start) / 1e9).isLessThan(30);
+    }
+
+    @Test
+    void badClusterFlagsAreOneLineErrors() {
+        CliTest.Result r = CliTest.run("generate", "--model", ClusterSupport.Q8.toString(), "--prompt", "x", "--seeds", "nohostport");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err().strip()).isEqualTo("mixtral generate: --seeds: 'nohostport' is not HOST:PORT");
+        r = CliTest.run("expert-node", "--model", ClusterSupport.Q8.toString());
+        assertThat(r.err().strip()).isEqualTo("mixtral expert-node: --experts is required (e.g. --experts 0-3)");
+        r = CliTest.run("generate", "--model", ClusterSupport.Q8.toString(), "--prompt", "x", "--seeds", "h:1", "--wait-timeout", "soon");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("'soon' is not a positive duration");
+        assertThat(List.of(CliTest.run("cluster", "--help").out())).first().asString().contains("--replicas");
+    }
+}
