@@ -1,21 +1,20 @@
 package dev.mixtral.cli;
 
-import dev.mixtral.model.weights.ModelFiles;
+import dev.mixtral.node.ExpertRanges;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 @Command(name = "cluster", mixinStandardHelpOptions = true,
         description = {"Start N expert nodes on this machine (loopback) sharing the experts evenly, and stream their logs.",
-                "Then run e.g. generate --seeds <seed address> against them. Ctrl-C stops them all."})
+                "With --port, also serve the API (as 'serve --seeds <seed>' would) through them. Ctrl-C stops them all."})
 final class ClusterCommand implements Callable<Integer> {
-    @Option(names = "--model", paramLabel = "PATH", description = "A .gguf file or a Hugging Face checkpoint directory. Default: $MIXTRAL_MODEL, else the built-in model.")
-    Path model;
+    @Mixin ModelOptions model;
+    @Mixin ServeCommand.ServerOptions server;
 
     @Option(names = "--nodes", defaultValue = "2", paramLabel = "N", description = "Expert nodes to start. Default: ${DEFAULT-VALUE}.")
     int nodes;
@@ -27,22 +26,27 @@ final class ClusterCommand implements Callable<Integer> {
     int seedPort;
 
     @Override
-    public Integer call() throws InterruptedException {
-        Path path = ModelOptions.resolveModel(model);
-        if (!Files.exists(path)) throw new UserException(path + ": no such file or directory");
-        int experts;
-        try (ModelFiles files = ModelFiles.open(path)) { // header only
-            experts = files.config().experts();
-        }
-        LocalCluster cluster = LocalCluster.start(path, experts, nodes, replicas, "127.0.0.1", seedPort, List.of(), System.err::println);
+    public Integer call() throws Exception {
+        Path path = model.modelPath();
+        // the shutdown hook LocalCluster registers stops the nodes on Ctrl-C / SIGTERM
+        LocalCluster cluster = LocalCluster.startFor(path, nodes, replicas, seedPort, System.err::println);
         System.out.println("seed " + cluster.seedAddress());
         for (LocalCluster.Node n : cluster.nodes()) {
-            System.out.printf("node-%d pid %d experts %s%n", n.index(), n.pid(), dev.mixtral.node.ExpertRanges.format(n.experts()));
+            System.out.printf("node-%d pid %d experts %s%n", n.index(), n.pid(), ExpertRanges.format(n.experts()));
         }
-        System.out.printf("use it: ./mixtral generate --model %s --seeds %s --prompt …%n", path, cluster.seedAddress());
         System.out.flush();
-        // the shutdown hook LocalCluster registered stops the nodes on Ctrl-C / SIGTERM
-        new CountDownLatch(1).await();
-        return 0;
+        try {
+            if (server.port != null) {
+                model.model = path;
+                model.seeds = cluster.seedAddress();
+                return server.run(model);
+            }
+            System.out.printf("use it: ./mixtral generate --model %s --seeds %s --prompt …%n", path, cluster.seedAddress());
+            System.out.flush();
+            new CountDownLatch(1).await();
+            return 0;
+        } finally {
+            cluster.close();
+        }
     }
 }

@@ -68,6 +68,16 @@ public final class LocalCluster implements AutoCloseable {
         return cluster;
     }
 
+    /** Starts {@code n} nodes for the model at {@code model} (its expert count read from the header) on loopback. */
+    public static LocalCluster startFor(Path model, int n, int replicas, int seedPort, Consumer<String> output) {
+        if (!java.nio.file.Files.exists(model)) throw new UserException(model + ": no such file or directory");
+        int experts;
+        try (dev.mixtral.model.weights.ModelFiles files = dev.mixtral.model.weights.ModelFiles.open(model)) { // header only
+            experts = files.config().experts();
+        }
+        return start(model, experts, n, replicas, "127.0.0.1", seedPort, List.of(), output);
+    }
+
     /**
      * Even shares: contiguous blocks of experts, node i holding block i; with replicas R, block i is also
      * on nodes i+1 … i+R-1 (mod n), so each expert is on exactly R distinct nodes.

@@ -11,7 +11,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -27,10 +26,8 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         LocalCluster local = null;
         if (model.model == null && model.seedList().isEmpty() && System.getenv("MIXTRAL_MODEL") == null) {
-            Path builtin = BuiltinModel.ensure();
-            model.model = builtin;
-            int experts = 8;
-            local = LocalCluster.start(builtin, experts, 2, 1, "127.0.0.1", server.localSeedPort, List.of(), System.err::println);
+            model.model = BuiltinModel.ensure();
+            local = LocalCluster.startFor(model.model, 2, 1, server.localSeedPort, System.err::println);
             model.seeds = local.seedAddress();
             System.err.println("[serve] started a local 2-node expert cluster (seed " + local.seedAddress() + ") for the built-in model");
         }
@@ -43,8 +40,8 @@ final class ServeCommand implements Callable<Integer> {
 
     /** Options of the API server; shared with {@code cluster --port}. */
     static final class ServerOptions {
-        @Option(names = "--port", defaultValue = "${env:MIXTRAL_PORT:-8080}", paramLabel = "PORT", description = "HTTP port (0: any free port). Default: ${DEFAULT-VALUE} (env MIXTRAL_PORT).")
-        int port;
+        @Option(names = "--port", paramLabel = "PORT", description = "HTTP port (0: any free port). serve: default $MIXTRAL_PORT, else 8080. cluster: the API starts only when given.")
+        Integer port;
         @Option(names = "--grpc-port", defaultValue = "${env:MIXTRAL_GRPC_PORT:-8081}", paramLabel = "PORT",
                 description = "Port of the gRPC generation API (mixtral.v1.GenerationService; 0: any free port, -1: off). Default: ${DEFAULT-VALUE}.")
         int grpcPort;
@@ -72,7 +69,7 @@ final class ServeCommand implements Callable<Integer> {
                         kvBudgetMb != null ? kvBudgetMb << 20 : defaults.kvBudgetBytes(), model.prefillChunk, model.kvType());
                 String id = servedModelName != null ? servedModelName : modelId(m.files().path());
                 var coordinator = model.coordinator;
-                ApiServer.Options options = new ApiServer.Options(host, port, id, apiKey,
+                ApiServer.Options options = new ApiServer.Options(host, httpPort(), id, apiKey,
                         () -> coordinator == null || coordinator.routingTable().complete() ? null
                                 : "experts " + coordinator.routingTable().missing() + " are not held by any live expert node");
                 try (InferenceEngine engine = new InferenceEngine(m.transformer(), config);
@@ -87,6 +84,12 @@ final class ServeCommand implements Callable<Integer> {
                 }
             }
             return 0;
+        }
+
+        int httpPort() {
+            if (port != null) return port;
+            String env = System.getenv("MIXTRAL_PORT");
+            return env != null && !env.isBlank() ? Integer.parseInt(env.strip()) : 8080;
         }
 
         static String modelId(Path path) {
