@@ -68,9 +68,10 @@ final class BenchCommand implements Callable<Integer> {
         Transformer t = m.transformer();
         ModelConfig c = m.config();
         int[] prompt = syntheticPrompt(promptLen, c.vocab(), 1);
-        // warm-up: compile the hot paths before timing
+        // warm-up: compile the hot paths before timing — every batch size, since batch 1 and batches of 2+
+        // run different kernels and an untimed path would otherwise be compiled while it is timed
         prefill(t, syntheticPrompt(Math.min(16, promptLen), c.vocab(), 2));
-        decode(t, 2, 4);
+        for (int b : batches) decode(t, Math.max(1, b), 4);
 
         long t0 = System.nanoTime();
         prefill(t, prompt);
