@@ -1,6 +1,8 @@
 package dev.mixtral.model.forward;
 
 import dev.mixtral.model.ModelConfig;
+import dev.mixtral.model.kernel.MatMul;
+import dev.mixtral.model.kernel.Parallel;
 import dev.mixtral.model.weights.ExpertWeights;
 import dev.mixtral.model.weights.ModelFiles;
 
@@ -47,14 +49,28 @@ public final class LocalExperts implements ExpertExecutor {
     @Override
     public float[][] compute(ExpertBatch batch) {
         float[][] out = new float[batch.experts().length][];
+        // Small experts (whose products each run on one thread) go side by side on the pool, one expert per
+        // task; large ones one after another, each product split over the pool by rows. Either way an
+        // expert's result is computed by the same operations, so it does not depend on this choice.
+        boolean sideBySide = out.length > 1;
+        for (int i = 0; i < out.length && sideBySide; i++) {
+            sideBySide = MatMul.runsInline(config.hidden(), config.dim(), batch.rows()[i])
+                    && MatMul.runsInline(config.dim(), config.hidden(), batch.rows()[i]);
+        }
+        if (sideBySide) {
+            for (int e : batch.experts()) weights(batch.layer(), e); // fail here, not inside a pool task
+            Parallel.forRange(out.length, 1, (from, to) -> {
+                for (int i = from; i < to; i++) out[i] = compute(batch.layer(), batch.experts()[i], batch.inputs()[i], batch.rows()[i]);
+            });
+            return out;
+        }
         for (int i = 0; i < out.length; i++) {
             out[i] = compute(batch.layer(), batch.experts()[i], batch.inputs()[i], batch.rows()[i]);
         }
         return out;
     }
 
-    /** down · (silu(gate · x) ⊙ (up · x)) for {@code rows} tokens. */
-    public float[] compute(int layer, int expert, float[] x, int rows) {
+    private ExpertWeights weights(int layer, int expert) {
         if (layer < 0 || layer >= config.layers()) {
             throw new IllegalArgumentException("layer " + layer + " out of range 0.." + (config.layers() - 1));
         }
@@ -62,6 +78,12 @@ public final class LocalExperts implements ExpertExecutor {
         if (w == null) {
             throw new IllegalArgumentException("expert " + expert + " of layer " + layer + " is not held here (held: " + held + ")");
         }
+        return w;
+    }
+
+    /** down · (silu(gate · x) ⊙ (up · x)) for {@code rows} tokens. */
+    public float[] compute(int layer, int expert, float[] x, int rows) {
+        ExpertWeights w = weights(layer, expert);
         int hidden = config.hidden();
         float[] gate = new float[rows * hidden];
         float[] up = new float[rows * hidden];

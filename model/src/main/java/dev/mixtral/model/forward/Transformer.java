@@ -98,7 +98,12 @@ public final class Transformer {
         float[] att = new float[tokens * qDim];
         int heads = c.heads();
         int group = heads / c.kvHeads();
-        Parallel.forRange(tokens * heads, 1, (from, to) -> {
+        // (token, head) pairs go to the pool in chunks of at least ~64K multiply-adds of keys and values: a
+        // fork costs about as much, so short contexts (every decode step of a small model) stay on this thread
+        int longest = 0;
+        for (int t = 0; t < tokens; t++) longest = Math.max(longest, position[t] + 1);
+        int grain = (int) Math.max(1, (1 << 16) / ((long) longest * headDim));
+        Parallel.forRange(tokens * heads, grain, (from, to) -> {
             float[] scores = new float[0];
             for (int th = from; th < to; th++) {
                 int t = th / heads, h = th % heads;

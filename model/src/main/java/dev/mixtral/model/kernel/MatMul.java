@@ -31,6 +31,14 @@ public final class MatMul {
     private MatMul() {}
 
     /**
+     * Whether {@link #multiply} runs this product on the calling thread: callers holding several such small
+     * products can then run them side by side on the pool instead (one fork for all rather than none each).
+     */
+    public static boolean runsInline(int rows, int cols, int batch) {
+        return (long) rows * cols * batch < INLINE_MACS || Parallel.threads() == 1 || rows <= 4;
+    }
+
+    /**
      * Multiplies the {@code rows × cols} matrix of {@code type} stored at {@code w} (row {@code r} at byte
      * {@code r · type.bytesFor(cols)}) by {@code batch} tokens.
      */
@@ -45,8 +53,7 @@ public final class MatMul {
         if (rows == 0 || batch == 0) return;
         RowKernel k = RowKernel.of(type);
         int tiles = (rows + 3) / 4;
-        long macs = (long) rows * cols * batch;
-        if (macs < INLINE_MACS || Parallel.threads() == 1 || tiles == 1) {
+        if (runsInline(rows, cols, batch)) {
             run(k, w, rowBytes, rows, cols, x, batch, out, 0, rows);
             return;
         }
