@@ -41,6 +41,17 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
     private final DType wireDType;
     private final FanOutStats stats = new FanOutStats();
     private final Runnable onClose;
+    private volatile CallObserver observer = (node, nanos, ok) -> {};
+
+    /** Told of every node call as it ends: which node, how long, whether it succeeded (for metrics). */
+    @FunctionalInterface
+    public interface CallObserver {
+        void nodeCall(String nodeAddress, long nanos, boolean ok);
+    }
+
+    public void observe(CallObserver observer) {
+        this.observer = observer;
+    }
 
     RemoteExperts(NodeRegistry registry, String fingerprint, int dim, Duration callTimeout, GgmlType wireType, Runnable onClose) {
         this.registry = registry;
@@ -73,7 +84,11 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
         for (Map.Entry<RemoteNode, List<Integer>> e : plan.entrySet()) {
             ComputeRequest request = request(batch, e.getValue());
             sent += request.getSerializedSize();
-            calls.add(new NodeCall(e.getKey(), e.getValue(), e.getKey().client().compute(request, callTimeout)));
+            RemoteNode node = e.getKey();
+            long sentAt = System.nanoTime();
+            CompletableFuture<ComputeResponse> response = node.client().compute(request, callTimeout);
+            response.whenComplete((r, error) -> observer.nodeCall(node.address(), System.nanoTime() - sentAt, error == null));
+            calls.add(new NodeCall(node, e.getValue(), response));
         }
         float[][] outputs = new float[batch.experts().length][];
         long received = 0, slowest = 0;
