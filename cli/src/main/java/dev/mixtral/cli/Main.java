@@ -21,7 +21,8 @@ import picocli.CommandLine.Command;
                 ClusterCommand.class,
                 CommandLine.HelpCommand.class
         },
-        footer = {"", "Also: ./mixtral test   build and run the test suite."})
+        footer = {"", "Also: ./mixtral test      build and run the test suite.",
+                "      ./mixtral kernels   kernel benchmark report (GB/s, GFLOP/s vs memory bandwidth); ./mixtral jmh [args]: JMH."})
 public final class Main {
 
     public static void main(String[] args) {
