@@ -34,6 +34,8 @@ final class BenchCommand implements Callable<Integer> {
     int promptLen;
     @Option(names = "--gen-len", defaultValue = "32", paramLabel = "G", description = "Decode steps per batch size. Default: ${DEFAULT-VALUE}.")
     int genLen;
+    @Option(names = "--warmup", defaultValue = "64", paramLabel = "STEPS", description = "Untimed decode steps first, so the JIT has compiled the hot paths. Default: ${DEFAULT-VALUE}.")
+    int warmupSteps;
     @Option(names = "--json", paramLabel = "OUT", description = "Also write the figures as JSON to this file.")
     Path jsonOut;
 
@@ -68,9 +70,9 @@ final class BenchCommand implements Callable<Integer> {
         Transformer t = m.transformer();
         ModelConfig c = m.config();
         int[] prompt = syntheticPrompt(promptLen, c.vocab(), 1);
-        // warm-up: compile the hot paths before timing
+        // warm-up: let the JIT compile the hot paths (kernels, and with nodes the gRPC path) before timing
         prefill(t, syntheticPrompt(Math.min(16, promptLen), c.vocab(), 2));
-        decode(t, 2, 4);
+        decode(t, 2, warmupSteps);
 
         long t0 = System.nanoTime();
         prefill(t, prompt);
