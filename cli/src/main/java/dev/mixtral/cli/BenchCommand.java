@@ -34,6 +34,8 @@ final class BenchCommand implements Callable<Integer> {
     int promptLen;
     @Option(names = "--gen-len", defaultValue = "32", paramLabel = "G", description = "Decode steps per batch size. Default: ${DEFAULT-VALUE}.")
     int genLen;
+    @Option(names = "--warmup", defaultValue = "64", paramLabel = "STEPS", description = "Untimed decode steps first, so the JIT has compiled the hot paths. Default: ${DEFAULT-VALUE}.")
+    int warmupSteps;
     @Option(names = "--json", paramLabel = "OUT", description = "Also write the figures as JSON to this file.")
     Path jsonOut;
 
@@ -68,10 +70,10 @@ final class BenchCommand implements Callable<Integer> {
         Transformer t = m.transformer();
         ModelConfig c = m.config();
         int[] prompt = syntheticPrompt(promptLen, c.vocab(), 1);
-        // warm-up: compile the hot paths before timing — every batch size, since batch 1 and batches of 2+
-        // run different kernels and an untimed path would otherwise be compiled while it is timed
+        // warm-up: let the JIT compile the hot paths (kernels, and with nodes the gRPC path) before timing —
+        // every batch size, since batch 1 and batches of 2+ run different kernels
         prefill(t, syntheticPrompt(Math.min(16, promptLen), c.vocab(), 2));
-        for (int b : batches) decode(t, Math.max(1, b), 4);
+        for (int b : batches) decode(t, Math.max(1, b), warmupSteps);
 
         long t0 = System.nanoTime();
         prefill(t, prompt);

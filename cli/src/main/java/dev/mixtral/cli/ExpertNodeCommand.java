@@ -2,6 +2,7 @@ package dev.mixtral.cli;
 
 import dev.mixtral.model.kernel.Parallel;
 import dev.mixtral.node.ExpertNode;
+import dev.mixtral.node.NodeMetrics;
 import dev.mixtral.node.ExpertRanges;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -43,6 +44,10 @@ final class ExpertNodeCommand implements Callable<Integer> {
             description = "Cluster (Pekko) port. Default: 25520 without --seeds, else any free port.")
     Integer clusterPort;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "${env:MIXTRAL_METRICS_PORT:-0}",
+            description = "Port of this node's Prometheus /metrics (0: any free port, logged; -1: off). Default: ${DEFAULT-VALUE} (env MIXTRAL_METRICS_PORT).")
+    int metricsPort;
+
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
     Integer threads;
 
@@ -62,14 +67,17 @@ final class ExpertNodeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535 || cport < 0 || cport > 65535) throw new UserException("ports must be 0..65535");
 
         ExpertNode node = ExpertNode.start(new ExpertNode.Settings(path, ExpertRanges.parse(experts), host, port, cport, seedList));
+        NodeMetrics metrics = metricsPort < 0 ? null
+                : NodeMetrics.start(node.stats(), ExpertRanges.parse(experts), node.files()::mappedBytes, host, metricsPort);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (metrics != null) metrics.close();
             node.close();
             stopped.countDown();
         }, "expert-node-shutdown"));
         exitWithParent();
-        System.out.printf("expert node ready: experts %s, gRPC %s, cluster %s%n", ExpertRanges.format(ExpertRanges.parse(experts)),
-                node.grpcAddress(), node.clusterAddress());
+        System.out.printf("expert node ready: experts %s, gRPC %s, cluster %s, metrics %s%n", ExpertRanges.format(ExpertRanges.parse(experts)),
+                node.grpcAddress(), node.clusterAddress(), metrics == null ? "off" : "http://" + host + ":" + metrics.port() + "/metrics");
         System.out.flush();
         stopped.await();
         return 0;

@@ -21,10 +21,13 @@ import picocli.CommandLine.Command;
                 ClusterCommand.class,
                 CommandLine.HelpCommand.class
         },
-        footer = {"", "Also: ./mixtral test   build and run the test suite."})
+        footer = {"", "Also: ./mixtral test      build and run the test suite.",
+                "      ./mixtral kernels   kernel benchmark report (GB/s, GFLOP/s vs memory bandwidth); ./mixtral jmh [args]: JMH."})
 public final class Main {
 
     public static void main(String[] args) {
+        // The model module logs through System.Logger (java.util.logging here): one line, like slf4j-simple's
+        System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tT.%1$tL %4$s %3$s - %5$s%6$s%n");
         System.exit(run(args));
     }
 

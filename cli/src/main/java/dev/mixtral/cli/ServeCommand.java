@@ -69,6 +69,7 @@ final class ServeCommand implements Callable<Integer> {
                         kvBudgetMb != null ? kvBudgetMb << 20 : defaults.kvBudgetBytes(), model.prefillChunk, model.kvType());
                 String id = servedModelName != null ? servedModelName : modelId(m.files().path());
                 var coordinator = model.coordinator;
+                if (coordinator != null) coordinator.experts().observe(metrics::expertCall);
                 ApiServer.Options options = new ApiServer.Options(host, httpPort(), id, apiKey,
                         () -> coordinator == null || coordinator.routingTable().complete() ? null
                                 : "experts " + coordinator.routingTable().missing() + " are not held by any live expert node");

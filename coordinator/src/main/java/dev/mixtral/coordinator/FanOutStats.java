@@ -14,6 +14,7 @@ public final class FanOutStats {
     private final AtomicLong bytesReceived = new AtomicLong();
     private final AtomicLong wallNanos = new AtomicLong();
     private final AtomicLong slowestComputeNanos = new AtomicLong();
+    private final AtomicLong failedOver = new AtomicLong();
 
     public record Snapshot(long layerCalls, long nodeCalls, long bytesSent, long bytesReceived, long wallNanos,
                            long slowestComputeNanos) {
@@ -39,6 +40,15 @@ public final class FanOutStats {
         bytesReceived.addAndGet(received);
         wallNanos.addAndGet(wall);
         slowestComputeNanos.addAndGet(slowestCompute);
+    }
+
+    void failedOver(int experts) {
+        failedOver.addAndGet(experts);
+    }
+
+    /** Expert computations that failed on a node and were answered by another replica. */
+    public long failovers() {
+        return failedOver.get();
     }
 
     public Snapshot snapshot() {

@@ -41,6 +41,17 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
     private final DType wireDType;
     private final FanOutStats stats = new FanOutStats();
     private final Runnable onClose;
+    private volatile CallObserver observer = (node, nanos, ok) -> {};
+
+    /** Told of every node call as it ends: which node, how long, whether it succeeded (for metrics). */
+    @FunctionalInterface
+    public interface CallObserver {
+        void nodeCall(String nodeAddress, long nanos, boolean ok);
+    }
+
+    public void observe(CallObserver observer) {
+        this.observer = observer;
+    }
 
     RemoteExperts(NodeRegistry registry, String fingerprint, int dim, Duration callTimeout, GgmlType wireType, Runnable onClose) {
         this.registry = registry;
@@ -64,47 +75,78 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
     /** One node's share of a layer's batch: the batch indices of the experts it computes. */
     private record NodeCall(RemoteNode node, List<Integer> indices, CompletableFuture<ComputeResponse> response) {}
 
+    /**
+     * Fans the batch out, one call per node, all at once. Nodes are stateless, so experts whose node
+     * fails are re-planned on their other replicas (each failed node excluded for the rest of this
+     * call) until every expert has an answer or one has no live holder left: a node dying mid-generation
+     * costs a retry, not the request, when its experts are replicated. The answer is the same
+     * whichever replica computes it.
+     */
     @Override
     public float[][] compute(ExpertBatch batch) {
         long start = System.nanoTime();
-        Map<RemoteNode, List<Integer>> plan = plan(registry.table(), batch);
-        List<NodeCall> calls = new ArrayList<>(plan.size());
-        long sent = 0;
-        for (Map.Entry<RemoteNode, List<Integer>> e : plan.entrySet()) {
-            ComputeRequest request = request(batch, e.getValue());
-            sent += request.getSerializedSize();
-            calls.add(new NodeCall(e.getKey(), e.getValue(), e.getKey().client().compute(request, callTimeout)));
-        }
         float[][] outputs = new float[batch.experts().length][];
-        long received = 0, slowest = 0;
+        long sent = 0, received = 0, slowest = 0;
+        int nodeCalls = 0;
+        RoutingTable table = registry.table();
+        List<Integer> pending = new ArrayList<>();
+        for (int i = 0; i < outputs.length; i++) pending.add(i);
         ExpertUnavailableException failure = null;
-        for (NodeCall call : calls) {
+        while (!pending.isEmpty()) {
+            Map<RemoteNode, List<Integer>> plan;
             try {
-                ComputeResponse response = await(batch, call);
-                received += response.getSerializedSize();
-                slowest = Math.max(slowest, response.getComputeNanos());
-                unpack(batch, call, response, outputs);
-            } catch (ExpertUnavailableException e) {
-                if (failure == null) failure = e; else failure.addSuppressed(e);
+                plan = plan(table, batch, pending);
+            } catch (ExpertUnavailableException uncovered) {
+                if (failure == null) throw uncovered;
+                failure.addSuppressed(uncovered); // the first failure says why; this says no replica was left
+                throw failure;
             }
+            List<NodeCall> calls = new ArrayList<>(plan.size());
+            for (Map.Entry<RemoteNode, List<Integer>> e : plan.entrySet()) {
+                ComputeRequest request = request(batch, e.getValue());
+                sent += request.getSerializedSize();
+                calls.add(send(e.getKey(), e.getValue(), request));
+            }
+            nodeCalls += calls.size();
+            List<Integer> retry = new ArrayList<>();
+            for (NodeCall call : calls) {
+                try {
+                    ComputeResponse response = await(batch, call);
+                    received += response.getSerializedSize();
+                    slowest = Math.max(slowest, response.getComputeNanos());
+                    unpack(batch, call, response, outputs);
+                } catch (ExpertUnavailableException e) {
+                    if (failure == null) failure = e; else failure.addSuppressed(e);
+                    table = table.without(call.node().id());
+                    retry.addAll(call.indices());
+                }
+            }
+            pending = retry;
         }
-        if (failure != null) throw failure;
-        stats.record(calls.size(), sent, received, System.nanoTime() - start, slowest);
+        if (failure != null) stats.failedOver(failure.experts().size());
+        stats.record(nodeCalls, sent, received, System.nanoTime() - start, slowest);
         return outputs;
     }
 
-    /** Chooses a node for each of the batch's experts and groups them by node, in first-use order. */
-    private static Map<RemoteNode, List<Integer>> plan(RoutingTable table, ExpertBatch batch) {
+    private NodeCall send(RemoteNode node, List<Integer> indices, ComputeRequest request) {
+        long sentAt = System.nanoTime();
+        CompletableFuture<ComputeResponse> response = node.client().compute(request, callTimeout);
+        response.whenComplete((r, error) -> observer.nodeCall(node.address(), System.nanoTime() - sentAt, error == null));
+        return new NodeCall(node, indices, response);
+    }
+
+    /** Chooses a node for each pending expert of the batch and groups them by node, in first-use order. */
+    private static Map<RemoteNode, List<Integer>> plan(RoutingTable table, ExpertBatch batch, List<Integer> pending) {
         Map<RemoteNode, List<Integer>> plan = new LinkedHashMap<>();
         SortedSet<Integer> uncovered = new TreeSet<>();
-        for (int i = 0; i < batch.experts().length; i++) {
+        for (int i : pending) {
             RemoteNode node = table.choose(batch.experts()[i]);
             if (node == null) uncovered.add(batch.experts()[i]);
             else plan.computeIfAbsent(node, n -> new ArrayList<>()).add(i);
         }
         if (!uncovered.isEmpty()) {
             throw new ExpertUnavailableException(batch.layer(), uncovered, null, "layer " + batch.layer() + ": experts "
-                    + uncovered + " are not covered by any expert node (" + table.summary() + ")", null);
+                    + uncovered + " are not covered by any live expert node (" + table.summary() + ")", null);
         }
         return plan;
     }

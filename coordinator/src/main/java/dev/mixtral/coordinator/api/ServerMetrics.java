@@ -32,6 +32,7 @@ public final class ServerMetrics {
     final Counter requests;
     final Counter httpRequests;
     private final Counter expertTokens;
+    private final Histogram expertCallDuration;
 
     public ServerMetrics() {
         timeToFirstToken = Histogram.builder().name("mixtral_time_to_first_token_seconds")
@@ -48,6 +49,9 @@ public final class ServerMetrics {
                 .labelNames("endpoint", "status").register(registry);
         expertTokens = Counter.builder().name("mixtral_expert_tokens_total").help("Tokens routed to each expert of each layer")
                 .labelNames("layer", "expert").register(registry);
+        expertCallDuration = Histogram.builder().name("mixtral_expert_call_duration_seconds")
+                .help("Duration of one layer's call to one expert node, by node address and outcome").labelNames("node", "outcome")
+                .classicOnly().classicUpperBounds(LATENCY_BUCKETS).register(registry);
         JvmMetrics.builder().register(registry);
     }
 
@@ -65,6 +69,11 @@ public final class ServerMetrics {
     /** A gauge whose value is read from {@code value} at every scrape. */
     public void gauge(String name, String help, Supplier<Number> value) {
         GaugeWithCallback.builder().name(name).help(help).callback(cb -> cb.call(value.get().doubleValue())).register(registry);
+    }
+
+    /** Records one expert-node call (see {@code RemoteExperts.observe}). */
+    public void expertCall(String node, long nanos, boolean ok) {
+        expertCallDuration.labelValues(node, ok ? "ok" : "error").observe(nanos / 1e9);
     }
 
     /** Wraps the expert executor so every routed token is counted per (layer, expert). */
