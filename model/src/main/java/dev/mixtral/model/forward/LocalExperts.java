@@ -1,7 +1,6 @@
 package dev.mixtral.model.forward;
 
 import dev.mixtral.model.ModelConfig;
-import dev.mixtral.model.kernel.MatMul;
 import dev.mixtral.model.kernel.Parallel;
 import dev.mixtral.model.weights.ExpertWeights;
 import dev.mixtral.model.weights.ModelFiles;
@@ -11,6 +10,9 @@ import java.util.TreeSet;
 
 /** Experts computed in this process from the memory-mapped file: all of them, or a node's share. */
 public final class LocalExperts implements ExpertExecutor {
+    /** Multiply-adds of one expert's three products below which experts run side by side (~0.1-0.2 ms each). */
+    static final long SIDE_BY_SIDE_MACS = 1L << 22;
+
     private final ModelConfig config;
     private final ExpertWeights[][] weights; // [layer][expert], null where not held
     private final SortedSet<Integer> held;
@@ -49,13 +51,13 @@ public final class LocalExperts implements ExpertExecutor {
     @Override
     public float[][] compute(ExpertBatch batch) {
         float[][] out = new float[batch.experts().length][];
-        // Small experts (whose products each run on one thread) go side by side on the pool, one expert per
-        // task; large ones one after another, each product split over the pool by rows. Either way an
-        // expert's result is computed by the same operations, so it does not depend on this choice.
+        // Small experts go side by side on the pool, one expert per task: one fork per layer instead of one
+        // per product, which on 2 busy cores costs more than a small product (tens of µs to wake a worker).
+        // Large ones run one after another, each product split over the pool by rows. Either way an expert's
+        // result is computed by the same operations, so it does not depend on this choice.
         boolean sideBySide = out.length > 1;
         for (int i = 0; i < out.length && sideBySide; i++) {
-            sideBySide = MatMul.runsInline(config.hidden(), config.dim(), batch.rows()[i])
-                    && MatMul.runsInline(config.dim(), config.hidden(), batch.rows()[i]);
+            sideBySide = 3L * config.hidden() * config.dim() * batch.rows()[i] <= SIDE_BY_SIDE_MACS;
         }
         if (sideBySide) {
             for (int e : batch.experts()) weights(batch.layer(), e); // fail here, not inside a pool task
