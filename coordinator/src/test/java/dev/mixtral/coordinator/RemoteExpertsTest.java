@@ -154,7 +154,7 @@ class RemoteExpertsTest {
         assertThat(registry.refused()).allSatisfy(r -> assertThat(r).contains("fingerprint").contains("0000other"));
         assertThatThrownBy(() -> registry.awaitCoverage(Duration.ofMillis(300)))
                 .isInstanceOf(ExpertUnavailableException.class)
-                .hasMessageStartingWith("experts [4, 5, 6, 7] of 8 are not covered by any live expert node after 0s");
+                .hasMessageStartingWith("experts [4, 5, 6, 7] of 8 are not covered by any expert node after 0s");
         assertThatThrownBy(() -> remote().compute(batch(5)))
                 .isInstanceOf(ExpertUnavailableException.class)
                 .hasMessageStartingWith("layer 1: experts [5] are not covered by any live expert node");
