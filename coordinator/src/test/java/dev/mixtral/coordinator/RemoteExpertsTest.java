@@ -157,7 +157,7 @@ class RemoteExpertsTest {
                 .hasMessageStartingWith("experts [4, 5, 6, 7] of 8 are not covered by any expert node after 0s");
         assertThatThrownBy(() -> remote().compute(batch(5)))
                 .isInstanceOf(ExpertUnavailableException.class)
-                .hasMessageStartingWith("layer 1: experts [5] are not covered by any expert node");
+                .hasMessageStartingWith("layer 1: experts [5] are not covered by any live expert node");
         registry.nodeGone("a", "left");
         await().atMost(Duration.ofSeconds(5)).until(() -> registry.missing().size() == 8);
     }

@@ -3,8 +3,15 @@ package dev.mixtral.model.forward;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
-/** Chooses tokens from logits for one sequence; its random stream is its own, so batching never changes a draw. */
+/**
+ * Chooses tokens from logits for one sequence; its random stream is its own, so batching never
+ * changes a draw. Candidates are ordered by logit (ties: lower id first); only as many as the top-k /
+ * nucleus can need are sorted, since this runs once per token on the engine's thread.
+ */
 public final class Sampler {
+    /** Tokens below this fraction of the best token's probability are sorted only if the nucleus needs them. */
+    private static final double TAIL = 1e-6;
+
     private final SamplingParams params;
     private final SplittableRandom random;
 
@@ -20,38 +27,71 @@ public final class Sampler {
     /** Picks a token from {@code logits[off .. off + vocab)}. */
     public int next(float[] logits, int off, int vocab) {
         if (params.greedy()) return argmax(logits, off, vocab);
-        Integer[] order = new Integer[vocab];
-        for (int i = 0; i < vocab; i++) order[i] = i;
-        Arrays.sort(order, (a, b) -> {
-            int cmp = Float.compare(logits[off + b], logits[off + a]);
-            return cmp != 0 ? cmp : Integer.compare(a, b);
-        });
+        double t = params.temperature();
+        float max = logits[off + argmax(logits, off, vocab)];
         int keep = params.topK() > 0 ? Math.min(params.topK(), vocab) : vocab;
-        double max = logits[off + order[0]] / params.temperature();
-        double[] p = new double[keep];
-        double sum = 0;
-        for (int i = 0; i < keep; i++) {
-            p[i] = Math.exp(logits[off + order[i]] / params.temperature() - max);
-            sum += p[i];
+        int[] order = ordered(logits, off, vocab, keep, (float) (max + t * Math.log(TAIL)));
+        double total = 0;
+        if (keep == vocab) {
+            for (int i = 0; i < vocab; i++) total += Math.exp((logits[off + i] - max) / t);
+        } else {
+            if (order.length < keep) order = ordered(logits, off, vocab, keep, Float.NEGATIVE_INFINITY);
+            for (int i = 0; i < keep; i++) total += Math.exp((logits[off + order[i]] - max) / t);
         }
+        // the nucleus: the smallest prefix whose probability reaches top_p
         double cumulative = 0;
-        int nucleus = keep;
-        for (int i = 0; i < keep; i++) {
-            p[i] /= sum;
-            cumulative += p[i];
+        int nucleus = -1;
+        for (int i = 0; i < Math.min(keep, order.length); i++) {
+            cumulative += Math.exp((logits[off + order[i]] - max) / t) / total;
             if (cumulative >= params.topP()) {
                 nucleus = i + 1;
                 break;
             }
         }
+        if (nucleus < 0) {
+            if (order.length < keep) { // the tail is needed after all: order everything kept
+                order = ordered(logits, off, vocab, keep, Float.NEGATIVE_INFINITY);
+                return next(order, logits, off, keep, max, t, total);
+            }
+            nucleus = Math.min(keep, order.length);
+        }
+        return next(order, logits, off, nucleus, max, t, total);
+    }
+
+    /** Draws from the first {@code n} of {@code order}, proportionally to their probabilities. */
+    private int next(int[] order, float[] logits, int off, int n, float max, double t, double total) {
         double mass = 0;
-        for (int i = 0; i < nucleus; i++) mass += p[i];
+        double[] p = new double[n];
+        for (int i = 0; i < n; i++) mass += p[i] = Math.exp((logits[off + order[i]] - max) / t) / total;
         double r = random.nextDouble() * mass;
-        for (int i = 0; i < nucleus; i++) {
+        for (int i = 0; i < n; i++) {
             r -= p[i];
             if (r < 0) return order[i];
         }
-        return order[nucleus - 1];
+        return order[n - 1];
+    }
+
+    /**
+     * Ids with logit ≥ {@code floor}, best first (ties: lower id), at most {@code limit} of them: a
+     * sort of packed (logit, id) longs, so no boxing.
+     */
+    private static int[] ordered(float[] logits, int off, int vocab, int limit, float floor) {
+        long[] keys = new long[vocab];
+        int n = 0;
+        for (int i = 0; i < vocab; i++) {
+            float l = logits[off + i];
+            if (l >= floor) keys[n++] = ((long) ~sortable(l) << 32) | i; // ascending keys = descending logits
+        }
+        Arrays.sort(keys, 0, n);
+        int[] ids = new int[Math.min(n, limit)];
+        for (int i = 0; i < ids.length; i++) ids[i] = (int) keys[i];
+        return ids;
+    }
+
+    /** An int whose signed order is the float's order. */
+    private static int sortable(float f) {
+        int bits = Float.floatToIntBits(f);
+        return bits >= 0 ? bits : bits ^ 0x7FFFFFFF;
     }
 
     public static int argmax(float[] logits, int off, int n) {
