@@ -1,6 +1,7 @@
 package dev.mixtral.model.gguf;
 
 import dev.mixtral.model.ModelFileException;
+import dev.mixtral.model.io.ModelFileChannel;
 import dev.mixtral.model.tensor.GgmlType;
 import dev.mixtral.model.tensor.Tensor;
 
@@ -11,9 +12,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,20 +63,7 @@ public final class GgufFile implements AutoCloseable {
     }
 
     public static GgufFile open(Path path) {
-        FileChannel channel;
-        try {
-            channel = FileChannel.open(path, StandardOpenOption.READ);
-        } catch (NoSuchFileException e) {
-            throw new ModelFileException(path, "no such file");
-        } catch (IOException e) {
-            throw new ModelFileException(path, "cannot open: " + e.getMessage(), e);
-        }
-        try {
-            return parse(path, channel);
-        } catch (RuntimeException e) {
-            closeQuietly(channel);
-            throw e;
-        }
+        return ModelFileChannel.openAndParse(path, channel -> parse(path, channel));
     }
 
     private static GgufFile parse(Path path, FileChannel channel) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mixtral.model.ModelFileException;
+import dev.mixtral.model.io.ModelFileChannel;
 import dev.mixtral.model.tensor.GgmlType;
 import dev.mixtral.model.tensor.Tensor;
 
@@ -13,9 +14,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -62,24 +61,7 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     public static SafetensorsFile open(Path path) {
-        FileChannel channel;
-        try {
-            channel = FileChannel.open(path, StandardOpenOption.READ);
-        } catch (NoSuchFileException e) {
-            throw new ModelFileException(path, "no such file");
-        } catch (IOException e) {
-            throw new ModelFileException(path, "cannot open: " + e.getMessage(), e);
-        }
-        try {
-            return parse(path, channel);
-        } catch (RuntimeException e) {
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // reporting the original problem
-            }
-            throw e;
-        }
+        return ModelFileChannel.openAndParse(path, channel -> parse(path, channel));
     }
 
     private static SafetensorsFile parse(Path path, FileChannel channel) {
