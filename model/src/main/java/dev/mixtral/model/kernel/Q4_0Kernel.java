@@ -5,9 +5,6 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-
 /**
  * Q4_0 rows (blocks of 32: fp16 scale d, 16 bytes whose low nibbles are values 0..15 and high nibbles
  * 16..31). The block scale is factored out of the block's dot product: the nibbles, widened to ints, become the
@@ -26,7 +23,6 @@ import java.lang.foreign.ValueLayout;
  */
 final class Q4_0Kernel extends RowKernel {
     private static final int BYTES = BlockQ4_0.BYTES, QS = BlockQ4_0.QS;
-    private static final ValueLayout.OfShort SEG_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
     /**
      * Two 2-row passes: one 4-row body is too many Vector API nodes for C2's parse budget, past which it
@@ -60,38 +56,6 @@ final class Q4_0Kernel extends RowKernel {
             }
             a0 = s0.fma(d0, a0);
             a1 = s1.fma(d1, a1);
-        }
-        a0.intoArray(lanes, lo);
-        a1.intoArray(lanes, lo + 8);
-    }
-
-    /** {@link #rows4} straight from the mapped segment, as two 2-row passes in the same order. */
-    @Override
-    public boolean rows4(MemorySegment w, long p0, long p1, long p2, long p3, float[] x, int xo, int cols, float[] lanes) {
-        rows2(w, p0, p1, x, xo, cols, lanes, 0);
-        rows2(w, p2, p3, x, xo, cols, lanes, 16);
-        return true;
-    }
-
-    private static void rows2(MemorySegment w, long p0, long p1, float[] x, int xo, int cols, float[] lanes, int lo) {
-        FloatVector a0 = FloatVector.zero(F8), a1 = a0;
-        int blocks = cols / BlockQ4_0.VALUES;
-        for (int b = 0; b < blocks; b++) {
-            long b0 = p0 + (long) b * BYTES, b1 = p1 + (long) b * BYTES;
-            FloatVector s0 = FloatVector.zero(F8), s1 = s0;
-            for (int half = 0; half < 2; half++) {
-                int c = xo + 32 * b + 8 * half;
-                IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B8, w, b0 + QS + 8 * half, LE).convertShape(UB2I, I8, 0);
-                IntVector v1 = (IntVector) ByteVector.fromMemorySegment(B8, w, b1 + QS + 8 * half, LE).convertShape(UB2I, I8, 0);
-                FloatVector xv = FloatVector.fromArray(F8, x, c);
-                s0 = ((FloatVector) v0.and(0x0F).sub(8).convertShape(I2F, F8, 0)).fma(xv, s0);
-                s1 = ((FloatVector) v1.and(0x0F).sub(8).convertShape(I2F, F8, 0)).fma(xv, s1);
-                xv = FloatVector.fromArray(F8, x, c + 16);
-                s0 = ((FloatVector) v0.lanewise(LSHR, 4).sub(8).convertShape(I2F, F8, 0)).fma(xv, s0);
-                s1 = ((FloatVector) v1.lanewise(LSHR, 4).sub(8).convertShape(I2F, F8, 0)).fma(xv, s1);
-            }
-            a0 = s0.fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SEG_I16, b0))), a0);
-            a1 = s1.fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SEG_I16, b1))), a1);
         }
         a0.intoArray(lanes, lo);
         a1.intoArray(lanes, lo + 8);
