@@ -8,8 +8,18 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Q8_0 rows (blocks of 32: fp16 scale d, 32 int8). Groups in column order; a group's weights are
- * {@code float(q) · d}, exact (8 × 11 significant bits), as {@code Dequantize} computes them.
+ * Q8_0 rows (blocks of 32: fp16 scale d, 32 int8). The block scale is factored out of the block's dot
+ * product, one FMA per weight instead of a multiply and an FMA. The rule, for one (row, token) pair, in
+ * every kernel shape ({@link #rows4} from the array or the segment, {@link #tile2x4}):
+ * <pre>
+ *   acc = 0 (8 lanes)
+ *   for each block b in column order, with x_g = x[32b + 8g .. + 8) and q_g its 8 int8 widened to f32 (exact):
+ *     s = 0;  for g = 0, 1, 2, 3:  s = fma(q_g, x_g, s)                                     (lanewise)
+ *     acc = fma(s, d_b, acc)                                                              (lanewise)
+ *   result = {@link VectorMath#sumLanes}(acc)
+ * </pre>
+ * It takes the place of the per-weight order described in {@link RowKernel}; like it, it depends on nothing
+ * but the row and the token.
  */
 final class Q8_0Kernel extends RowKernel {
     private static final int BYTES = BlockQ8_0.BYTES, QS = BlockQ8_0.QS;
@@ -25,13 +35,18 @@ final class Q8_0Kernel extends RowKernel {
             FloatVector d0 = FloatVector.broadcast(F8, f16(w, b0)), d1 = FloatVector.broadcast(F8, f16(w, b1));
             FloatVector d2 = FloatVector.broadcast(F8, f16(w, b2)), d3 = FloatVector.broadcast(F8, f16(w, b3));
             int xb = xo + 32 * b;
+            FloatVector s0 = FloatVector.zero(F8), s1 = s0, s2 = s0, s3 = s0;
             for (int g = 0; g < 4; g++) {
                 FloatVector xv = FloatVector.fromArray(F8, x, xb + 8 * g);
-                a0 = ((FloatVector) ByteVector.fromArray(B8, w, b0 + QS + 8 * g).convertShape(B2F, F8, 0)).mul(d0).fma(xv, a0);
-                a1 = ((FloatVector) ByteVector.fromArray(B8, w, b1 + QS + 8 * g).convertShape(B2F, F8, 0)).mul(d1).fma(xv, a1);
-                a2 = ((FloatVector) ByteVector.fromArray(B8, w, b2 + QS + 8 * g).convertShape(B2F, F8, 0)).mul(d2).fma(xv, a2);
-                a3 = ((FloatVector) ByteVector.fromArray(B8, w, b3 + QS + 8 * g).convertShape(B2F, F8, 0)).mul(d3).fma(xv, a3);
+                s0 = ((FloatVector) ByteVector.fromArray(B8, w, b0 + QS + 8 * g).convertShape(B2F, F8, 0)).fma(xv, s0);
+                s1 = ((FloatVector) ByteVector.fromArray(B8, w, b1 + QS + 8 * g).convertShape(B2F, F8, 0)).fma(xv, s1);
+                s2 = ((FloatVector) ByteVector.fromArray(B8, w, b2 + QS + 8 * g).convertShape(B2F, F8, 0)).fma(xv, s2);
+                s3 = ((FloatVector) ByteVector.fromArray(B8, w, b3 + QS + 8 * g).convertShape(B2F, F8, 0)).fma(xv, s3);
             }
+            a0 = s0.fma(d0, a0);
+            a1 = s1.fma(d1, a1);
+            a2 = s2.fma(d2, a2);
+            a3 = s3.fma(d3, a3);
         }
         a0.intoArray(lanes, 0);
         a1.intoArray(lanes, 8);
@@ -55,13 +70,18 @@ final class Q8_0Kernel extends RowKernel {
             ByteVector q0 = ByteVector.fromMemorySegment(B32, w, b0 + QS, LE), q1 = ByteVector.fromMemorySegment(B32, w, b1 + QS, LE);
             ByteVector q2 = ByteVector.fromMemorySegment(B32, w, b2 + QS, LE), q3 = ByteVector.fromMemorySegment(B32, w, b3 + QS, LE);
             int xb = xo + 32 * b;
+            FloatVector s0 = FloatVector.zero(F8), s1 = s0, s2 = s0, s3 = s0;
             for (int g = 0; g < 4; g++) {
                 FloatVector xv = FloatVector.fromArray(F8, x, xb + 8 * g);
-                a0 = ((FloatVector) q0.convertShape(B2F, F8, g)).mul(d0).fma(xv, a0);
-                a1 = ((FloatVector) q1.convertShape(B2F, F8, g)).mul(d1).fma(xv, a1);
-                a2 = ((FloatVector) q2.convertShape(B2F, F8, g)).mul(d2).fma(xv, a2);
-                a3 = ((FloatVector) q3.convertShape(B2F, F8, g)).mul(d3).fma(xv, a3);
+                s0 = ((FloatVector) q0.convertShape(B2F, F8, g)).fma(xv, s0);
+                s1 = ((FloatVector) q1.convertShape(B2F, F8, g)).fma(xv, s1);
+                s2 = ((FloatVector) q2.convertShape(B2F, F8, g)).fma(xv, s2);
+                s3 = ((FloatVector) q3.convertShape(B2F, F8, g)).fma(xv, s3);
             }
+            a0 = s0.fma(d0, a0);
+            a1 = s1.fma(d1, a1);
+            a2 = s2.fma(d2, a2);
+            a3 = s3.fma(d3, a3);
         }
         a0.intoArray(lanes, 0);
         a1.intoArray(lanes, 8);
@@ -81,21 +101,32 @@ final class Q8_0Kernel extends RowKernel {
             int b0 = p0 + q, b1 = p1 + q;
             FloatVector d0 = FloatVector.broadcast(F8, f16(w, b0)), d1 = FloatVector.broadcast(F8, f16(w, b1));
             int c = 32 * b;
+            FloatVector s00 = FloatVector.zero(F8), s01 = s00, s02 = s00, s03 = s00;
+            FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
             for (int g = 0; g < 4; g++, c += 8) {
-                FloatVector w0 = ((FloatVector) ByteVector.fromArray(B8, w, b0 + QS + 8 * g).convertShape(B2F, F8, 0)).mul(d0), w1 = ((FloatVector) ByteVector.fromArray(B8, w, b1 + QS + 8 * g).convertShape(B2F, F8, 0)).mul(d1);
+                FloatVector w0 = (FloatVector) ByteVector.fromArray(B8, w, b0 + QS + 8 * g).convertShape(B2F, F8, 0);
+                FloatVector w1 = (FloatVector) ByteVector.fromArray(B8, w, b1 + QS + 8 * g).convertShape(B2F, F8, 0);
                 FloatVector xv = FloatVector.fromArray(F8, x, x0 + c);
-                a00 = w0.fma(xv, a00);
-                a10 = w1.fma(xv, a10);
+                s00 = w0.fma(xv, s00);
+                s10 = w1.fma(xv, s10);
                 xv = FloatVector.fromArray(F8, x, x1 + c);
-                a01 = w0.fma(xv, a01);
-                a11 = w1.fma(xv, a11);
+                s01 = w0.fma(xv, s01);
+                s11 = w1.fma(xv, s11);
                 xv = FloatVector.fromArray(F8, x, x2 + c);
-                a02 = w0.fma(xv, a02);
-                a12 = w1.fma(xv, a12);
+                s02 = w0.fma(xv, s02);
+                s12 = w1.fma(xv, s12);
                 xv = FloatVector.fromArray(F8, x, x3 + c);
-                a03 = w0.fma(xv, a03);
-                a13 = w1.fma(xv, a13);
+                s03 = w0.fma(xv, s03);
+                s13 = w1.fma(xv, s13);
             }
+            a00 = s00.fma(d0, a00);
+            a01 = s01.fma(d0, a01);
+            a02 = s02.fma(d0, a02);
+            a03 = s03.fma(d0, a03);
+            a10 = s10.fma(d1, a10);
+            a11 = s11.fma(d1, a11);
+            a12 = s12.fma(d1, a12);
+            a13 = s13.fma(d1, a13);
         }
         a00.intoArray(lanes, 0);
         a01.intoArray(lanes, 8);

@@ -27,7 +27,10 @@ import java.nio.ByteOrder;
  *   result = {@link VectorMath#sumLanes}(acc), then, for a column count not a multiple of 8, result = fma(w_c, x_c, result) per extra column
  * </pre>
  * The kernels hand their accumulators back through a {@code lanes} array and {@link MatMul} does the last
- * line.
+ * line. Q8_0 and Q4_0 instead factor the block scale out of each 32-value block (one FMA per weight, as
+ * llama.cpp does): per block {@code s = 0; s = fma(q_g, x_g, s)} over its 4 groups, then
+ * {@code acc = fma(s, d, acc)} — see {@link Q8_0Kernel} and {@link Q4_0Kernel}; the same fixed rule in every
+ * kernel shape, so the invariance below holds for them too.
  *
  * <p>Why the kernels spell every vector operation out instead of calling small helpers: C2 parses a method
  * within a fixed node budget ({@code NodeCountInliningCutoff}), each Vector API call costs hundreds of nodes,

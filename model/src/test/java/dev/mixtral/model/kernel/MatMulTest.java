@@ -152,6 +152,56 @@ class MatMulTest {
         }
     }
 
+    /**
+     * Q8_0 and Q4_0 follow the rule their Javadoc documents, bit for bit, in every kernel shape: per block,
+     * {@code s = 0; s = fma(q_g, x_g, s)} over its 4 groups of 8 lanes (Q4_0: {@code q − 8}, groups in byte
+     * order 0-7, 16-23, 8-15, 24-31), then {@code acc = fma(s, d, acc)}; result {@link VectorMath#sumLanes}.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void blockScaledKernelsFollowTheirDocumentedRuleBitwise(GgmlType type) {
+        int rows = 37, cols = cols(type, 2);
+        long rowBytes = type.bytesFor(cols);
+        for (Fill fill : Fill.values()) {
+            MemorySegment w = matrix(type, rows, cols, fill, 17);
+            for (int batch : BATCHES) {
+                float[] x = activations(batch, cols, 23L * batch);
+                float[] out = new float[batch * rows];
+                MatMul.multiply(type, w, rows, cols, x, batch, out);
+                for (int r = 0; r < rows; r++) {
+                    for (int t = 0; t < batch; t++) {
+                        float want = blockRule(type, w, r * rowBytes, x, t * cols, cols);
+                        if (Float.floatToRawIntBits(out[t * rows + r]) != Float.floatToRawIntBits(want)) {
+                            fail("%s %s batch %d row %d token %d: got %s, rule gives %s", type, fill, batch, r, t, out[t * rows + r], want);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** The documented Q8_0 / Q4_0 rule in scalar code. */
+    private static float blockRule(GgmlType type, MemorySegment w, long p, float[] x, int xo, int cols) {
+        float[] acc = new float[8];
+        for (int b = 0; b < cols / 32; b++) {
+            long blk = p + (long) b * type.blockBytes;
+            float d = Float.float16ToFloat(w.get(I16, blk));
+            float[] s = new float[8];
+            for (int g = 0; g < 4; g++) {
+                int col0 = type == GgmlType.Q8_0 ? 8 * g : new int[] {0, 16, 8, 24}[g];
+                for (int l = 0; l < 8; l++) {
+                    int c = col0 + l;
+                    float q = type == GgmlType.Q8_0
+                            ? w.get(ValueLayout.JAVA_BYTE, blk + 2 + c)
+                            : ((w.get(ValueLayout.JAVA_BYTE, blk + 2 + (c & 15)) & 0xFF) >> (c < 16 ? 0 : 4) & 0x0F) - 8;
+                    s[l] = Math.fma(q, x[xo + 32 * b + c], s[l]);
+                }
+            }
+            for (int l = 0; l < 8; l++) acc[l] = Math.fma(s[l], d, acc[l]);
+        }
+        return VectorMath.sumLanes(acc, 0);
+    }
+
     /** Dotting with unit vectors returns each weight: the kernels decode every value exactly as Dequantize does. */
     @ParameterizedTest
     @EnumSource(GgmlType.class)
