@@ -79,6 +79,7 @@ final class BenchCommand implements Callable<Integer> {
         prefill(t, prompt);
         double prefillTps = promptLen / ((System.nanoTime() - t0) / 1e9);
 
+        var fanOutBefore = model.coordinator == null ? null : model.coordinator.experts().stats().snapshot();
         Map<String, Double> decodeTps = new LinkedHashMap<>();
         for (int b : batches) {
             if (b < 1) throw new UserException("--batch sizes must be >= 1");
@@ -104,6 +105,16 @@ final class BenchCommand implements Callable<Integer> {
         r.put("roofline_tokens_per_s", bandwidth / weightBytesPerToken);
         r.put("roofline_fraction", tps1 * weightBytesPerToken / bandwidth);
         r.put("rss_bytes", rss);
+        if (fanOutBefore != null) {
+            var f = model.coordinator.experts().stats().snapshot().minus(fanOutBefore); // the timed decode phase
+            Map<String, Object> fanOut = new LinkedHashMap<>();
+            fanOut.put("layer_calls", f.layerCalls());
+            fanOut.put("wall_ms_per_layer_call", f.wallMsPerLayer());
+            fanOut.put("overhead_ms_per_layer_call", f.overheadMsPerLayer());
+            fanOut.put("bytes_sent", f.bytesSent());
+            fanOut.put("bytes_received", f.bytesReceived());
+            r.put("fan_out", fanOut);
+        }
         return r;
     }
 
@@ -192,5 +203,9 @@ final class BenchCommand implements Callable<Integer> {
         d.forEach((b, v) -> System.out.printf("decode batch %-3s %.1f tokens/s%s%n", b, v, base != null && !b.equals("1") ? String.format("  (%.1f× batch 1)", v / base) : ""));
         System.out.printf("roofline fraction %.2f (batch 1)%n", (Double) r.get("roofline_fraction"));
         ((Map<String, Long>) r.get("rss_bytes")).forEach((p, b) -> System.out.printf("rss %-12s %.0f MB%n", p, b / 1e6));
+        if (r.get("fan_out") instanceof Map<?, ?> f) {
+            System.out.printf("fan-out (decode) %.2f ms per layer call, %.2f ms of it outside the nodes' compute%n",
+                    (Double) f.get("wall_ms_per_layer_call"), (Double) f.get("overhead_ms_per_layer_call"));
+        }
     }
 }
