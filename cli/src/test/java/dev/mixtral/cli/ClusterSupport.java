@@ -3,6 +3,7 @@ package dev.mixtral.cli;
 import dev.mixtral.coordinator.Coordinator;
 import dev.mixtral.coordinator.FanOutStats;
 import dev.mixtral.model.MixtralModel;
+import dev.mixtral.model.ResidentMemory;
 import dev.mixtral.model.SharedData;
 import dev.mixtral.model.forward.Generator;
 import dev.mixtral.model.forward.KvCache;
@@ -11,7 +12,6 @@ import dev.mixtral.model.tensor.GgmlType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -75,21 +75,7 @@ final class ClusterSupport {
      * /proc/pid/smaps, i.e. the pages of the model this process has actually touched.
      */
     static long residentBytesOf(long pid, Path file) {
-        try {
-            String target = file.toRealPath().toString();
-            boolean inFile = false;
-            long kb = 0;
-            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/smaps"))) {
-                if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
-                    inFile = line.endsWith(" " + target);
-                } else if (inFile && line.startsWith("Rss:")) {
-                    kb += Long.parseLong(line.replaceAll("[^0-9]", ""));
-                }
-            }
-            return kb * 1024;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ResidentMemory.ofFile(pid, file);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.mixtral.model.weights;
 
+import dev.mixtral.model.ResidentMemory;
 import dev.mixtral.model.SharedData;
 import dev.mixtral.model.forward.LocalExperts;
 import org.junit.jupiter.api.Test;
@@ -30,27 +31,12 @@ class ExpertSubsetMappingTest {
             for (int l = 0; l < c.layers(); l++) {
                 for (int e : experts.held()) experts.compute(l, e, new float[c.dim()], 1);
             }
-            long resident = residentBytesOf(gguf);
+            long resident = ResidentMemory.ofFile(ProcessHandle.current().pid(), gguf);
             System.out.printf("experts {2,5} of %s: mapped %d of %d expert bytes (%.1f%%), resident %d bytes%n",
                     gguf.getFileName(), mapped, expertTensorBytes, 100.0 * mapped / expertTensorBytes, resident);
             long pageSlack = 2L * 4096 * c.layers() * 3 * 2; // each mapped slice may straddle a page at each end
             assertThat(resident).isGreaterThanOrEqualTo(mapped).isLessThanOrEqualTo(mapped + pageSlack);
             assertThat(resident).isLessThan(Files.size(gguf) / 4);
         }
-    }
-
-    /** Sum of Rss over this process's mappings of {@code file}, from /proc/self/smaps. */
-    static long residentBytesOf(Path file) throws IOException {
-        String name = file.toRealPath().toString();
-        long kb = 0;
-        boolean inFile = false;
-        for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
-            if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
-                inFile = line.endsWith(name);
-            } else if (inFile && line.startsWith("Rss:")) {
-                kb += Long.parseLong(line.replaceAll("[^0-9]", ""));
-            }
-        }
-        return kb * 1024;
     }
 }
