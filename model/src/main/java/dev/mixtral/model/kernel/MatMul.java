@@ -118,7 +118,10 @@ public final class MatMul {
 
     /** The result of one (row, token) pair from its accumulator at {@code lanes[off ..)}. */
     private static float finish(RowKernel k, float[] lanes, int off, byte[] w, int p, float[] x, int xo, int cols) {
-        return k.tail(VectorMath.sumLanes(lanes, off), w, p, x, xo, cols);
+        float s = VectorMath.sumLanes(lanes, off);
+        // only unblocked types with a column count not a multiple of 8 have a tail: skip the call (a
+        // megamorphic one, as every type shares this site) for the others
+        return (cols & 7) == 0 ? s : k.tail(s, w, p, x, xo, cols);
     }
 
     /**
