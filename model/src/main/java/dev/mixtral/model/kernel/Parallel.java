@@ -2,6 +2,8 @@ package dev.mixtral.model.kernel;
 
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RecursiveAction;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The fixed pool of compute threads (sized to the cores unless configured) and a parallel-for over
@@ -19,12 +21,18 @@ public final class Parallel {
     private Parallel() {}
 
     private static ForkJoinPool newPool(int threads) {
-        return new ForkJoinPool(Math.max(1, threads), p -> {
+        int n = Math.max(1, threads);
+        AtomicInteger names = new AtomicInteger();
+        return new ForkJoinPool(n, p -> {
             var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
-            t.setName("compute-" + t.getPoolIndex());
+            t.setName("compute-" + names.getAndIncrement());
             t.setDaemon(true);
             return t;
-        }, null, false);
+        }, null, false,
+                // never more threads than configured: by default a worker waiting in a join may start a spare
+                // one, and an extra runnable thread on a fully used core only time-slices with the others
+                // (seen with --threads 2: three workers busy on two cores)
+                n, n, 0, pool -> true, 60, TimeUnit.SECONDS);
     }
 
     /** Sets the number of compute threads (call at start-up, before work is submitted). */
