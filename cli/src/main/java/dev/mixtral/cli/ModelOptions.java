@@ -46,6 +46,11 @@ final class ModelOptions {
             description = "With --seeds: deadline of each call to an expert node (one layer of one step). Default: ${DEFAULT-VALUE}.")
     Duration callTimeout;
 
+    @Option(names = "--node-warmup-calls", paramLabel = "N", defaultValue = "2000",
+            description = "With --seeds: empty Compute calls each joining expert node gets before it is routed to, so the JIT has "
+                    + "compiled the call path on both sides (0: none). Default: ${DEFAULT-VALUE}.")
+    int nodeWarmUpCalls;
+
     @Option(names = "--cluster-host", paramLabel = "HOST", defaultValue = "${env:MIXTRAL_HOST:-127.0.0.1}",
             description = "With --seeds: this process's cluster address, reachable from the nodes. Default: ${DEFAULT-VALUE} (env MIXTRAL_HOST).")
     String clusterHost;
@@ -136,6 +141,7 @@ final class ModelOptions {
             case "f16" -> GgmlType.F16;
             default -> throw new UserException("--wire-dtype must be f32, bf16 or f16, got '" + wireDtype + "'");
         };
-        return new Coordinator.Settings(seedList(), clusterHost, clusterPort, callTimeout, wire);
+        if (nodeWarmUpCalls < 0) throw new UserException("--node-warmup-calls must be >= 0");
+        return new Coordinator.Settings(seedList(), clusterHost, clusterPort, callTimeout, wire, nodeWarmUpCalls);
     }
 }

@@ -18,9 +18,15 @@ public final class Coordinator implements AutoCloseable {
      * @param callTimeout deadline of every call to a node
      * @param wireType    activations on the wire: F32 (exact), BF16 or F16
      */
-    public record Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType) {
+    public record Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType,
+                           int nodeWarmUpCalls) {
         public Settings {
             if (callTimeout.isNegative() || callTimeout.isZero()) throw new IllegalArgumentException("the call timeout must be positive");
+            if (nodeWarmUpCalls < 0) throw new IllegalArgumentException("the node warm-up calls must be >= 0");
+        }
+
+        public Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType) {
+            this(seeds, host, clusterPort, callTimeout, wireType, NodeRegistry.DEFAULT_WARMUP_CALLS);
         }
     }
 
@@ -38,7 +44,7 @@ public final class Coordinator implements AutoCloseable {
 
     /** Joins the cluster; nodes are added to the routing table as they are found (see {@link #awaitReady}). */
     public static Coordinator join(Settings s, ModelFiles files) {
-        NodeRegistry registry = new NodeRegistry(files.fingerprint(), files.config());
+        NodeRegistry registry = new NodeRegistry(files.fingerprint(), files.config(), s.nodeWarmUpCalls());
         try {
             ClusterMembership membership = ClusterMembership.join(s.host(), s.clusterPort(), s.seeds(), registry);
             return new Coordinator(registry, membership, s, files);

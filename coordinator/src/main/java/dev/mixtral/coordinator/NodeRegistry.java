@@ -23,12 +23,16 @@ public final class NodeRegistry implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NodeRegistry.class);
     private static final Duration DESCRIBE_TIMEOUT = Duration.ofSeconds(5);
     private static final int DESCRIBE_ATTEMPTS = 5;
+    /** Empty Compute calls that warm a new node's path before it is routed to (see {@link ConnectionWarmUp}). */
+    public static final int DEFAULT_WARMUP_CALLS = 2000;
+    private static final Duration WARMUP_CALL_TIMEOUT = Duration.ofSeconds(5);
 
     /** What membership tells about a node: identity, gRPC address and what it advertises (may be null). */
     public record Member(String id, String address, String fingerprint, String experts) {}
 
     private final String fingerprint;
     private final ModelConfig config;
+    private final int warmUpCalls;
     // one thread applies every change and retries Describe: no races between join, leave and answers
     private final ScheduledExecutorService worker = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "node-registry");
@@ -41,8 +45,15 @@ public final class NodeRegistry implements AutoCloseable {
     private volatile boolean closing;
 
     public NodeRegistry(String fingerprint, ModelConfig config) {
+        this(fingerprint, config, DEFAULT_WARMUP_CALLS);
+    }
+
+    /** {@code warmUpCalls}: empty calls each new node gets before it is routed to (0: none). */
+    public NodeRegistry(String fingerprint, ModelConfig config, int warmUpCalls) {
+        if (warmUpCalls < 0) throw new IllegalArgumentException("warm-up calls must be >= 0, got " + warmUpCalls);
         this.fingerprint = fingerprint;
         this.config = config;
+        this.warmUpCalls = warmUpCalls;
         this.table = RoutingTable.empty(config.experts());
     }
 
@@ -96,15 +107,28 @@ public final class NodeRegistry implements AutoCloseable {
             }
             return;
         }
-        connecting.remove(m.id());
         String problem = check(d);
         if (problem != null) {
+            connecting.remove(m.id());
             client.close();
             refuse(m, problem);
             return;
         }
         RemoteNode node = new RemoteNode(m.id(), m.address(), d.getNodeName(), new TreeSet<>(d.getExpertsList()), client);
-        changed(table.with(node), "expert node " + node + " joined with experts " + node.experts());
+        // still "connecting" while warming: if it leaves meanwhile, gone() closes the client and it is never routed to
+        long start = System.nanoTime();
+        ConnectionWarmUp.run(client, ConnectionWarmUp.probes(fingerprint, config.layers(), node.experts()), warmUpCalls, WARMUP_CALL_TIMEOUT)
+                .whenCompleteAsync((calls, warmUpError) -> {
+                    if (connecting.get(m.id()) != client) return; // gone meanwhile
+                    connecting.remove(m.id());
+                    if (warmUpError != null) {
+                        // only an optimisation: real calls will tell whether the node works
+                        LOG.warn("warming the connection to expert node {} failed ({}); using it anyway", node, warmUpError.getMessage());
+                    } else if (calls > 0) {
+                        LOG.debug("warmed the connection to expert node {} with {} calls in {} ms", node, calls, (System.nanoTime() - start) / 1_000_000);
+                    }
+                    changed(table.with(node), "expert node " + node + " joined with experts " + node.experts());
+                }, worker);
     }
 
     /** Why a node cannot serve this coordinator's model, or null if it can. */

@@ -14,6 +14,7 @@ import dev.mixtral.proto.v1.ExpertRows;
 import dev.mixtral.proto.v1.ExpertServiceGrpc;
 import dev.mixtral.proto.v1.NodeDescription;
 import io.grpc.Server;
+import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import org.junit.jupiter.api.AfterEach;
@@ -27,6 +28,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.SortedSet;
 import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -46,12 +48,16 @@ class RemoteExpertsTest {
     LocalExperts all;
     NodeRegistry registry;
     final List<Server> servers = new ArrayList<>();
+    /** Every Compute request the test nodes received, in arrival order. */
+    final List<ComputeRequest> received = new CopyOnWriteArrayList<>();
+    /** Whether the test nodes refuse calls without rows (as an older node might). */
+    volatile boolean refuseEmptyCalls;
 
     @BeforeEach
     void open() {
         files = ModelFiles.open(SharedData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf"));
         all = LocalExperts.loadAll(files);
-        registry = new NodeRegistry(files.fingerprint(), files.config());
+        registry = new NodeRegistry(files.fingerprint(), files.config(), 0); // warm-up has tests of its own
     }
 
     @AfterEach
@@ -73,7 +79,12 @@ class RemoteExpertsTest {
 
             @Override
             public void compute(ComputeRequest r, StreamObserver<ComputeResponse> out) {
+                received.add(r);
                 if (stuck) return;
+                if (refuseEmptyCalls && r.getInputsList().stream().allMatch(in -> in.getRows() == 0)) {
+                    out.onError(Status.INVALID_ARGUMENT.withDescription("no rows").asRuntimeException());
+                    return;
+                }
                 ComputeResponse.Builder b = ComputeResponse.newBuilder();
                 for (ExpertRows in : r.getInputsList()) {
                     int n = in.getRows() * files.config().dim();
@@ -160,5 +171,43 @@ class RemoteExpertsTest {
                 .hasMessageStartingWith("layer 1: experts [5] are not covered by any live expert node");
         registry.nodeGone("a", "left");
         await().atMost(Duration.ofSeconds(5)).until(() -> registry.missing().size() == 8);
+    }
+
+    @Test
+    void aJoiningNodeIsWarmedWithEmptyCallsBeforeItIsRoutedTo() throws Exception {
+        try (NodeRegistry warming = new NodeRegistry(files.fingerprint(), files.config(), 50)) {
+            String address = node(files.fingerprint(), range(0, 7), false);
+            warming.nodeUp(new NodeRegistry.Member("a", address, null, null));
+            warming.awaitCoverage(Duration.ofSeconds(20));
+            // routed to only once the 50th warm-up call was answered, and nothing else was sent yet
+            assertThat(received).hasSize(50);
+            assertThat(received).allSatisfy(r -> {
+                assertThat(r.getModelFingerprint()).isEqualTo(files.fingerprint());
+                assertThat(r.getInputsList()).hasSize(2).allSatisfy(in -> {
+                    assertThat(in.getRows()).isZero();
+                    assertThat(in.getData().isEmpty()).isTrue();
+                });
+            });
+            assertThat(received.stream().map(ComputeRequest::getLayer).distinct().sorted().toList())
+                    .isEqualTo(java.util.stream.IntStream.range(0, files.config().layers()).boxed().toList());
+            ExpertBatch b = batch(6, 1);
+            float[][] remote = new RemoteExperts(warming, files.fingerprint(), files.config().dim(), HEALTHY_DEADLINE, GgmlType.F32, () -> {}).compute(b);
+            float[][] local = all.compute(b);
+            for (int i = 0; i < local.length; i++) assertThat(remote[i]).containsExactly(local[i]);
+            assertThat(received).hasSize(51);
+        }
+    }
+
+    @Test
+    void aNodeThatRefusesTheWarmUpIsStillUsed() throws Exception {
+        refuseEmptyCalls = true;
+        try (NodeRegistry warming = new NodeRegistry(files.fingerprint(), files.config(), 50)) {
+            warming.nodeUp(new NodeRegistry.Member("a", node(files.fingerprint(), range(0, 7), false), null, null));
+            warming.awaitCoverage(Duration.ofSeconds(20));
+            assertThat(received).hasSizeLessThanOrEqualTo(ConnectionWarmUp.IN_FLIGHT); // stopped at the first refusal
+            ExpertBatch b = batch(3);
+            float[][] remote = new RemoteExperts(warming, files.fingerprint(), files.config().dim(), HEALTHY_DEADLINE, GgmlType.F32, () -> {}).compute(b);
+            assertThat(remote[0]).containsExactly(all.compute(b)[0]);
+        }
     }
 }
