@@ -92,10 +92,8 @@ public final class KvCache {
     public float dotKey(int layer, int pos, int headOff, float[] q, int qOff, int headDim) {
         int base = pos * kvDim + headOff;
         if (type == Type.F32) return VectorMath.dot(k32[layer], base, q, qOff, headDim);
-        float sum = 0f;
-        short[] k = k16[layer];
-        for (int i = 0; i < headDim; i++) sum += Float.float16ToFloat(k[base + i]) * q[qOff + i];
-        return sum;
+        float[] key = widened(k16[layer], base, headDim);
+        return VectorMath.dot(key, 0, q, qOff, headDim);
     }
 
     /** out += p · value[pos] over one head's components. */
@@ -105,7 +103,22 @@ public final class KvCache {
             VectorMath.axpy(p, v32[layer], base, out, outOff, headDim);
             return;
         }
-        short[] v = v16[layer];
-        for (int i = 0; i < headDim; i++) out[outOff + i] = Math.fma(p, Float.float16ToFloat(v[base + i]), out[outOff + i]);
+        VectorMath.axpy(p, widened(v16[layer], base, headDim), 0, out, outOff, headDim);
+    }
+
+    private static final ThreadLocal<float[]> WIDENED = ThreadLocal.withInitial(() -> new float[0]);
+
+    /**
+     * An f16 head slice widened into this thread's scratch array. The F16 cache then computes with the same
+     * vector code, in the same order, as the F32 cache would on the f16-rounded values.
+     */
+    private static float[] widened(short[] src, int off, int n) {
+        float[] w = WIDENED.get();
+        if (w.length < n) {
+            w = new float[n];
+            WIDENED.set(w);
+        }
+        VectorMath.widenF16(src, off, w, 0, n);
+        return w;
     }
 }

@@ -80,4 +80,12 @@ public final class VectorMath {
         }
         for (; i < n; i++) y[yOff + i] = Math.fma(s, x[xOff + i], y[yOff + i]);
     }
+
+    /**
+     * {@code dst[dOff+i] = fp16 src[sOff+i]} widened to f32 for i < n (exact). A plain loop on purpose: C2
+     * compiles it to the CPU's vector fp16 conversion ({@code vcvtph2ps}), as fast as any Vector API version.
+     */
+    public static void widenF16(short[] src, int sOff, float[] dst, int dOff, int n) {
+        for (int i = 0; i < n; i++) dst[dOff + i] = Float.float16ToFloat(src[sOff + i]);
+    }
 }
