@@ -36,6 +36,9 @@ final class BenchCommand implements Callable<Integer> {
     int genLen;
     @Option(names = "--warmup", defaultValue = "64", paramLabel = "STEPS", description = "Untimed decode steps first, so the JIT has compiled the hot paths. Default: ${DEFAULT-VALUE}.")
     int warmupSteps;
+    @Option(names = "--in-process-baseline", description = "With --nodes: first run the same benchmark with every expert in this "
+            + "process (the whole model must fit), then report the cluster's tokens/s as ratios to it, both measured in this run.")
+    boolean inProcessBaseline;
     @Option(names = "--json", paramLabel = "OUT", description = "Also write the figures as JSON to this file.")
     Path jsonOut;
 
@@ -47,6 +50,13 @@ final class BenchCommand implements Callable<Integer> {
         double bandwidth = MemoryBandwidth.measure(1L << 30, 5);
         LocalCluster cluster = null;
         Path path = model.modelPath();
+        Map<String, Object> baseline = null;
+        if (nodes > 0 && inProcessBaseline) {
+            System.err.println("[bench] in-process baseline first: every expert in this process…");
+            try (MixtralModel local = MixtralModel.local(path)) {
+                baseline = run(local, bandwidth, null);
+            }
+        }
         if (nodes > 0) {
             int experts;
             try (ModelFiles f = ModelFiles.open(path)) {
@@ -58,6 +68,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         try (MixtralModel m = model.open()) {
             Map<String, Object> result = run(m, bandwidth, cluster);
+            if (baseline != null) compare(result, baseline);
             print(result);
             if (jsonOut != null) Files.writeString(jsonOut, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(result));
         } finally {
@@ -190,6 +201,21 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /** Adds the in-process figures and the cluster's ratios to them. */
+    @SuppressWarnings("unchecked")
+    private static void compare(Map<String, Object> cluster, Map<String, Object> inProcess) {
+        Map<String, Double> c = (Map<String, Double>) cluster.get("decode_tokens_per_s");
+        Map<String, Double> p = (Map<String, Double>) inProcess.get("decode_tokens_per_s");
+        Map<String, Double> ratio = new LinkedHashMap<>();
+        c.forEach((b, v) -> ratio.put(b, v / p.get(b)));
+        Map<String, Object> base = new LinkedHashMap<>();
+        base.put("prefill_tokens_per_s", inProcess.get("prefill_tokens_per_s"));
+        base.put("decode_tokens_per_s", p);
+        cluster.put("in_process", base);
+        cluster.put("decode_vs_in_process", ratio);
+        cluster.put("prefill_vs_in_process", (Double) cluster.get("prefill_tokens_per_s") / (Double) inProcess.get("prefill_tokens_per_s"));
+    }
+
     @SuppressWarnings("unchecked")
     private static void print(Map<String, Object> r) {
         System.out.printf("model            %s%n", r.get("model"));
@@ -203,6 +229,13 @@ final class BenchCommand implements Callable<Integer> {
         d.forEach((b, v) -> System.out.printf("decode batch %-3s %.1f tokens/s%s%n", b, v, base != null && !b.equals("1") ? String.format("  (%.1f× batch 1)", v / base) : ""));
         System.out.printf("roofline fraction %.2f (batch 1)%n", (Double) r.get("roofline_fraction"));
         ((Map<String, Long>) r.get("rss_bytes")).forEach((p, b) -> System.out.printf("rss %-12s %.0f MB%n", p, b / 1e6));
+        if (r.get("in_process") instanceof Map<?, ?> inProcess) {
+            System.out.printf("in process (this run) prefill %.1f tokens/s → cluster %.2f×%n",
+                    (Double) inProcess.get("prefill_tokens_per_s"), (Double) r.get("prefill_vs_in_process"));
+            Map<String, Double> ratio = (Map<String, Double>) r.get("decode_vs_in_process");
+            ((Map<String, Double>) inProcess.get("decode_tokens_per_s")).forEach((b, v) ->
+                    System.out.printf("in process (this run) decode batch %-3s %.1f tokens/s → cluster %.2f×%n", b, v, ratio.get(b)));
+        }
         if (r.get("fan_out") instanceof Map<?, ?> f) {
             System.out.printf("fan-out (decode) %.2f ms per layer call, %.2f ms of it outside the nodes' compute%n",
                     (Double) f.get("wall_ms_per_layer_call"), (Double) f.get("overhead_ms_per_layer_call"));

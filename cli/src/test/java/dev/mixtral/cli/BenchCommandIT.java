@@ -1,0 +1,42 @@
+package dev.mixtral.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code bench} through a 2-node loopback cluster with the in-process baseline: the JSON carries every
+ * figure the README quotes (no timing is asserted, only that each was measured).
+ */
+class BenchCommandIT {
+    @Test
+    void clusterBenchReportsItsFiguresAndTheirRatiosToTheInProcessBaseline(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("bench.json");
+        CliTest.Result r = CliTest.run("bench", "--model", ClusterSupport.Q8.toString(), "--nodes", "2", "--in-process-baseline",
+                "--batch", "1,4", "--prompt-len", "8", "--gen-len", "4", "--warmup", "2", "--node-warmup-calls", "20",
+                "--json", json.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode j = CliTest.JSON.readTree(json.toFile());
+        assertThat(j.get("nodes").asInt()).isEqualTo(2);
+        for (String field : new String[] {"prefill_tokens_per_s", "weight_bytes_per_token", "bandwidth_bytes_per_s", "roofline_fraction",
+                "prefill_vs_in_process"}) {
+            assertThat(j.get(field).asDouble()).as(field).isPositive();
+        }
+        for (String batch : new String[] {"1", "4"}) {
+            assertThat(j.at("/decode_tokens_per_s/" + batch).asDouble()).as("decode " + batch).isPositive();
+            assertThat(j.at("/in_process/decode_tokens_per_s/" + batch).asDouble()).as("in-process decode " + batch).isPositive();
+            double ratio = j.at("/decode_vs_in_process/" + batch).asDouble();
+            assertThat(ratio).as("ratio " + batch)
+                    .isEqualTo(j.at("/decode_tokens_per_s/" + batch).asDouble() / j.at("/in_process/decode_tokens_per_s/" + batch).asDouble());
+        }
+        assertThat(j.at("/rss_bytes/coordinator").asLong()).isPositive();
+        assertThat(j.at("/rss_bytes/node-0").asLong()).isPositive();
+        assertThat(j.at("/rss_bytes/node-1").asLong()).isPositive();
+        assertThat(j.at("/fan_out/layer_calls").asLong()).isPositive();
+        assertThat(r.out()).contains("in process (this run) decode batch 1 ").contains("→ cluster");
+    }
+}
