@@ -96,37 +96,48 @@ public final class Transformer {
             sequenceOf[t].cache().store(layer, position[t], k, t * kvDim, v, t * kvDim);
         }
         float[] att = new float[tokens * qDim];
-        int heads = c.heads();
-        int group = heads / c.kvHeads();
-        // (token, head) pairs go to the pool in chunks of at least ~64K multiply-adds of keys and values: a
-        // fork costs about as much, so short contexts (every decode step of a small model) stay on this thread
+        int kvHeads = c.kvHeads();
+        int group = c.heads() / kvHeads;
+        // (token, KV head) pairs go to the pool in chunks of at least ~64K multiply-adds of keys and values: a
+        // fork costs about as much, so short contexts (every decode step of a small model) stay on this thread.
+        // A pair serves the group of query heads sharing its keys and values, position by position, so each
+        // key and value is read from memory once for the group; every head's arithmetic is unchanged.
         int longest = 0;
         for (int t = 0; t < tokens; t++) longest = Math.max(longest, position[t] + 1);
-        int grain = (int) Math.max(1, (1 << 16) / ((long) longest * headDim));
-        Parallel.forRange(tokens * heads, grain, (from, to) -> {
-            float[] scores = new float[0];
-            for (int th = from; th < to; th++) {
-                int t = th / heads, h = th % heads;
+        int grain = (int) Math.max(1, (1 << 16) / ((long) longest * headDim * group));
+        Parallel.forRange(tokens * kvHeads, grain, (from, to) -> {
+            float[][] scores = new float[group][0];
+            for (int tg = from; tg < to; tg++) {
+                int t = tg / kvHeads, g = tg % kvHeads;
                 int len = position[t] + 1;
-                if (scores.length < len) scores = new float[Math.max(len, scores.length * 2)];
+                if (scores[0].length < len) {
+                    for (int i = 0; i < group; i++) scores[i] = new float[Math.max(len, scores[i].length * 2)];
+                }
                 KvCache cache = sequenceOf[t].cache();
-                int qOff = t * qDim + h * headDim;
-                int kvOff = (h / group) * headDim;
-                float max = Float.NEGATIVE_INFINITY;
+                int kvOff = g * headDim;
+                int qOff0 = t * qDim + g * group * headDim;
                 for (int j = 0; j < len; j++) {
-                    float s = cache.dotKey(layer, j, kvOff, q, qOff, headDim) * attentionScale;
-                    scores[j] = s;
-                    if (s > max) max = s;
+                    for (int i = 0; i < group; i++) {
+                        scores[i][j] = cache.dotKey(layer, j, kvOff, q, qOff0 + i * headDim, headDim) * attentionScale;
+                    }
                 }
-                float sum = 0f;
-                for (int j = 0; j < len; j++) {
-                    float e = (float) Math.exp(scores[j] - max);
-                    scores[j] = e;
-                    sum += e;
+                for (int i = 0; i < group; i++) {
+                    float[] si = scores[i];
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int j = 0; j < len; j++) if (si[j] > max) max = si[j];
+                    float sum = 0f;
+                    for (int j = 0; j < len; j++) {
+                        float e = (float) Math.exp(si[j] - max);
+                        si[j] = e;
+                        sum += e;
+                    }
+                    float inv = 1f / sum;
+                    for (int j = 0; j < len; j++) si[j] *= inv;
                 }
-                float inv = 1f / sum;
                 for (int j = 0; j < len; j++) {
-                    cache.addValue(layer, j, kvOff, scores[j] * inv, att, qOff, headDim);
+                    for (int i = 0; i < group; i++) {
+                        cache.addValue(layer, j, kvOff, scores[i][j], att, qOff0 + i * headDim, headDim);
+                    }
                 }
             }
         });
