@@ -100,45 +100,16 @@ public final class Transformer {
         int group = c.heads() / kvHeads;
         // (token, KV head) pairs go to the pool in chunks of at least ~64K multiply-adds of keys and values: a
         // fork costs about as much, so short contexts (every decode step of a small model) stay on this thread.
-        // A pair serves the group of query heads sharing its keys and values, position by position, so each
-        // key and value is read from memory once for the group; every head's arithmetic is unchanged.
+        // A pair serves the group of query heads sharing its keys and values (GroupAttention).
         int longest = 0;
         for (int t = 0; t < tokens; t++) longest = Math.max(longest, position[t] + 1);
         int grain = (int) Math.max(1, (1 << 16) / ((long) longest * headDim * group));
         Parallel.forRange(tokens * kvHeads, grain, (from, to) -> {
-            float[][] scores = new float[group][0];
+            float[][] scores = new float[0][0];
             for (int tg = from; tg < to; tg++) {
                 int t = tg / kvHeads, g = tg % kvHeads;
-                int len = position[t] + 1;
-                if (scores[0].length < len) {
-                    for (int i = 0; i < group; i++) scores[i] = new float[Math.max(len, scores[i].length * 2)];
-                }
-                KvCache cache = sequenceOf[t].cache();
-                int kvOff = g * headDim;
-                int qOff0 = t * qDim + g * group * headDim;
-                for (int j = 0; j < len; j++) {
-                    for (int i = 0; i < group; i++) {
-                        scores[i][j] = cache.dotKey(layer, j, kvOff, q, qOff0 + i * headDim, headDim) * attentionScale;
-                    }
-                }
-                for (int i = 0; i < group; i++) {
-                    float[] si = scores[i];
-                    float max = Float.NEGATIVE_INFINITY;
-                    for (int j = 0; j < len; j++) if (si[j] > max) max = si[j];
-                    float sum = 0f;
-                    for (int j = 0; j < len; j++) {
-                        float e = (float) Math.exp(si[j] - max);
-                        si[j] = e;
-                        sum += e;
-                    }
-                    float inv = 1f / sum;
-                    for (int j = 0; j < len; j++) si[j] *= inv;
-                }
-                for (int j = 0; j < len; j++) {
-                    for (int i = 0; i < group; i++) {
-                        cache.addValue(layer, j, kvOff, scores[i][j], att, qOff0 + i * headDim, headDim);
-                    }
-                }
+                scores = GroupAttention.attend(sequenceOf[t].cache(), layer, position[t] + 1, g * headDim, q,
+                        t * qDim + g * group * headDim, group, headDim, attentionScale, att, scores);
             }
         });
         float[] o = new float[tokens * dim];
