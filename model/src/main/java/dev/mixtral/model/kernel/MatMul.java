@@ -94,7 +94,10 @@ public final class MatMul {
             for (; t + 4 <= batch; t += 4) tokens4(k, buf, rb, n, cols, x, out, rows, r0, t, t + 1, t + 2, t + 3, lanes);
             switch (batch - t) {
                 case 3 -> tokens4(k, buf, rb, n, cols, x, out, rows, r0, t, t + 1, t + 2, t + 2, lanes);
-                case 2 -> tokens4(k, buf, rb, n, cols, x, out, rows, r0, t, t + 1, t + 1, t + 1, lanes);
+                case 2 -> { // two 1-token passes: fewer conversions and FMAs than a 4-token tile half of which repeats
+                    token1(k, buf, rb, n, cols, x, out, rows, r0, t, lanes);
+                    token1(k, buf, rb, n, cols, x, out, rows, r0, t + 1, lanes);
+                }
                 case 1 -> token1(k, buf, rb, n, cols, x, out, rows, r0, t, lanes);
                 default -> { }
             }
