@@ -45,6 +45,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (promptLen < 1 || genLen < 1) throw new UserException("--prompt-len and --gen-len must be >= 1");
+        if (inProcessBaseline && nodes == 0) throw new UserException("--in-process-baseline compares a cluster with one process: give --nodes N");
         if (model.threads != null) Parallel.setThreads(model.threads);
         System.err.printf("[bench] measuring memory read bandwidth with %d threads…%n", Parallel.threads());
         double bandwidth = MemoryBandwidth.measure(1L << 30, 5);

@@ -40,27 +40,27 @@ final class ConnectionWarmUp {
      * answered, or exceptionally with the first failure (after which no more are sent).
      */
     static CompletableFuture<Integer> run(NodeClient client, List<ComputeRequest> probes, int calls, Duration perCall) {
-        CompletableFuture<Integer> done = new CompletableFuture<>();
-        if (calls <= 0 || probes.isEmpty()) {
-            done.complete(0);
-            return done;
+        Sender s = new Sender(client, probes, calls, perCall);
+        if (calls <= 0 || probes.isEmpty()) s.done.complete(0);
+        else for (int k = 0; k < Math.min(IN_FLIGHT, calls); k++) s.sendNext();
+        return s.done;
+    }
+
+    /** Keeps {@value #IN_FLIGHT} calls going: each answer sends the next. */
+    private record Sender(NodeClient client, List<ComputeRequest> probes, int calls, Duration perCall,
+                          AtomicInteger sent, AtomicInteger answered, CompletableFuture<Integer> done) {
+        Sender(NodeClient client, List<ComputeRequest> probes, int calls, Duration perCall) {
+            this(client, probes, calls, perCall, new AtomicInteger(), new AtomicInteger(), new CompletableFuture<>());
         }
-        AtomicInteger sent = new AtomicInteger(), answered = new AtomicInteger();
-        Runnable[] next = new Runnable[1];
-        next[0] = () -> {
+
+        void sendNext() {
             int i = sent.getAndIncrement();
             if (i >= calls || done.isDone()) return;
             client.compute(probes.get(i % probes.size()), perCall).whenComplete((r, error) -> {
-                if (error != null) {
-                    done.completeExceptionally(error);
-                } else if (answered.incrementAndGet() == calls) {
-                    done.complete(calls);
-                } else {
-                    next[0].run();
-                }
+                if (error != null) done.completeExceptionally(error);
+                else if (answered.incrementAndGet() == calls) done.complete(calls);
+                else sendNext();
             });
-        };
-        for (int k = 0; k < Math.min(IN_FLIGHT, calls); k++) next[0].run();
-        return done;
+        }
     }
 }
