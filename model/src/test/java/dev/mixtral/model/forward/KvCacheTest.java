@@ -2,6 +2,7 @@ package dev.mixtral.model.forward;
 
 import dev.mixtral.model.ModelConfig;
 import dev.mixtral.model.kernel.VectorMath;
+import dev.mixtral.model.tensor.HalfFloats;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -43,8 +44,8 @@ class KvCacheTest {
                 for (int i = 0; i < kvDim; i++) {
                     k[i] = (float) rnd.nextGaussian() * (i % 7 == 0 ? 1e-6f : 3f); // some f16 subnormals
                     v[i] = (float) rnd.nextGaussian();
-                    kr[i] = Float.float16ToFloat(Float.floatToFloat16(k[i]));
-                    vr[i] = Float.float16ToFloat(Float.floatToFloat16(v[i]));
+                    kr[i] = HalfFloats.roundToF16(k[i]);
+                    vr[i] = HalfFloats.roundToF16(v[i]);
                 }
                 f16.store(layer, pos, k, 0, v, 0);
                 f32.store(layer, pos, kr, 0, vr, 0);
