@@ -82,6 +82,67 @@ public final class VectorMath {
     }
 
     /**
+     * The attention scores of one query head against a tile of 8 cached keys: {@code out[outOff + p] =
+     * scale · Σ_d q[qOff + d] · tile[tileOff + 8d + p]} for p < 8, the tile holding the keys component by
+     * component (8 positions per component, so the 8 scores come out as one vector and no lane sum is needed).
+     * Fixed order, per position: 4 chains {@code a_m = fma(k_d, q_d, a_m)} over the components d ≡ m (mod 4)
+     * in ascending order (components past the last multiple of 4 continue chain 0), then
+     * {@code ((a_0 + a_1) + (a_2 + a_3)) · scale}.
+     */
+    public static void scoreTile(float[] tile, int tileOff, float[] q, int qOff, int n, float scale, float[] out, int outOff) {
+        FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
+        int d = 0;
+        for (; d + 4 <= n; d += 4) {
+            int t = tileOff + L * d;
+            a0 = FloatVector.fromArray(F8, tile, t).fma(FloatVector.broadcast(F8, q[qOff + d]), a0);
+            a1 = FloatVector.fromArray(F8, tile, t + L).fma(FloatVector.broadcast(F8, q[qOff + d + 1]), a1);
+            a2 = FloatVector.fromArray(F8, tile, t + 2 * L).fma(FloatVector.broadcast(F8, q[qOff + d + 2]), a2);
+            a3 = FloatVector.fromArray(F8, tile, t + 3 * L).fma(FloatVector.broadcast(F8, q[qOff + d + 3]), a3);
+        }
+        for (; d < n; d++) a0 = FloatVector.fromArray(F8, tile, tileOff + L * d).fma(FloatVector.broadcast(F8, q[qOff + d]), a0);
+        a0.add(a1).add(a2.add(a3)).mul(scale).intoArray(out, outOff);
+    }
+
+    /**
+     * The weighted sum of attention values: for each component {@code d < n},
+     * {@code out[outOff + d] = fma(v[vOff + j·stride + d], p[pOff + j], out[outOff + d])} for rows
+     * {@code j = 0 .. rows − 1} in that order — exactly {@link #axpy} row after row, with 32 components held in
+     * registers across the rows instead of loaded and stored per row.
+     */
+    public static void addWeightedRows(float[] v, int vOff, int stride, int rows, float[] p, int pOff,
+                                       float[] out, int outOff, int n) {
+        int d = 0;
+        for (; d + 4 * L <= n; d += 4 * L) {
+            int o = outOff + d;
+            FloatVector o0 = FloatVector.fromArray(F8, out, o), o1 = FloatVector.fromArray(F8, out, o + L);
+            FloatVector o2 = FloatVector.fromArray(F8, out, o + 2 * L), o3 = FloatVector.fromArray(F8, out, o + 3 * L);
+            for (int j = 0, r = vOff + d; j < rows; j++, r += stride) {
+                FloatVector pj = FloatVector.broadcast(F8, p[pOff + j]);
+                o0 = FloatVector.fromArray(F8, v, r).fma(pj, o0);
+                o1 = FloatVector.fromArray(F8, v, r + L).fma(pj, o1);
+                o2 = FloatVector.fromArray(F8, v, r + 2 * L).fma(pj, o2);
+                o3 = FloatVector.fromArray(F8, v, r + 3 * L).fma(pj, o3);
+            }
+            o0.intoArray(out, o);
+            o1.intoArray(out, o + L);
+            o2.intoArray(out, o + 2 * L);
+            o3.intoArray(out, o + 3 * L);
+        }
+        for (; d + L <= n; d += L) {
+            FloatVector o0 = FloatVector.fromArray(F8, out, outOff + d);
+            for (int j = 0, r = vOff + d; j < rows; j++, r += stride) {
+                o0 = FloatVector.fromArray(F8, v, r).fma(FloatVector.broadcast(F8, p[pOff + j]), o0);
+            }
+            o0.intoArray(out, outOff + d);
+        }
+        for (; d < n; d++) {
+            float o = out[outOff + d];
+            for (int j = 0; j < rows; j++) o = Math.fma(p[pOff + j], v[vOff + j * stride + d], o);
+            out[outOff + d] = o;
+        }
+    }
+
+    /**
      * {@code dst[dOff+i] = fp16 src[sOff+i]} widened to f32 for i < n (exact). A plain loop on purpose: C2
      * compiles it to the CPU's vector fp16 conversion ({@code vcvtph2ps}), as fast as any Vector API version.
      */
