@@ -32,6 +32,9 @@ final class BenchCommand implements Callable<Integer> {
     int[] batches;
     @Option(names = "--prompt-len", defaultValue = "64", paramLabel = "L", description = "Prefill prompt length. Default: ${DEFAULT-VALUE}.")
     int promptLen;
+    @Option(names = "--decode-context", defaultValue = "8", paramLabel = "L", description = "Decode after a prompt of this many "
+            + "tokens per sequence (prefilled untimed): attention then reads L cached positions per step. Default: ${DEFAULT-VALUE}.")
+    int decodeContext;
     @Option(names = "--gen-len", defaultValue = "32", paramLabel = "G", description = "Decode steps per batch size. Default: ${DEFAULT-VALUE}.")
     int genLen;
     @Option(names = "--warmup", defaultValue = "64", paramLabel = "STEPS", description = "Untimed decode steps first, so the JIT has compiled the hot paths. Default: ${DEFAULT-VALUE}.")
@@ -44,7 +47,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (promptLen < 1 || genLen < 1) throw new UserException("--prompt-len and --gen-len must be >= 1");
+        if (promptLen < 1 || genLen < 1 || decodeContext < 1) {
+            throw new UserException("--prompt-len, --gen-len and --decode-context must be >= 1");
+        }
         if (inProcessBaseline && nodes == 0) throw new UserException("--in-process-baseline compares a cluster with one process: give --nodes N");
         if (model.threads != null) Parallel.setThreads(model.threads);
         System.err.printf("[bench] measuring memory read bandwidth with %d threads…%n", Parallel.threads());
@@ -85,7 +90,7 @@ final class BenchCommand implements Callable<Integer> {
         // warm-up: let the JIT compile the hot paths (kernels, and with nodes the gRPC path) before timing —
         // every batch size, since batch 1 and batches of 2+ run different kernels
         prefill(t, syntheticPrompt(Math.min(16, promptLen), c.vocab(), 2));
-        for (int b : batches) decode(t, Math.max(1, b), warmupSteps);
+        for (int b : batches) decode(t, Math.max(1, b), 8, warmupSteps);
 
         long t0 = System.nanoTime();
         prefill(t, prompt);
@@ -95,7 +100,7 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Double> decodeTps = new LinkedHashMap<>();
         for (int b : batches) {
             if (b < 1) throw new UserException("--batch sizes must be >= 1");
-            decodeTps.put(Integer.toString(b), decode(t, b, genLen));
+            decodeTps.put(Integer.toString(b), decode(t, b, decodeContext, genLen));
         }
         long weightBytesPerToken = weightBytesPerToken(m.files());
         double tps1 = decodeTps.getOrDefault("1", Double.NaN);
@@ -110,6 +115,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("nodes", nodes);
         r.put("prompt_len", promptLen);
         r.put("gen_len", genLen);
+        r.put("decode_context", decodeContext);
         r.put("prefill_tokens_per_s", prefillTps);
         r.put("decode_tokens_per_s", decodeTps);
         r.put("weight_bytes_per_token", weightBytesPerToken);
@@ -138,14 +144,19 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** Decode tokens/s of {@code batch} sequences stepping together (after an 8-token prompt each). */
-    private double decode(Transformer t, int batch, int steps) {
+    /** Decode tokens/s of {@code batch} sequences stepping together, each after a {@code context}-token prompt. */
+    private double decode(Transformer t, int batch, int context, int steps) {
         List<Sequence> seqs = new ArrayList<>();
         List<Transformer.Chunk> prompts = new ArrayList<>();
         for (int b = 0; b < batch; b++) {
-            Sequence s = new Sequence(new KvCache(t.config(), model.kvType(), 8 + steps + 1));
+            Sequence s = new Sequence(new KvCache(t.config(), model.kvType(), context + steps + 1));
+            int[] prompt = syntheticPrompt(context, t.config().vocab(), 10 + b);
+            int last = Math.max(0, context - 1) / model.prefillChunk * model.prefillChunk; // all but the last chunk now
+            for (int i = 0; i < last; i += model.prefillChunk) {
+                t.forward(List.of(new Transformer.Chunk(s, java.util.Arrays.copyOfRange(prompt, i, i + model.prefillChunk), false)));
+            }
             seqs.add(s);
-            prompts.add(new Transformer.Chunk(s, syntheticPrompt(8, t.config().vocab(), 10 + b), false));
+            prompts.add(new Transformer.Chunk(s, java.util.Arrays.copyOfRange(prompt, last, context), false));
         }
         float[][] logits = t.forward(prompts);
         int vocab = t.config().vocab();
@@ -225,6 +236,7 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf("memory bandwidth %.1f GB/s (measured now)%n", (Double) r.get("bandwidth_bytes_per_s") / 1e9);
         System.out.printf("weights/token    %.1f MB  → roofline %.1f tokens/s%n", (Long) r.get("weight_bytes_per_token") / 1e6, (Double) r.get("roofline_tokens_per_s"));
         System.out.printf("prefill          %.1f tokens/s (%s-token prompt)%n", (Double) r.get("prefill_tokens_per_s"), r.get("prompt_len"));
+        if (!Integer.valueOf(8).equals(r.get("decode_context"))) System.out.printf("decode context   %s tokens%n", r.get("decode_context"));
         Map<String, Double> d = (Map<String, Double>) r.get("decode_tokens_per_s");
         Double base = d.get("1");
         d.forEach((b, v) -> System.out.printf("decode batch %-3s %.1f tokens/s%s%n", b, v, base != null && !b.equals("1") ? String.format("  (%.1f× batch 1)", v / base) : ""));

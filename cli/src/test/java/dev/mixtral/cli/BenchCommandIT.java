@@ -39,4 +39,21 @@ class BenchCommandIT {
         assertThat(j.at("/fan_out/layer_calls").asLong()).isPositive();
         assertThat(r.out()).contains("in process (this run) decode batch 1 ").contains("→ cluster");
     }
+
+    /** Decoding deep into a context: each sequence first prefills its prompt in chunks (40 tokens, chunks of 16). */
+    @Test
+    void decodesAfterALongPromptWhenAsked(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("bench.json");
+        CliTest.Result r = CliTest.run("bench", "--batch", "1,2", "--decode-context", "40", "--prefill-chunk", "16",
+                "--prompt-len", "8", "--gen-len", "3", "--warmup", "1", "--json", json.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode j = CliTest.JSON.readTree(json.toFile());
+        assertThat(j.get("decode_context").asInt()).isEqualTo(40);
+        assertThat(j.at("/decode_tokens_per_s/2").asDouble()).isPositive();
+        assertThat(r.out()).contains("decode context   40 tokens");
+
+        CliTest.Result bad = CliTest.run("bench", "--decode-context", "0");
+        assertThat(bad.exit()).isNotZero();
+        assertThat(bad.err()).contains("--decode-context must be >= 1");
+    }
 }
