@@ -1,5 +1,7 @@
 package dev.mixtral.model.forward;
 
+import dev.mixtral.model.kernel.VectorMath;
+
 /**
  * Attention of one token for the group of query heads that share one KV head (grouped-query attention):
  * scores, softmax and the weighted sum of values, reading each cached key and value once for the whole
@@ -28,13 +30,7 @@ public final class GroupAttention {
             float[] s = scores[i];
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < len; j++) if (s[j] > max) max = s[j];
-            float sum = 0f;
-            for (int j = 0; j < len; j++) {
-                float e = (float) Math.exp(s[j] - max);
-                s[j] = e;
-                sum += e;
-            }
-            float inv = 1f / sum;
+            float inv = 1f / VectorMath.expShiftedSum(s, len, max);
             for (int j = 0; j < len; j++) s[j] *= inv;
         }
         cache.addValues(layer, len, kvOff, scores, group, att, qOff, headDim);

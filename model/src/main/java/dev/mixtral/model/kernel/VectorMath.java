@@ -1,6 +1,8 @@
 package dev.mixtral.model.kernel;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -140,6 +142,54 @@ public final class VectorMath {
             for (int j = 0; j < rows; j++) o = Math.fma(p[pOff + j], v[vOff + j * stride + d], o);
             out[outOff + d] = o;
         }
+    }
+
+    // exp(x) = 2^n · e^r with n = round(x · log2 e), r = x − n · ln 2 (in two parts, Cody–Waite), and e^r by its
+    // Taylor polynomial of degree 7 on |r| ≤ ln2 / 2 (truncation error < 1e-8 relative)
+    private static final float LOG2E = 1.44269504f, ROUND = 12582912f; // 1.5 · 2^23: adding it rounds to an integer
+    private static final float LN2_HI = 0.693145752f, LN2_LO = 1.42860677e-6f;
+    private static final float C2 = 1f / 2, C3 = 1f / 6, C4 = 1f / 24, C5 = 1f / 120, C6 = 1f / 720, C7 = 1f / 5040;
+    /** Below this e^x is under float's smallest normal; inputs are clamped to it (softmax terms that small vanish anyway). */
+    private static final float EXP_MIN = -87.3365f; // ≈ ln(Float.MIN_NORMAL): keeps 2^n normal
+
+    /**
+     * {@code s[i] = exp(s[i] − max)} for {@code i < n}, returning their sum: the softmax numerators. exp is a
+     * fixed sequence of IEEE operations (within ~2 ulp of {@link Math#exp}), the same in the vector lanes and in
+     * the scalar tail, so results never depend on the lane an element falls in, on the JIT, or on the machine.
+     * The sum: 8 lanes over the whole groups of 8, {@link #sumLanes}, then the tail in order.
+     */
+    public static float expShiftedSum(float[] s, int n, float max) {
+        FloatVector acc = FloatVector.zero(F8), vmax = FloatVector.broadcast(F8, max);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector x = FloatVector.fromArray(F8, s, i).sub(vmax).max(EXP_MIN);
+            FloatVector k = x.mul(LOG2E).add(ROUND).sub(ROUND);
+            FloatVector r = k.fma(FloatVector.broadcast(F8, -LN2_HI), x);
+            r = k.fma(FloatVector.broadcast(F8, -LN2_LO), r);
+            FloatVector p = FloatVector.broadcast(F8, C7).fma(r, FloatVector.broadcast(F8, C6)).fma(r, FloatVector.broadcast(F8, C5))
+                    .fma(r, FloatVector.broadcast(F8, C4)).fma(r, FloatVector.broadcast(F8, C3)).fma(r, FloatVector.broadcast(F8, C2))
+                    .fma(r, FloatVector.broadcast(F8, 1f)).fma(r, FloatVector.broadcast(F8, 1f));
+            FloatVector scale = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector e = p.mul(scale);
+            e.intoArray(s, i);
+            acc = acc.add(e);
+        }
+        float sum = sumLanes(acc);
+        for (; i < n; i++) {
+            float e = exp(s[i] - max);
+            s[i] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    /** The scalar form of {@link #expShiftedSum}'s exp, operation for operation. */
+    static float exp(float x) {
+        x = Math.max(x, EXP_MIN);
+        float k = x * LOG2E + ROUND - ROUND;
+        float r = Math.fma(k, -LN2_LO, Math.fma(k, -LN2_HI, x));
+        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(C7, r, C6), r, C5), r, C4), r, C3), r, C2), r, 1f), r, 1f);
+        return p * Float.intBitsToFloat(((int) k + 127) << 23);
     }
 
     /**

@@ -53,4 +53,36 @@ class VectorMathTest {
             assertThat(Float.floatToIntBits(VectorMath.dot(seg, 0, b, 0, n))).as("segment n=%d", n).isEqualTo(Float.floatToIntBits(expected));
         }
     }
+
+    /**
+     * The softmax numerators: within 3 ulp of {@link Math#exp} over the whole range a shifted score takes (and 0-ish
+     * below float's normal range), every element the same bits whether a vector lane or the scalar tail computed
+     * it, cold or JIT-compiled, and the sum in the documented order.
+     */
+    @Test
+    void expShiftedSumIsAccurateAndTheSameInEveryLaneAndTheTail() {
+        SplittableRandom r = new SplittableRandom(11);
+        for (int round = 0; round < 2000; round++) { // enough calls for C2 to compile the loop
+            int n = 1 + r.nextInt(40);
+            float[] s = new float[n];
+            for (int i = 0; i < n; i++) s[i] = (float) (r.nextDouble() * 120 - 100);
+            float max = Float.NEGATIVE_INFINITY;
+            for (float v : s) max = Math.max(max, v);
+            float[] e = s.clone();
+            float sum = VectorMath.expShiftedSum(e, n, max);
+            float[] lanes = new float[8];
+            int whole = n / 8 * 8;
+            for (int i = 0; i < n; i++) {
+                float want = VectorMath.exp(s[i] - max); // the scalar form: what the tail computes
+                assertThat(Float.floatToRawIntBits(e[i])).as("n=%d i=%d round=%d", n, i, round).isEqualTo(Float.floatToRawIntBits(want));
+                double exact = Math.exp(s[i] - max); // of the float difference, as the kernel computes it
+                if (exact >= Float.MIN_NORMAL) assertThat(Math.abs(e[i] - exact)).as("x=%s", s[i] - max).isLessThanOrEqualTo(3 * Math.ulp((float) exact));
+                else assertThat(e[i]).isLessThan(2 * Float.MIN_NORMAL);
+                if (i < whole) lanes[i % 8] += e[i];
+            }
+            float expected = VectorMath.sumLanes(lanes, 0);
+            for (int i = whole; i < n; i++) expected += e[i];
+            assertThat(Float.floatToRawIntBits(sum)).as("sum n=%d", n).isEqualTo(Float.floatToRawIntBits(expected));
+        }
+    }
 }
