@@ -73,16 +73,6 @@ public final class VectorMath {
                 + ((lanes[off + 4] + lanes[off + 5]) + (lanes[off + 6] + lanes[off + 7]));
     }
 
-    /** y[yOff+i] += s · x[xOff+i]. */
-    public static void axpy(float s, float[] x, int xOff, float[] y, int yOff, int n) {
-        int i = 0;
-        FloatVector vs = FloatVector.broadcast(F8, s);
-        for (; i + L <= n; i += L) {
-            FloatVector.fromArray(F8, x, xOff + i).fma(vs, FloatVector.fromArray(F8, y, yOff + i)).intoArray(y, yOff + i);
-        }
-        for (; i < n; i++) y[yOff + i] = Math.fma(s, x[xOff + i], y[yOff + i]);
-    }
-
     /**
      * The attention scores of one query head against a tile of 8 cached keys: {@code out[outOff + p] =
      * scale · Σ_d q[qOff + d] · tile[tileOff + 8d + p]} for p < 8, the tile holding the keys component by
@@ -108,8 +98,8 @@ public final class VectorMath {
     /**
      * The weighted sum of attention values: for each component {@code d < n},
      * {@code out[outOff + d] = fma(v[vOff + j·stride + d], p[pOff + j], out[outOff + d])} for rows
-     * {@code j = 0 .. rows − 1} in that order — exactly {@link #axpy} row after row, with 32 components held in
-     * registers across the rows instead of loaded and stored per row.
+     * {@code j = 0 .. rows − 1} in that order — what adding the rows one at a time would compute, with 32
+     * components held in registers across the rows instead of loaded and stored per row.
      */
     public static void addWeightedRows(float[] v, int vOff, int stride, int rows, float[] p, int pOff,
                                        float[] out, int outOff, int n) {
