@@ -52,15 +52,13 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (inProcessBaseline && nodes == 0) throw new UserException("--in-process-baseline compares a cluster with one process: give --nodes N");
         if (model.threads != null) Parallel.setThreads(model.threads);
-        System.err.printf("[bench] measuring memory read bandwidth with %d threads…%n", Parallel.threads());
-        double bandwidth = MemoryBandwidth.measure(1L << 30, 5);
         LocalCluster cluster = null;
         Path path = model.modelPath();
         Map<String, Object> baseline = null;
         if (nodes > 0 && inProcessBaseline) {
             System.err.println("[bench] in-process baseline first: every expert in this process…");
             try (MixtralModel local = MixtralModel.local(path)) {
-                baseline = run(local, bandwidth, null);
+                baseline = run(local, null);
             }
         }
         if (nodes > 0) {
@@ -73,7 +71,7 @@ final class BenchCommand implements Callable<Integer> {
             model.seeds = cluster.seedAddress();
         }
         try (MixtralModel m = model.open()) {
-            Map<String, Object> result = run(m, bandwidth, cluster);
+            Map<String, Object> result = run(m, cluster);
             if (baseline != null) compare(result, baseline);
             print(result);
             if (jsonOut != null) Files.writeString(jsonOut, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(result));
@@ -83,7 +81,16 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private Map<String, Object> run(MixtralModel m, double bandwidth, LocalCluster cluster) throws IOException {
+    /**
+     * The memory read bandwidth with the compute threads, measured right before and right after the timed runs:
+     * the machines here are shared, and their mean is what the roofline compares with.
+     */
+    private static double bandwidth(String when) {
+        System.err.printf("[bench] measuring memory read bandwidth with %d threads (%s the timed runs)…%n", Parallel.threads(), when);
+        return MemoryBandwidth.measure(1L << 30, 5);
+    }
+
+    private Map<String, Object> run(MixtralModel m, LocalCluster cluster) throws IOException {
         Transformer t = m.transformer();
         ModelConfig c = m.config();
         int[] prompt = syntheticPrompt(promptLen, c.vocab(), 1);
@@ -92,6 +99,7 @@ final class BenchCommand implements Callable<Integer> {
         prefill(t, syntheticPrompt(Math.min(16, promptLen), c.vocab(), 2));
         for (int b : batches) decode(t, Math.max(1, b), 8, warmupSteps);
 
+        double bandwidthBefore = bandwidth("before");
         long t0 = System.nanoTime();
         prefill(t, prompt);
         double prefillTps = promptLen / ((System.nanoTime() - t0) / 1e9);
@@ -107,6 +115,8 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Long> rss = new LinkedHashMap<>();
         rss.put("coordinator", rssOf(ProcessHandle.current().pid()));
         if (cluster != null) for (LocalCluster.Node n : cluster.nodes()) rss.put("node-" + n.index(), rssOf(n.pid()));
+        double bandwidthAfter = bandwidth("after"); // after the RSS readings: it maps 1 GB of its own
+        double bandwidth = (bandwidthBefore + bandwidthAfter) / 2;
 
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("model", m.files().path().toString());
@@ -120,6 +130,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("decode_tokens_per_s", decodeTps);
         r.put("weight_bytes_per_token", weightBytesPerToken);
         r.put("bandwidth_bytes_per_s", bandwidth);
+        r.put("bandwidth_before_after_bytes_per_s", List.of(bandwidthBefore, bandwidthAfter));
         r.put("roofline_tokens_per_s", bandwidth / weightBytesPerToken);
         r.put("roofline_fraction", tps1 * weightBytesPerToken / bandwidth);
         r.put("rss_bytes", rss);
@@ -233,7 +244,9 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf("model            %s%n", r.get("model"));
         System.out.printf("                 %s%n", r.get("config"));
         System.out.printf("threads %s, expert nodes %s%n", r.get("threads"), r.get("nodes"));
-        System.out.printf("memory bandwidth %.1f GB/s (measured now)%n", (Double) r.get("bandwidth_bytes_per_s") / 1e9);
+        List<Double> ba = (List<Double>) r.get("bandwidth_before_after_bytes_per_s");
+        System.out.printf("memory bandwidth %.1f GB/s (measured now: %.1f before, %.1f after the timed runs)%n",
+                (Double) r.get("bandwidth_bytes_per_s") / 1e9, ba.get(0) / 1e9, ba.get(1) / 1e9);
         System.out.printf("weights/token    %.1f MB  → roofline %.1f tokens/s%n", (Long) r.get("weight_bytes_per_token") / 1e6, (Double) r.get("roofline_tokens_per_s"));
         System.out.printf("prefill          %.1f tokens/s (%s-token prompt)%n", (Double) r.get("prefill_tokens_per_s"), r.get("prompt_len"));
         if (!Integer.valueOf(8).equals(r.get("decode_context"))) System.out.printf("decode context   %s tokens%n", r.get("decode_context"));

@@ -51,6 +51,11 @@ class BenchCommandIT {
         assertThat(j.get("decode_context").asInt()).isEqualTo(40);
         assertThat(j.at("/decode_tokens_per_s/2").asDouble()).isPositive();
         assertThat(r.out()).contains("decode context   40 tokens");
+        // the roofline's bandwidth is the mean of two measurements, right before and right after the timed runs
+        double before = j.at("/bandwidth_before_after_bytes_per_s/0").asDouble(), after = j.at("/bandwidth_before_after_bytes_per_s/1").asDouble();
+        assertThat(before).isPositive();
+        assertThat(after).isPositive();
+        assertThat(j.get("bandwidth_bytes_per_s").asDouble()).isEqualTo((before + after) / 2);
 
         CliTest.Result bad = CliTest.run("bench", "--decode-context", "0");
         assertThat(bad.exit()).isNotZero();
