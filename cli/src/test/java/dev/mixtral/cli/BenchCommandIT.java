@@ -44,7 +44,7 @@ class BenchCommandIT {
     @Test
     void decodesAfterALongPromptWhenAsked(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("bench.json");
-        CliTest.Result r = CliTest.run("bench", "--batch", "1,2", "--decode-context", "40", "--prefill-chunk", "16",
+        CliTest.Result r = CliTest.run("bench", "--model", ClusterSupport.Q8.toString(), "--batch", "1,2", "--decode-context", "40", "--prefill-chunk", "16",
                 "--prompt-len", "8", "--gen-len", "3", "--warmup", "1", "--json", json.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode j = CliTest.JSON.readTree(json.toFile());
