@@ -32,7 +32,9 @@ final class BenchCommand implements Callable<Integer> {
     int[] batches;
     @Option(names = "--prompt-len", defaultValue = "64", paramLabel = "L", description = "Prefill prompt length. Default: ${DEFAULT-VALUE}.")
     int promptLen;
-    @Option(names = "--decode-context", defaultValue = "8", paramLabel = "L", description = "Decode after a prompt of this many "
+    /** Decode's default prompt per sequence: short, so attention costs little next to the weights. */
+    static final int SHORT_CONTEXT = 8;
+    @Option(names = "--decode-context", defaultValue = "" + SHORT_CONTEXT, paramLabel = "L", description = "Decode after a prompt of this many "
             + "tokens per sequence (prefilled untimed): attention then reads L cached positions per step. Default: ${DEFAULT-VALUE}.")
     int decodeContext;
     @Option(names = "--gen-len", defaultValue = "32", paramLabel = "G", description = "Decode steps per batch size. Default: ${DEFAULT-VALUE}.")
@@ -97,7 +99,7 @@ final class BenchCommand implements Callable<Integer> {
         // warm-up: let the JIT compile the hot paths (kernels, and with nodes the gRPC path) before timing —
         // every batch size, since batch 1 and batches of 2+ run different kernels
         prefill(t, syntheticPrompt(Math.min(16, promptLen), c.vocab(), 2));
-        for (int b : batches) decode(t, Math.max(1, b), 8, warmupSteps);
+        for (int b : batches) decode(t, Math.max(1, b), SHORT_CONTEXT, warmupSteps);
 
         double bandwidthBefore = bandwidth("before");
         long t0 = System.nanoTime();
@@ -148,9 +150,13 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void prefill(Transformer t, int[] prompt) {
-        Sequence s = new Sequence(new KvCache(t.config(), model.kvType(), prompt.length + 1));
-        for (int i = 0; i < prompt.length; i += model.prefillChunk) {
-            int[] chunk = java.util.Arrays.copyOfRange(prompt, i, Math.min(prompt.length, i + model.prefillChunk));
+        prefill(t, new Sequence(new KvCache(t.config(), model.kvType(), prompt.length + 1)), prompt);
+    }
+
+    /** Appends {@code tokens} to {@code s}, {@code --prefill-chunk} tokens per forward step. */
+    private void prefill(Transformer t, Sequence s, int[] tokens) {
+        for (int i = 0; i < tokens.length; i += model.prefillChunk) {
+            int[] chunk = java.util.Arrays.copyOfRange(tokens, i, Math.min(tokens.length, i + model.prefillChunk));
             t.forward(List.of(new Transformer.Chunk(s, chunk, false)));
         }
     }
@@ -162,12 +168,9 @@ final class BenchCommand implements Callable<Integer> {
         for (int b = 0; b < batch; b++) {
             Sequence s = new Sequence(new KvCache(t.config(), model.kvType(), context + steps + 1));
             int[] prompt = syntheticPrompt(context, t.config().vocab(), 10 + b);
-            int last = Math.max(0, context - 1) / model.prefillChunk * model.prefillChunk; // all but the last chunk now
-            for (int i = 0; i < last; i += model.prefillChunk) {
-                t.forward(List.of(new Transformer.Chunk(s, java.util.Arrays.copyOfRange(prompt, i, i + model.prefillChunk), false)));
-            }
+            prefill(t, s, java.util.Arrays.copyOf(prompt, context - 1)); // the last token below, for the first logits
             seqs.add(s);
-            prompts.add(new Transformer.Chunk(s, java.util.Arrays.copyOfRange(prompt, last, context), false));
+            prompts.add(new Transformer.Chunk(s, new int[]{prompt[context - 1]}, false));
         }
         float[][] logits = t.forward(prompts);
         int vocab = t.config().vocab();
@@ -249,7 +252,7 @@ final class BenchCommand implements Callable<Integer> {
                 (Double) r.get("bandwidth_bytes_per_s") / 1e9, ba.get(0) / 1e9, ba.get(1) / 1e9);
         System.out.printf("weights/token    %.1f MB  → roofline %.1f tokens/s%n", (Long) r.get("weight_bytes_per_token") / 1e6, (Double) r.get("roofline_tokens_per_s"));
         System.out.printf("prefill          %.1f tokens/s (%s-token prompt)%n", (Double) r.get("prefill_tokens_per_s"), r.get("prompt_len"));
-        if (!Integer.valueOf(8).equals(r.get("decode_context"))) System.out.printf("decode context   %s tokens%n", r.get("decode_context"));
+        if (!Integer.valueOf(SHORT_CONTEXT).equals(r.get("decode_context"))) System.out.printf("decode context   %s tokens%n", r.get("decode_context"));
         Map<String, Double> d = (Map<String, Double>) r.get("decode_tokens_per_s");
         Double base = d.get("1");
         d.forEach((b, v) -> System.out.printf("decode batch %-3s %.1f tokens/s%s%n", b, v, base != null && !b.equals("1") ? String.format("  (%.1f× batch 1)", v / base) : ""));

@@ -144,7 +144,7 @@ public final class VectorMath {
 
     /**
      * {@code s[i] = exp(s[i] − max)} for {@code i < n}, returning their sum: the softmax numerators. exp is a
-     * fixed sequence of IEEE operations (within ~2 ulp of {@link Math#exp}), the same in the vector lanes and in
+     * fixed sequence of IEEE operations (within 3 ulp of {@link Math#exp}), the same in the vector lanes and in
      * the scalar tail, so results never depend on the lane an element falls in, on the JIT, or on the machine.
      * The sum: 8 lanes over the whole groups of 8, {@link #sumLanes}, then the tail in order.
      */
