@@ -202,6 +202,49 @@ class MatMulTest {
         return VectorMath.sumLanes(acc, 0);
     }
 
+    /**
+     * The per-weight types whose groups run in column order follow {@link RowKernel}'s rule bit for bit, in every
+     * kernel shape: {@code acc = fma(w_g, x_g, acc)} over 8-lane groups with {@code w_g} as {@link Dequantize#row}
+     * decodes it, then {@link VectorMath#sumLanes}, then one {@code fma} per column past the last multiple of 8.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q4_K", "Q5_K"})
+    void perWeightKernelsFollowTheColumnOrderRuleBitwise(GgmlType type) {
+        for (int variant = 0; variant < 4; variant++) {
+            int rows = 37, cols = cols(type, variant);
+            long rowBytes = type.bytesFor(cols);
+            for (Fill fill : Fill.values()) {
+                MemorySegment w = matrix(type, rows, cols, fill, 41L + variant);
+                float[] row = new float[cols];
+                for (int batch : BATCHES) {
+                    float[] x = activations(batch, cols, 29L * batch + variant);
+                    float[] out = new float[batch * rows];
+                    MatMul.multiply(type, w, rows, cols, x, batch, out);
+                    for (int r = 0; r < rows; r++) {
+                        Dequantize.row(type, w, r * rowBytes, row, 0, cols);
+                        for (int t = 0; t < batch; t++) {
+                            float want = columnOrderRule(row, x, t * cols, cols);
+                            if (Float.floatToRawIntBits(out[t * rows + r]) != Float.floatToRawIntBits(want)) {
+                                fail("%s %s %d×%d batch %d row %d token %d: got %s, rule gives %s",
+                                        type, fill, rows, cols, batch, r, t, out[t * rows + r], want);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@link RowKernel}'s column-order rule in scalar code. */
+    private static float columnOrderRule(float[] w, float[] x, int xo, int cols) {
+        float[] acc = new float[8];
+        int full = cols & ~7;
+        for (int c = 0; c < full; c++) acc[c & 7] = Math.fma(w[c], x[xo + c], acc[c & 7]);
+        float s = VectorMath.sumLanes(acc, 0);
+        for (int c = full; c < cols; c++) s = Math.fma(w[c], x[xo + c], s);
+        return s;
+    }
+
     /** Dotting with unit vectors returns each weight: the kernels decode every value exactly as Dequantize does. */
     @ParameterizedTest
     @EnumSource(GgmlType.class)
