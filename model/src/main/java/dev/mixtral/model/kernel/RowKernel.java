@@ -59,6 +59,7 @@ public abstract class RowKernel {
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     static final VarHandle I16_LE = MethodHandles.byteArrayViewVarHandle(short[].class, LE);
+    static final VarHandle I32_LE = MethodHandles.byteArrayViewVarHandle(int[].class, LE);
     static final VarHandle F32_LE = MethodHandles.byteArrayViewVarHandle(float[].class, LE);
 
     /**
@@ -98,8 +99,8 @@ public abstract class RowKernel {
     private static final RowKernel BF16 = new HalfKernel(true);
     private static final RowKernel Q8_0 = new Q8_0Kernel();
     private static final RowKernel Q4_0 = new Q4_0Kernel();
-    private static final RowKernel Q4_K = new QK45Kernel(false);
-    private static final RowKernel Q5_K = new QK45Kernel(true);
+    private static final RowKernel Q4_K = new Q4_KKernel();
+    private static final RowKernel Q5_K = new Q5_KKernel();
     private static final RowKernel Q6_K = new Q6_KKernel();
 
     /** The kernels of a weight type. */
