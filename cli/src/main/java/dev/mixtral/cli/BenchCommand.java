@@ -97,8 +97,9 @@ final class BenchCommand implements Callable<Integer> {
         ModelConfig c = m.config();
         int[] prompt = syntheticPrompt(promptLen, c.vocab(), 1);
         // warm-up: let the JIT compile the hot paths (kernels, and with nodes the gRPC path) before timing —
-        // every batch size, since batch 1 and batches of 2+ run different kernels
-        prefill(t, syntheticPrompt(Math.min(16, promptLen), c.vocab(), 2));
+        // every batch size, since batch 1 and batches of 2+ run different kernels; a whole prompt of the timed
+        // length, since a shorter one left the batch kernels' loops partly uncompiled when timing began
+        prefill(t, syntheticPrompt(promptLen, c.vocab(), 2));
         for (int b : batches) decode(t, Math.max(1, b), SHORT_CONTEXT, warmupSteps);
 
         double bandwidthBefore = bandwidth("before");

@@ -245,6 +245,31 @@ class MatMulTest {
         return s;
     }
 
+    /**
+     * Q8_0 reads a single token straight from the segment with 32-byte or 16-byte loads depending on the CPU;
+     * both give the array kernel's accumulators bit for bit, whichever this machine uses.
+     */
+    @org.junit.jupiter.api.Test
+    void q8_0SegmentVariantsEqualTheArrayKernelBitwise() {
+        int rows = 9, cols = cols(GgmlType.Q8_0, 2);
+        long rowBytes = GgmlType.Q8_0.bytesFor(cols);
+        for (Fill fill : Fill.values()) {
+            MemorySegment w = matrix(GgmlType.Q8_0, rows, cols, fill, 3);
+            byte[] copy = w.toArray(ValueLayout.JAVA_BYTE);
+            float[] x = activations(2, cols, 13);
+            for (int r = 0; r + 4 <= rows; r += 2) {
+                long p = r * rowBytes;
+                float[] array = new float[64], wide = new float[64], narrow = new float[64];
+                new Q8_0Kernel().rows4(copy, (int) p, (int) (p + rowBytes), (int) (p + 3 * rowBytes), (int) (p + 2 * rowBytes), x, cols, cols, array);
+                Q8_0Kernel.rows4Loads32(w, p, p + rowBytes, p + 3 * rowBytes, p + 2 * rowBytes, x, cols, cols, wide);
+                Q8_0Kernel.rows4Loads16(w, p, p + rowBytes, p + 3 * rowBytes, p + 2 * rowBytes, x, cols, cols, narrow);
+                assertThat(wide).as("%s rows from %d, 32-byte loads", fill, r).containsExactly(array);
+                assertThat(narrow).as("%s rows from %d, 16-byte loads", fill, r).containsExactly(array);
+                if (fill != Fill.ZEROS) assertThat(array).as("the accumulators were written").isNotEqualTo(new float[64]);
+            }
+        }
+    }
+
     /** Dotting with unit vectors returns each weight: the kernels decode every value exactly as Dequantize does. */
     @ParameterizedTest
     @EnumSource(GgmlType.class)
