@@ -20,8 +20,8 @@ import java.nio.ByteOrder;
  * kernels than plain array loads after one bulk copy that stays in L1/L2.
  *
  * <h2>The summation order, which makes results independent of batching</h2>
- * Each type walks a row as a fixed sequence of 8-value groups (documented per type; for all but Q6_K it is
- * column order). For one (row, token) pair, every kernel computes exactly:
+ * Each type walks a row as a fixed sequence of 8-value groups in column order. For one (row, token) pair,
+ * every kernel computes exactly:
  * <pre>
  *   acc = 0 (8 lanes);  for each group g in the type's order:  acc = fma(w_g, x_g, acc)
  *   result = {@link VectorMath#sumLanes}(acc), then, for a column count not a multiple of 8, result = fma(w_c, x_c, result) per extra column

@@ -203,12 +203,12 @@ class MatMulTest {
     }
 
     /**
-     * The per-weight types whose groups run in column order follow {@link RowKernel}'s rule bit for bit, in every
+     * The per-weight types (their groups all run in column order) follow {@link RowKernel}'s rule bit for bit, in every
      * kernel shape: {@code acc = fma(w_g, x_g, acc)} over 8-lane groups with {@code w_g} as {@link Dequantize#row}
      * decodes it, then {@link VectorMath#sumLanes}, then one {@code fma} per column past the last multiple of 8.
      */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q4_K", "Q5_K"})
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q4_K", "Q5_K", "Q6_K"})
     void perWeightKernelsFollowTheColumnOrderRuleBitwise(GgmlType type) {
         for (int variant = 0; variant < 4; variant++) {
             int rows = 37, cols = cols(type, variant);
