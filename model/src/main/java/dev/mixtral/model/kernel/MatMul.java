@@ -34,6 +34,15 @@ public final class MatMul {
     private MatMul() {}
 
     /**
+     * The vector width the JIT prefers on this CPU (512 with AVX-512, 256 with AVX2): the kernels compute on
+     * 8-lane vectors either way, with the same results, but some choose their loads by it — so benchmark
+     * figures name it.
+     */
+    public static int preferredVectorBits() {
+        return jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize();
+    }
+
+    /**
      * Whether {@link #multiply} runs this product on the calling thread: callers holding several such small
      * products can then run them side by side on the pool instead (one fork for all rather than none each).
      */
