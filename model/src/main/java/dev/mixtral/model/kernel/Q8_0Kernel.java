@@ -67,8 +67,11 @@ final class Q8_0Kernel extends RowKernel {
         return LOADS_32 ? rows4Loads32(w, p0, p1, p2, p3, x, xo, cols, lanes) : rows4Loads16(w, p0, p1, p2, p3, x, xo, cols, lanes);
     }
 
-    /** Whether this CPU's preferred vectors are 512 bits wide: AVX-512, with its cheap byte shuffles. */
-    private static final boolean LOADS_32 = ByteVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
+    /**
+     * Whether the JIT uses AVX-512 here and the CPU has VBMI's one-instruction byte permute (measured only on
+     * such a CPU; an AVX-512 CPU without VBMI takes the 16-byte form, the one measured fast without it).
+     */
+    private static final boolean LOADS_32 = ByteVector.SPECIES_PREFERRED.vectorBitSize() >= 512 && CpuFlags.has("avx512vbmi");
 
     /** {@link #rows4(MemorySegment, long, long, long, long, float[], int, int, float[])} with 32-byte loads. */
     static boolean rows4Loads32(MemorySegment w, long p0, long p1, long p2, long p3, float[] x, int xo, int cols, float[] lanes) {
