@@ -5,6 +5,7 @@ import dev.mixtral.model.ModelConfig;
 import dev.mixtral.model.forward.KvCache;
 import dev.mixtral.model.forward.Sequence;
 import dev.mixtral.model.forward.Transformer;
+import dev.mixtral.model.kernel.MatMul;
 import dev.mixtral.model.kernel.MemoryBandwidth;
 import dev.mixtral.model.kernel.Parallel;
 import dev.mixtral.model.weights.ModelFiles;
@@ -125,7 +126,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("model", m.files().path().toString());
         r.put("config", c.describe());
         r.put("threads", Parallel.threads());
-        r.put("preferred_vector_bits", dev.mixtral.model.kernel.MatMul.preferredVectorBits());
+        r.put("preferred_vector_bits", MatMul.preferredVectorBits());
         r.put("nodes", nodes);
         r.put("prompt_len", promptLen);
         r.put("gen_len", genLen);

@@ -6,7 +6,9 @@ import dev.mixtral.model.tensor.BlockQ4_K;
  * The eight 6-bit sub-block scales and mins of a Q4_K or Q5_K super-block (same 12 bytes in both, see
  * {@link BlockQ4_K}), unpacked with a few whole-int operations instead of per sub-block byte arithmetic:
  * byte {@code j} of the returned long is sub-block {@code j}'s value, so a pair of sub-blocks
- * {@code 2p, 2p+1} is {@code (int) (v >>> 16p)}, bits 0-7 and 8-15.
+ * {@code 2p, 2p+1} is {@code (int) (v >>> 16p)}, bits 0-7 and 8-15. {@code Dequantize}, the kernels' test
+ * oracle, reads the same bytes its own way ({@code KQuants}) on purpose: the kernels are checked against an
+ * independent reading of the layout.
  */
 final class KScales {
     private KScales() {}

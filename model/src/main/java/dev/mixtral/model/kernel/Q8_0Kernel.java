@@ -71,7 +71,7 @@ final class Q8_0Kernel extends RowKernel {
      * Whether the JIT uses AVX-512 here and the CPU has VBMI's one-instruction byte permute (measured only on
      * such a CPU; an AVX-512 CPU without VBMI takes the 16-byte form, the one measured fast without it).
      */
-    private static final boolean LOADS_32 = ByteVector.SPECIES_PREFERRED.vectorBitSize() >= 512 && CpuFlags.has("avx512vbmi");
+    private static final boolean LOADS_32 = MatMul.preferredVectorBits() >= 512 && CpuFlags.has("avx512vbmi");
 
     /** {@link #rows4(MemorySegment, long, long, long, long, float[], int, int, float[])} with 32-byte loads. */
     static boolean rows4Loads32(MemorySegment w, long p0, long p1, long p2, long p3, float[] x, int xo, int cols, float[] lanes) {

@@ -260,7 +260,7 @@ class MatMulTest {
             for (int r = 0; r + 4 <= rows; r += 2) {
                 long p = r * rowBytes;
                 float[] array = new float[64], wide = new float[64], narrow = new float[64];
-                new Q8_0Kernel().rows4(copy, (int) p, (int) (p + rowBytes), (int) (p + 3 * rowBytes), (int) (p + 2 * rowBytes), x, cols, cols, array);
+                RowKernel.of(GgmlType.Q8_0).rows4(copy, (int) p, (int) (p + rowBytes), (int) (p + 3 * rowBytes), (int) (p + 2 * rowBytes), x, cols, cols, array);
                 Q8_0Kernel.rows4Loads32(w, p, p + rowBytes, p + 3 * rowBytes, p + 2 * rowBytes, x, cols, cols, wide);
                 Q8_0Kernel.rows4Loads16(w, p, p + rowBytes, p + 3 * rowBytes, p + 2 * rowBytes, x, cols, cols, narrow);
                 assertThat(wide).as("%s rows from %d, 32-byte loads", fill, r).containsExactly(array);
