@@ -64,13 +64,34 @@ public final class MatMul {
         Objects.checkFromIndexSize(0, (long) batch * rows, out.length);
         if (rows == 0 || batch == 0) return;
         RowKernel k = RowKernel.of(type);
+        float[] xk = arranged(k.blockOrder(), x, batch * cols);
         int tiles = (rows + 3) / 4;
         if (runsInline(rows, cols, batch)) {
-            run(k, w, rowBytes, rows, cols, x, batch, out, 0, rows);
+            run(k, w, rowBytes, rows, cols, xk, batch, out, 0, rows);
             return;
         }
         Parallel.forRange(tiles, 1, (from, to) ->
-                run(k, w, rowBytes, rows, cols, x, batch, out, 4 * from, Math.min(rows, 4 * to)));
+                run(k, w, rowBytes, rows, cols, xk, batch, out, 4 * from, Math.min(rows, 4 * to)));
+    }
+
+    /** The calling thread's copy of the activations in a kernel's {@link RowKernel#blockOrder}. */
+    private static final ThreadLocal<float[]> ARRANGED = ThreadLocal.withInitial(() -> new float[0]);
+
+    /**
+     * {@code x[0 .. n)} with each 32-column block in {@code order}, in a per-thread buffer, or {@code x} itself
+     * when the order is null. The workers of a call only read it; a thread runs one call at a time.
+     */
+    private static float[] arranged(int[] order, float[] x, int n) {
+        if (order == null) return x;
+        float[] a = ARRANGED.get();
+        if (a.length < n) {
+            a = new float[n];
+            ARRANGED.set(a);
+        }
+        for (int b = 0; b < n; b += 32) {
+            for (int i = 0; i < 32; i++) a[b + i] = x[b + order[i]];
+        }
+        return a;
     }
 
     /** A compute thread's working memory: the current block of rows, and the kernels' accumulators. */

@@ -53,7 +53,7 @@ public abstract class RowKernel {
     static final VectorOperators.Conversion<Byte, Float> B2F = VectorOperators.B2F;
     static final VectorOperators.Conversion<Byte, Integer> UB2I = VectorOperators.ZERO_EXTEND_B2I;
     static final VectorOperators.Conversion<Integer, Float> I2F = VectorOperators.I2F;
-    static final VectorOperators.Binary LSHR = VectorOperators.LSHR, LSHL = VectorOperators.LSHL;
+    static final VectorOperators.Binary LSHR = VectorOperators.LSHR, LSHL = VectorOperators.LSHL, ASHR = VectorOperators.ASHR;
     static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
@@ -84,6 +84,16 @@ public abstract class RowKernel {
      */
     public boolean rows4(MemorySegment w, long p0, long p1, long p2, long p3, float[] x, int xo, int cols, float[] lanes) {
         return false;
+    }
+
+    /**
+     * The order in which the kernels read each 32-column block of the activations, or null for column order:
+     * entry i is the block column the kernels expect at position i. {@link MatMul} hands the kernels
+     * activations rearranged so, once per call, which lets a kernel take a block's values in the order its
+     * widening produces them.
+     */
+    int[] blockOrder() {
+        return null;
     }
 
     /**
