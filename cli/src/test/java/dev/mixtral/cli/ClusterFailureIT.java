@@ -92,6 +92,10 @@ class ClusterFailureIT {
         // 3 nodes, each expert on 2 of them: losing any one node loses no expert
         try (LocalCluster cluster = ClusterSupport.nodes(Q8, 3, 2);
              var remote = ClusterSupport.Remote.open(Q8, cluster, CALL_TIMEOUT)) {
+            // ready means every expert covered, which 2 of the 3 nodes already give: wait for the third, so that
+            // every expert has its replica before the kill
+            await().atMost(ClusterSupport.WAIT).pollInterval(Duration.ofMillis(100))
+                    .until(() -> remote.coordinator().routingTable().nodes().size() == 3);
             Generator g = remote.generator();
             AtomicInteger produced = new AtomicInteger();
             CompletableFuture<int[]> running = CompletableFuture.supplyAsync(() ->

@@ -1,129 +1,154 @@
 package dev.mixtral.model.kernel;
 
 import dev.mixtral.model.tensor.BlockQ4_0;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * Q4_0 rows (blocks of 32: fp16 scale d, 16 bytes whose low nibbles are values 0..15 and high nibbles
- * 16..31). The block scale is factored out of the block's dot product: the nibbles, widened to ints, become the
- * exact small integers {@code q − 8} (−8..7), then f32 (exact), and take one FMA per weight.
- * The rule, for one (row, token) pair, in every kernel shape ({@link #rows4}, {@link #tile2x4}):
+ * 16..31). Each 8-byte half of a block is read as one long and broadcast to 4 lanes of 64 bits, i.e. 8 ints
+ * alternating bytes 0-3 and 4-7; a per-lane left shift puts a different nibble at the top of each lane and
+ * an arithmetic right shift by 28 brings it back sign-extended. The long is first XORed with 0x88…, so the
+ * sign-extended nibble is {@code q − 8} (−8..7) directly. No instruction crosses 128-bit lanes except the
+ * broadcast (the zero-extending byte widening the obvious form uses costs ~2 cycles per 8 values on this machine
+ * kind's Zen 3 CPUs). Group g's lane j is then the value at column {@code base_g + (0, 4, 1, 5, 2, 6, 3, 7)[j]},
+ * {@code base = (0, 16, 8, 24)}: {@link MatMul} hands the kernels the activations in that order
+ * ({@link #blockOrder}). The block scale is factored out of the block's dot product. The rule, for one
+ * (row, token) pair, in every kernel shape ({@link #rows4} from the array or the segment, {@link #tile2x4}):
  * <pre>
  *   acc = 0 (8 lanes)
- *   for each block b in column order, with its 4 groups in the order the bytes give them — values
- *   0-7, 16-23, 8-15, 24-31 — as (q_g − 8) in f32 and the matching activations x_g:
- *     s = 0;  for g = 0, 1, 2, 3:  s = fma(q_g − 8, x_g, s)                                 (lanewise)
- *     acc = fma(s, d_b, acc)                                                                          (lanewise)
+ *   for each block b in column order, with q_g − 8 (exact in f32) and x_g its lanes as above:
+ *     s = 0;  for g = 0, 1, 2, 3:  s = fma(q_g − 8, x_g, s)                                (lanewise)
+ *     acc = fma(s, d_b, acc)                                                            (lanewise)
  *   result = {@link VectorMath#sumLanes}(acc)
  * </pre>
  * It takes the place of the per-weight order described in {@link RowKernel}; like it, it depends on nothing
- * but the row and the token.
+ * but the row and the token. Every shape runs one row at a time, as {@link Q8_0Kernel} does and for the same reason.
  */
 final class Q4_0Kernel extends RowKernel {
     private static final int BYTES = BlockQ4_0.BYTES, QS = BlockQ4_0.QS;
+    private static final VectorSpecies<Long> L4 = LongVector.SPECIES_256;
+    private static final ValueLayout.OfShort SEG_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfLong SEG_I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
+    /** Flips bit 3 of every nibble: the sign-extended nibble is then q − 8. */
+    private static final long FLIP = 0x8888888888888888L;
+    /** Left shifts that put the low (high) nibble of bytes 0, 4, 1, 5, 2, 6, 3, 7 at the top of lanes 0-7. */
+    private static final int[] LOW = {28, 28, 20, 20, 12, 12, 4, 4}, HIGH = {24, 24, 16, 16, 8, 8, 0, 0};
+    private static final int[] ORDER = new int[32];
 
-    /**
-     * Two 2-row passes: one 4-row body is too many Vector API nodes for C2's parse budget, past which it
-     * stops inlining and boxes vectors (a 4-row body of this rule measured ~25% slower). A pair's result
-     * does not depend on its neighbours.
-     */
-    @Override
-    public void rows4(byte[] w, int p0, int p1, int p2, int p3, float[] x, int xo, int cols, float[] lanes) {
-        rows2(w, p0, p1, x, xo, cols, lanes, 0);
-        rows2(w, p2, p3, x, xo, cols, lanes, 16);
+    static {
+        int[] lane = {0, 4, 1, 5, 2, 6, 3, 7}, base = {0, 16, 8, 24};
+        for (int g = 0; g < 4; g++) {
+            for (int j = 0; j < 8; j++) ORDER[8 * g + j] = base[g] + lane[j];
+        }
     }
 
-    private static void rows2(byte[] w, int p0, int p1, float[] x, int xo, int cols, float[] lanes, int lo) {
-        FloatVector a0 = FloatVector.zero(F8), a1 = a0;
+    @Override
+    int[] blockOrder() {
+        return ORDER;
+    }
+
+    @Override
+    public void rows4(byte[] w, int p0, int p1, int p2, int p3, float[] x, int xo, int cols, float[] lanes) {
+        row(w, p0, x, xo, cols, lanes, 0);
+        row(w, p1, x, xo, cols, lanes, 8);
+        row(w, p2, x, xo, cols, lanes, 16);
+        row(w, p3, x, xo, cols, lanes, 24);
+    }
+
+    private static void row(byte[] w, int p, float[] x, int xo, int cols, float[] lanes, int lo) {
+        IntVector low = IntVector.fromArray(I8, LOW, 0), high = IntVector.fromArray(I8, HIGH, 0);
+        FloatVector zero = FloatVector.zero(F8), acc = zero;
         int blocks = cols / BlockQ4_0.VALUES;
         for (int b = 0; b < blocks; b++) {
-            int b0 = p0 + b * BYTES, b1 = p1 + b * BYTES;
-            FloatVector d0 = FloatVector.broadcast(F8, f16(w, b0)), d1 = FloatVector.broadcast(F8, f16(w, b1));
-            FloatVector s0 = FloatVector.zero(F8), s1 = s0;
-            // bytes 0-7 hold values 0-7 and 16-23, bytes 8-15 values 8-15 and 24-31
-            for (int half = 0; half < 2; half++) {
-                int c = xo + 32 * b + 8 * half;
-                IntVector v0 = (IntVector) ByteVector.fromArray(B8, w, b0 + QS + 8 * half).convertShape(UB2I, I8, 0);
-                IntVector v1 = (IntVector) ByteVector.fromArray(B8, w, b1 + QS + 8 * half).convertShape(UB2I, I8, 0);
-                FloatVector xv = FloatVector.fromArray(F8, x, c);
-                s0 = ((FloatVector) v0.and(0x0F).sub(8).convertShape(I2F, F8, 0)).fma(xv, s0);
-                s1 = ((FloatVector) v1.and(0x0F).sub(8).convertShape(I2F, F8, 0)).fma(xv, s1);
-                xv = FloatVector.fromArray(F8, x, c + 16);
-                s0 = ((FloatVector) v0.lanewise(LSHR, 4).sub(8).convertShape(I2F, F8, 0)).fma(xv, s0);
-                s1 = ((FloatVector) v1.lanewise(LSHR, 4).sub(8).convertShape(I2F, F8, 0)).fma(xv, s1);
-            }
-            a0 = s0.fma(d0, a0);
-            a1 = s1.fma(d1, a1);
+            int q = p + b * BYTES, c = xo + 32 * b;
+            FloatVector d = FloatVector.broadcast(F8, f16(w, q));
+            IntVector h0 = LongVector.broadcast(L4, (long) I64_LE.get(w, q + QS) ^ FLIP).reinterpretAsInts();
+            IntVector h1 = LongVector.broadcast(L4, (long) I64_LE.get(w, q + QS + 8) ^ FLIP).reinterpretAsInts();
+            FloatVector s = ((FloatVector) h0.lanewise(LSHL, low).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c), zero);
+            s = ((FloatVector) h0.lanewise(LSHL, high).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 8), s);
+            s = ((FloatVector) h1.lanewise(LSHL, low).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 16), s);
+            s = ((FloatVector) h1.lanewise(LSHL, high).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 24), s);
+            acc = s.fma(d, acc);
+        }
+        acc.intoArray(lanes, lo);
+    }
+
+    /** Straight from the mapped segment: the same operations as {@link #row}, the loads from the segment. */
+    @Override
+    public boolean rows4(MemorySegment w, long p0, long p1, long p2, long p3, float[] x, int xo, int cols, float[] lanes) {
+        row(w, p0, x, xo, cols, lanes, 0);
+        row(w, p1, x, xo, cols, lanes, 8);
+        row(w, p2, x, xo, cols, lanes, 16);
+        row(w, p3, x, xo, cols, lanes, 24);
+        return true;
+    }
+
+    private static void row(MemorySegment w, long p, float[] x, int xo, int cols, float[] lanes, int lo) {
+        IntVector low = IntVector.fromArray(I8, LOW, 0), high = IntVector.fromArray(I8, HIGH, 0);
+        FloatVector zero = FloatVector.zero(F8), acc = zero;
+        int blocks = cols / BlockQ4_0.VALUES;
+        for (int b = 0; b < blocks; b++) {
+            long q = p + (long) b * BYTES;
+            int c = xo + 32 * b;
+            FloatVector d = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SEG_I16, q)));
+            IntVector h0 = LongVector.broadcast(L4, w.get(SEG_I64, q + QS) ^ FLIP).reinterpretAsInts();
+            IntVector h1 = LongVector.broadcast(L4, w.get(SEG_I64, q + QS + 8) ^ FLIP).reinterpretAsInts();
+            FloatVector s = ((FloatVector) h0.lanewise(LSHL, low).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c), zero);
+            s = ((FloatVector) h0.lanewise(LSHL, high).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 8), s);
+            s = ((FloatVector) h1.lanewise(LSHL, low).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 16), s);
+            s = ((FloatVector) h1.lanewise(LSHL, high).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 24), s);
+            acc = s.fma(d, acc);
+        }
+        acc.intoArray(lanes, lo);
+    }
+
+    /** A row at a time against the 4 tokens: each block's 4 widened groups feed all 4 tokens. */
+    @Override
+    public void tile2x4(byte[] w, int p0, int p1, float[] x, int x0, int x1, int x2, int x3, int cols, float[] lanes) {
+        row1x4(w, p0, x, x0, x1, x2, x3, cols, lanes, 0);
+        row1x4(w, p1, x, x0, x1, x2, x3, cols, lanes, 32);
+    }
+
+    private static void row1x4(byte[] w, int p, float[] x, int x0, int x1, int x2, int x3, int cols, float[] lanes, int lo) {
+        IntVector low = IntVector.fromArray(I8, LOW, 0), high = IntVector.fromArray(I8, HIGH, 0);
+        FloatVector zero = FloatVector.zero(F8);
+        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        int blocks = cols / BlockQ4_0.VALUES;
+        for (int b = 0; b < blocks; b++) {
+            int q = p + b * BYTES, c = 32 * b;
+            FloatVector d = FloatVector.broadcast(F8, f16(w, q));
+            IntVector h0 = LongVector.broadcast(L4, (long) I64_LE.get(w, q + QS) ^ FLIP).reinterpretAsInts();
+            IntVector h1 = LongVector.broadcast(L4, (long) I64_LE.get(w, q + QS + 8) ^ FLIP).reinterpretAsInts();
+            FloatVector g0 = (FloatVector) h0.lanewise(LSHL, low).lanewise(ASHR, 28).convert(I2F, 0);
+            FloatVector g1 = (FloatVector) h0.lanewise(LSHL, high).lanewise(ASHR, 28).convert(I2F, 0);
+            FloatVector g2 = (FloatVector) h1.lanewise(LSHL, low).lanewise(ASHR, 28).convert(I2F, 0);
+            FloatVector g3 = (FloatVector) h1.lanewise(LSHL, high).lanewise(ASHR, 28).convert(I2F, 0);
+            FloatVector s = g0.fma(FloatVector.fromArray(F8, x, x0 + c), zero);
+            s = g1.fma(FloatVector.fromArray(F8, x, x0 + c + 8), s);
+            s = g2.fma(FloatVector.fromArray(F8, x, x0 + c + 16), s);
+            a0 = g3.fma(FloatVector.fromArray(F8, x, x0 + c + 24), s).fma(d, a0);
+            s = g0.fma(FloatVector.fromArray(F8, x, x1 + c), zero);
+            s = g1.fma(FloatVector.fromArray(F8, x, x1 + c + 8), s);
+            s = g2.fma(FloatVector.fromArray(F8, x, x1 + c + 16), s);
+            a1 = g3.fma(FloatVector.fromArray(F8, x, x1 + c + 24), s).fma(d, a1);
+            s = g0.fma(FloatVector.fromArray(F8, x, x2 + c), zero);
+            s = g1.fma(FloatVector.fromArray(F8, x, x2 + c + 8), s);
+            s = g2.fma(FloatVector.fromArray(F8, x, x2 + c + 16), s);
+            a2 = g3.fma(FloatVector.fromArray(F8, x, x2 + c + 24), s).fma(d, a2);
+            s = g0.fma(FloatVector.fromArray(F8, x, x3 + c), zero);
+            s = g1.fma(FloatVector.fromArray(F8, x, x3 + c + 8), s);
+            s = g2.fma(FloatVector.fromArray(F8, x, x3 + c + 16), s);
+            a3 = g3.fma(FloatVector.fromArray(F8, x, x3 + c + 24), s).fma(d, a3);
         }
         a0.intoArray(lanes, lo);
         a1.intoArray(lanes, lo + 8);
-    }
-
-    @Override
-    public void tile2x4(byte[] w, int p0, int p1, float[] x, int x0, int x1, int x2, int x3,
-                        int cols, float[] lanes) {
-        FloatVector a00 = FloatVector.zero(F8), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        int blocks = cols / BlockQ4_0.VALUES;
-        for (int b = 0; b < blocks; b++) {
-            int q = b * BYTES;
-            int b0 = p0 + q, b1 = p1 + q;
-            FloatVector d0 = FloatVector.broadcast(F8, f16(w, b0)), d1 = FloatVector.broadcast(F8, f16(w, b1));
-            FloatVector s00 = FloatVector.zero(F8), s01 = s00, s02 = s00, s03 = s00;
-            FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
-            // the same group order as rows4: values 0-7, 16-23, 8-15, 24-31
-            for (int half = 0; half < 2; half++) {
-                int c = 32 * b + 8 * half;
-                IntVector v0 = (IntVector) ByteVector.fromArray(B8, w, b0 + QS + 8 * half).convertShape(UB2I, I8, 0);
-                IntVector v1 = (IntVector) ByteVector.fromArray(B8, w, b1 + QS + 8 * half).convertShape(UB2I, I8, 0);
-                FloatVector w0 = (FloatVector) v0.and(0x0F).sub(8).convertShape(I2F, F8, 0);
-                FloatVector w1 = (FloatVector) v1.and(0x0F).sub(8).convertShape(I2F, F8, 0);
-                FloatVector xv = FloatVector.fromArray(F8, x, x0 + c);
-                s00 = w0.fma(xv, s00);
-                s10 = w1.fma(xv, s10);
-                xv = FloatVector.fromArray(F8, x, x1 + c);
-                s01 = w0.fma(xv, s01);
-                s11 = w1.fma(xv, s11);
-                xv = FloatVector.fromArray(F8, x, x2 + c);
-                s02 = w0.fma(xv, s02);
-                s12 = w1.fma(xv, s12);
-                xv = FloatVector.fromArray(F8, x, x3 + c);
-                s03 = w0.fma(xv, s03);
-                s13 = w1.fma(xv, s13);
-                c += 16;
-                w0 = (FloatVector) v0.lanewise(LSHR, 4).sub(8).convertShape(I2F, F8, 0);
-                w1 = (FloatVector) v1.lanewise(LSHR, 4).sub(8).convertShape(I2F, F8, 0);
-                xv = FloatVector.fromArray(F8, x, x0 + c);
-                s00 = w0.fma(xv, s00);
-                s10 = w1.fma(xv, s10);
-                xv = FloatVector.fromArray(F8, x, x1 + c);
-                s01 = w0.fma(xv, s01);
-                s11 = w1.fma(xv, s11);
-                xv = FloatVector.fromArray(F8, x, x2 + c);
-                s02 = w0.fma(xv, s02);
-                s12 = w1.fma(xv, s12);
-                xv = FloatVector.fromArray(F8, x, x3 + c);
-                s03 = w0.fma(xv, s03);
-                s13 = w1.fma(xv, s13);
-            }
-            a00 = s00.fma(d0, a00);
-            a01 = s01.fma(d0, a01);
-            a02 = s02.fma(d0, a02);
-            a03 = s03.fma(d0, a03);
-            a10 = s10.fma(d1, a10);
-            a11 = s11.fma(d1, a11);
-            a12 = s12.fma(d1, a12);
-            a13 = s13.fma(d1, a13);
-        }
-        a00.intoArray(lanes, 0);
-        a01.intoArray(lanes, 8);
-        a02.intoArray(lanes, 16);
-        a03.intoArray(lanes, 24);
-        a10.intoArray(lanes, 32);
-        a11.intoArray(lanes, 40);
-        a12.intoArray(lanes, 48);
-        a13.intoArray(lanes, 56);
+        a2.intoArray(lanes, lo + 16);
+        a3.intoArray(lanes, lo + 24);
     }
 }

@@ -60,6 +60,7 @@ public abstract class RowKernel {
     static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     static final VarHandle I16_LE = MethodHandles.byteArrayViewVarHandle(short[].class, LE);
     static final VarHandle I32_LE = MethodHandles.byteArrayViewVarHandle(int[].class, LE);
+    static final VarHandle I64_LE = MethodHandles.byteArrayViewVarHandle(long[].class, LE);
     static final VarHandle F32_LE = MethodHandles.byteArrayViewVarHandle(float[].class, LE);
 
     /**

@@ -155,7 +155,8 @@ class MatMulTest {
     /**
      * Q8_0 and Q4_0 follow the rule their Javadoc documents, bit for bit, in every kernel shape: per block,
      * {@code s = 0; s = fma(q_g, x_g, s)} over its 4 groups of 8 lanes (Q8_0: lane j of group g is column
-     * 4j + g; Q4_0: {@code q − 8}, groups in byte order 0-7, 16-23, 8-15, 24-31), then
+     * 4j + g; Q4_0: {@code q − 8}, groups based at columns 0, 16, 8, 24, lanes in byte order 0, 4, 1, 5, 2, 6,
+     * 3, 7), then
      * {@code acc = fma(s, d, acc)}; result {@link VectorMath#sumLanes}.
      */
     @ParameterizedTest
@@ -190,8 +191,9 @@ class MatMulTest {
             float[] s = new float[8];
             for (int g = 0; g < 4; g++) {
                 for (int l = 0; l < 8; l++) {
-                    // Q8_0: lane l of group g is byte g of the block's l-th 4-byte int; Q4_0: groups of 8 in byte order
-                    int c = type == GgmlType.Q8_0 ? 4 * l + g : new int[] {0, 16, 8, 24}[g] + l;
+                    // Q8_0: lane l of group g is byte g of the block's l-th 4-byte int; Q4_0: group g's base column
+                    // plus bytes 0, 4, 1, 5, 2, 6, 3, 7 of its 8-byte half
+                    int c = type == GgmlType.Q8_0 ? 4 * l + g : new int[] {0, 16, 8, 24}[g] + new int[] {0, 4, 1, 5, 2, 6, 3, 7}[l];
                     float q = type == GgmlType.Q8_0
                             ? w.get(ValueLayout.JAVA_BYTE, blk + 2 + c)
                             : ((w.get(ValueLayout.JAVA_BYTE, blk + 2 + (c & 15)) & 0xFF) >> (c < 16 ? 0 : 4) & 0x0F) - 8;
@@ -247,16 +249,17 @@ class MatMulTest {
     }
 
     /**
-     * Q8_0 reads a single token straight from the segment, a batch from copied rows: both give the same
+     * Q8_0 and Q4_0 read a single token straight from the segment, a batch from copied rows: both give the same
      * accumulators bit for bit (rows may repeat, as in a short last tile).
      */
-    @org.junit.jupiter.api.Test
-    void q8_0SegmentKernelEqualsTheArrayKernelBitwise() {
-        int rows = 9, cols = cols(GgmlType.Q8_0, 2);
-        long rowBytes = GgmlType.Q8_0.bytesFor(cols);
-        RowKernel k = RowKernel.of(GgmlType.Q8_0);
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void segmentKernelEqualsTheArrayKernelBitwise(GgmlType type) {
+        int rows = 9, cols = cols(type, 2);
+        long rowBytes = type.bytesFor(cols);
+        RowKernel k = RowKernel.of(type);
         for (Fill fill : Fill.values()) {
-            MemorySegment w = matrix(GgmlType.Q8_0, rows, cols, fill, 3);
+            MemorySegment w = matrix(type, rows, cols, fill, 3);
             byte[] copy = w.toArray(ValueLayout.JAVA_BYTE);
             float[] x = activations(2, cols, 13);
             for (int r = 0; r + 4 <= rows; r += 2) {
