@@ -2,6 +2,10 @@ package dev.mixtral.model.kernel;
 
 import dev.mixtral.model.tensor.BlockQ4_K;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
 /**
  * The eight 6-bit sub-block scales and mins of a Q4_K or Q5_K super-block (same 12 bytes in both, see
  * {@link BlockQ4_K}), unpacked with a few whole-int operations instead of per sub-block byte arithmetic:
@@ -15,15 +19,33 @@ final class KScales {
 
     /** Sub-block scales {@code sc[0..7]}, one per byte. */
     static long scales(byte[] w, int blk) {
-        int u0 = i32(w, blk), u2 = i32(w, blk + 8);
+        return scales(i32(w, blk), i32(w, blk + 8));
+    }
+
+    /** Sub-block mins {@code m[0..7]}, one per byte. */
+    static long mins(byte[] w, int blk) {
+        return mins(i32(w, blk + 4), i32(w, blk + 8));
+    }
+
+    /** The same from the mapped segment. */
+    static long scales(MemorySegment w, long blk) {
+        return scales(i32(w, blk), i32(w, blk + 8));
+    }
+
+    /** The same from the mapped segment. */
+    static long mins(MemorySegment w, long blk) {
+        return mins(i32(w, blk + 4), i32(w, blk + 8));
+    }
+
+    /** Scales from the scale bytes' little-endian ints 0 and 2. */
+    private static long scales(int u0, int u2) {
         int low = u0 & 0x3F3F3F3F;                                     // j < 4: bits 0-5 of byte j
         int high = u2 & 0x0F0F0F0F | (u0 >>> 2) & 0x30303030;          // j >= 4: low nibble of byte j+4, top bits of byte j-4
         return low & 0xFFFFFFFFL | (long) high << 32;
     }
 
-    /** Sub-block mins {@code m[0..7]}, one per byte. */
-    static long mins(byte[] w, int blk) {
-        int u1 = i32(w, blk + 4), u2 = i32(w, blk + 8);
+    /** Mins from the scale bytes' little-endian ints 1 and 2. */
+    private static long mins(int u1, int u2) {
         int low = u1 & 0x3F3F3F3F;                                     // j < 4: bits 0-5 of byte j+4
         int high = (u2 >>> 4) & 0x0F0F0F0F | (u1 >>> 2) & 0x30303030;  // j >= 4: high nibble of byte j+4, top bits of byte j
         return low & 0xFFFFFFFFL | (long) high << 32;
@@ -31,5 +53,11 @@ final class KScales {
 
     private static int i32(byte[] w, int off) {
         return (int) RowKernel.I32_LE.get(w, off + BlockQ4_K.SCALES);
+    }
+
+    private static final ValueLayout.OfInt SEG_I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private static int i32(MemorySegment w, long off) {
+        return w.get(SEG_I32, off + BlockQ4_K.SCALES);
     }
 }

@@ -206,8 +206,8 @@ class MatMulTest {
     }
 
     /**
-     * The per-weight types (their groups all run in column order) follow {@link RowKernel}'s rule bit for bit, in every
-     * kernel shape: {@code acc = fma(w_g, x_g, acc)} over 8-lane groups with {@code w_g} as {@link Dequantize#row}
+     * The per-weight types (their groups run in column order, Q4_K's in its block order) follow {@link RowKernel}'s
+     * rule bit for bit, in every kernel shape: {@code acc = fma(w_g, x_g, acc)} over 8-lane groups with {@code w_g} as {@link Dequantize#row}
      * decodes it, then {@link VectorMath#sumLanes}, then one {@code fma} per column past the last multiple of 8.
      */
     @ParameterizedTest
@@ -226,7 +226,7 @@ class MatMulTest {
                     for (int r = 0; r < rows; r++) {
                         Dequantize.row(type, w, r * rowBytes, row, 0, cols);
                         for (int t = 0; t < batch; t++) {
-                            float want = columnOrderRule(row, x, t * cols, cols);
+                            float want = columnOrderRule(row, x, t * cols, cols, RowKernel.of(type).blockOrder());
                             if (Float.floatToRawIntBits(out[t * rows + r]) != Float.floatToRawIntBits(want)) {
                                 fail("%s %s %d×%d batch %d row %d token %d: got %s, rule gives %s",
                                         type, fill, rows, cols, batch, r, t, out[t * rows + r], want);
@@ -238,22 +238,28 @@ class MatMulTest {
         }
     }
 
-    /** {@link RowKernel}'s column-order rule in scalar code. */
-    private static float columnOrderRule(float[] w, float[] x, int xo, int cols) {
+    /**
+     * {@link RowKernel}'s column-order rule in scalar code; with a {@link RowKernel#blockOrder} (Q4_K), position i
+     * of each 32 columns takes column {@code order[i]} of them.
+     */
+    private static float columnOrderRule(float[] w, float[] x, int xo, int cols, int[] order) {
         float[] acc = new float[8];
         int full = cols & ~7;
-        for (int c = 0; c < full; c++) acc[c & 7] = Math.fma(w[c], x[xo + c], acc[c & 7]);
+        for (int i = 0; i < full; i++) {
+            int c = order == null ? i : (i & ~31) + order[i & 31];
+            acc[i & 7] = Math.fma(w[c], x[xo + c], acc[i & 7]);
+        }
         float s = VectorMath.sumLanes(acc, 0);
         for (int c = full; c < cols; c++) s = Math.fma(w[c], x[xo + c], s);
         return s;
     }
 
     /**
-     * Q8_0 and Q4_0 read a single token straight from the segment, a batch from copied rows: both give the same
+     * Q8_0, Q4_0 and Q4_K read a single token straight from the segment, a batch from copied rows: both give the same
      * accumulators bit for bit (rows may repeat, as in a short last tile).
      */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K"})
     void segmentKernelEqualsTheArrayKernelBitwise(GgmlType type) {
         int rows = 9, cols = cols(type, 2);
         long rowBytes = type.bytesFor(cols);
