@@ -255,11 +255,11 @@ class MatMulTest {
     }
 
     /**
-     * Q8_0, Q4_0 and Q4_K read a single token straight from the segment, a batch from copied rows: both give the same
+     * Q8_0, Q4_0, Q4_K and Q6_K read a single token straight from the segment, a batch from copied rows: both give the same
      * accumulators bit for bit (rows may repeat, as in a short last tile).
      */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void segmentKernelEqualsTheArrayKernelBitwise(GgmlType type) {
         int rows = 9, cols = cols(type, 2);
         long rowBytes = type.bytesFor(cols);
