@@ -206,7 +206,7 @@ class MatMulTest {
     }
 
     /**
-     * The per-weight types (their groups run in column order, Q4_K's in its block order) follow {@link RowKernel}'s
+     * The per-weight types (their groups run in column order, the K-quants' in their block order) follow {@link RowKernel}'s
      * rule bit for bit, in every kernel shape: {@code acc = fma(w_g, x_g, acc)} over 8-lane groups with {@code w_g} as {@link Dequantize#row}
      * decodes it, then {@link VectorMath#sumLanes}, then one {@code fma} per column past the last multiple of 8.
      */
@@ -239,7 +239,7 @@ class MatMulTest {
     }
 
     /**
-     * {@link RowKernel}'s column-order rule in scalar code; with a {@link RowKernel#blockOrder} (Q4_K), position i
+     * {@link RowKernel}'s column-order rule in scalar code; with a {@link RowKernel#blockOrder} (the K-quants), position i
      * of each 32 columns takes column {@code order[i]} of them.
      */
     private static float columnOrderRule(float[] w, float[] x, int xo, int cols, int[] order) {
@@ -255,11 +255,11 @@ class MatMulTest {
     }
 
     /**
-     * Q8_0, Q4_0, Q4_K and Q6_K read a single token straight from the segment, a batch from copied rows: both give the same
+     * Q8_0, Q4_0 and the K-quants read a single token straight from the segment, a batch from copied rows: both give the same
      * accumulators bit for bit (rows may repeat, as in a short last tile).
      */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     void segmentKernelEqualsTheArrayKernelBitwise(GgmlType type) {
         int rows = 9, cols = cols(type, 2);
         long rowBytes = type.bytesFor(cols);
