@@ -23,17 +23,9 @@ import java.lang.foreign.ValueLayout;
 final class Q4_KKernel extends RowKernel {
     private static final int BYTES = BlockQ4_K.BYTES, QS = BlockQ4_K.QS;
     private static final ValueLayout.OfShort SEG_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
-    private static final int[] ORDER = new int[32];
-
-    static {
-        for (int g = 0; g < 4; g++) {
-            for (int j = 0; j < 8; j++) ORDER[8 * g + j] = 4 * j + g;
-        }
-    }
-
     @Override
     int[] blockOrder() {
-        return ORDER;
+        return INT_BYTES_ORDER;
     }
 
     @Override

@@ -19,17 +19,9 @@ import java.lang.foreign.ValueLayout;
 final class Q5_KKernel extends RowKernel {
     private static final int BYTES = BlockQ5_K.BYTES, QS = BlockQ5_K.QS, QH = BlockQ5_K.QH;
     private static final ValueLayout.OfShort SEG_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
-    private static final int[] ORDER = new int[32];
-
-    static {
-        for (int g = 0; g < 4; g++) {
-            for (int j = 0; j < 8; j++) ORDER[8 * g + j] = 4 * j + g;
-        }
-    }
-
     @Override
     int[] blockOrder() {
-        return ORDER;
+        return INT_BYTES_ORDER;
     }
 
     /** Group g's 5-bit values of sub-block {@code sub}, {@code half} 0 (low nibbles) or 1 (high), from the qs and qh ints. */

@@ -26,17 +26,9 @@ final class Q6_KKernel extends RowKernel {
     private static final ValueLayout.OfShort SEG_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     /** Lanes 4-7: the chunk's second sub-block. */
     private static final VectorMask<Float> UPPER = VectorMask.fromLong(F8, 0xF0);
-    private static final int[] ORDER = new int[32];
-
-    static {
-        for (int g = 0; g < 4; g++) {
-            for (int j = 0; j < 8; j++) ORDER[8 * g + j] = 4 * j + g;
-        }
-    }
-
     @Override
     int[] blockOrder() {
-        return ORDER;
+        return INT_BYTES_ORDER;
     }
 
     @Override

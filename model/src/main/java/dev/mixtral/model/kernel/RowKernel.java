@@ -98,6 +98,18 @@ public abstract class RowKernel {
     }
 
     /**
+     * The {@link #blockOrder} of kernels that load 32 bytes as 8 ints and take byte g of every int as group g:
+     * position {@code 8g + j} of each 32 columns is column {@code 4j + g}.
+     */
+    static final int[] INT_BYTES_ORDER = new int[32];
+
+    static {
+        for (int g = 0; g < 4; g++) {
+            for (int j = 0; j < 8; j++) INT_BYTES_ORDER[8 * g + j] = 4 * j + g;
+        }
+    }
+
+    /**
      * Adds the columns past the last multiple of 8 to a row's lane sum {@code s}, one {@code fma} each in column
      * order. Only the unblocked types (F32, F16, BF16) have any.
      */
