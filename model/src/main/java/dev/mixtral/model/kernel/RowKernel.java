@@ -14,13 +14,14 @@ import java.nio.ByteOrder;
 
 /**
  * The fused dot-product kernels of one weight type: stored rows are widened to f32 in registers and
- * multiplied into f32 activations, with no decode pass. Rows are read from a {@code byte[]} into which
- * {@link MatMul} copies a block of rows of the mapped segment at a time: a vector load from a segment
- * checks bounds and liveness every time (C2 hoists little of it), which measured ~1.7× slower in these
- * kernels than plain array loads after one bulk copy that stays in L1/L2.
+ * multiplied into f32 activations, with no decode pass. For a batch, rows are read from a {@code byte[]} into
+ * which {@link MatMul} copies a block of rows of the mapped segment at a time, then multiplied by all its
+ * tokens; a single token is read straight from the segment by the types that have such a {@link #rows4}
+ * variant (Q8_0, Q4_0 and the K-quants), where a copy could not overlap the memory stream.
  *
  * <h2>The summation order, which makes results independent of batching</h2>
- * Each type walks a row as a fixed sequence of 8-value groups in column order. For one (row, token) pair,
+ * Each type walks a row as a fixed sequence of 8-value groups: in column order, or in the order of its
+ * {@link #blockOrder} within each 32 columns (the lanes its widening produces). For one (row, token) pair,
  * every kernel computes exactly:
  * <pre>
  *   acc = 0 (8 lanes);  for each group g in the type's order:  acc = fma(w_g, x_g, acc)
@@ -36,15 +37,15 @@ import java.nio.ByteOrder;
  * within a fixed node budget ({@code NodeCountInliningCutoff}), each Vector API call costs hundreds of nodes,
  * and past the budget C2 stops inlining ordinary methods — a helper that takes or returns a vector then
  * boxes it on every call (measured 10-20× slower). The JDK's own {@code @ForceInline} methods are exempt, so a
- * kernel body that calls only those stays fast however large it, or its inlined caller, gets.
- * where {@code w_g} is the group's 8 weights exactly as {@code Dequantize.row} decodes them. The kernels
- * differ only in how many (row, token) pairs they interleave to keep the FMA units busy — {@link #rows4}
- * 4 rows × 1 token for decode, {@link #tile2x4} 2 rows × 4 tokens for batches, sharing each widened weight
- * group between its tokens — so a token's result never depends on which kernel, batch, thread or machine
- * computed it (the lane count is fixed at 8, whatever the hardware prefers).
+ * kernel body that calls only those stays fast however large it, or its inlined caller, gets; a small helper
+ * called from a one-row body (Q5_K's and Q6_K's {@code quants}) stays within the budget (measured).
  *
- * <p>One accumulator per pair keeps a 2 × 4 tile within the 16 vector registers of AVX2; interleaved
- * pairs, not extra accumulators, hide the FMA latency.
+ * <p>In the rule above {@code w_g} is the group's 8 weights exactly as {@code Dequantize.row} decodes them. The
+ * kernels differ only in how many (row, token) pairs they compute together — {@link #rows4} 4 rows × 1 token
+ * for decode, {@link #tile2x4} 2 rows × 4 tokens for batches, sharing each widened weight group between its
+ * tokens (the quantized types run both one row at a time: one stream of weights keeps the loop small) — so a
+ * token's result never depends on which kernel, batch, thread or machine computed it (the lane count is
+ * fixed at 8, whatever the hardware prefers).
  */
 public abstract class RowKernel {
     static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
