@@ -33,7 +33,6 @@ import java.lang.foreign.ValueLayout;
 final class Q4_0Kernel extends RowKernel {
     private static final int BYTES = BlockQ4_0.BYTES, QS = BlockQ4_0.QS;
     private static final VectorSpecies<Long> L4 = LongVector.SPECIES_256;
-    private static final ValueLayout.OfShort SEG_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfLong SEG_I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
     /** Flips bit 3 of every nibble: the sign-extended nibble is then q − 8. */
     private static final long FLIP = 0x8888888888888888L;
@@ -96,7 +95,7 @@ final class Q4_0Kernel extends RowKernel {
         for (int b = 0; b < blocks; b++) {
             long q = p + (long) b * BYTES;
             int c = xo + 32 * b;
-            FloatVector d = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SEG_I16, q)));
+            FloatVector d = FloatVector.broadcast(F8, f16(w, q));
             IntVector h0 = LongVector.broadcast(L4, w.get(SEG_I64, q + QS) ^ FLIP).reinterpretAsInts();
             IntVector h1 = LongVector.broadcast(L4, w.get(SEG_I64, q + QS + 8) ^ FLIP).reinterpretAsInts();
             FloatVector s = ((FloatVector) h0.lanewise(LSHL, low).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c), zero);

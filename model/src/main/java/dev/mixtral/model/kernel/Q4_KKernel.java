@@ -6,7 +6,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Q4_K rows (super-blocks of 256 as 8 sub-blocks of 32 with 6-bit scales and mins; layout in {@link BlockQ4_K}).
@@ -22,7 +21,6 @@ import java.lang.foreign.ValueLayout;
  */
 final class Q4_KKernel extends RowKernel {
     private static final int BYTES = BlockQ4_K.BYTES, QS = BlockQ4_K.QS;
-    private static final ValueLayout.OfShort SEG_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     @Override
     int[] blockOrder() {
         return INT_BYTES_ORDER;
@@ -80,7 +78,7 @@ final class Q4_KKernel extends RowKernel {
         int blocks = cols / BlockQ4_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             long blk = p + (long) b * BYTES;
-            float d = Float.float16ToFloat(w.get(SEG_I16, blk + BlockQ4_K.D)), n = -Float.float16ToFloat(w.get(SEG_I16, blk + BlockQ4_K.DMIN));
+            float d = f16(w, blk + BlockQ4_K.D), n = -f16(w, blk + BlockQ4_K.DMIN);
             long sc = KScales.scales(w, blk), mn = KScales.mins(w, blk);
             for (int pair = 0; pair < 4; pair++) {
                 int s = (int) (sc >>> 16 * pair), m = (int) (mn >>> 16 * pair);

@@ -6,7 +6,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Q5_K rows: {@link Q4_KKernel}'s walk, lane order and weight rule (same scales, same nibbles in {@code qs}, see
@@ -18,7 +17,6 @@ import java.lang.foreign.ValueLayout;
  */
 final class Q5_KKernel extends RowKernel {
     private static final int BYTES = BlockQ5_K.BYTES, QS = BlockQ5_K.QS, QH = BlockQ5_K.QH;
-    private static final ValueLayout.OfShort SEG_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     @Override
     int[] blockOrder() {
         return INT_BYTES_ORDER;
@@ -77,7 +75,7 @@ final class Q5_KKernel extends RowKernel {
         int blocks = cols / BlockQ5_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             long blk = p + (long) b * BYTES;
-            float d = Float.float16ToFloat(w.get(SEG_I16, blk + BlockQ5_K.D)), n = -Float.float16ToFloat(w.get(SEG_I16, blk + BlockQ5_K.DMIN));
+            float d = f16(w, blk + BlockQ5_K.D), n = -f16(w, blk + BlockQ5_K.DMIN);
             long sc = KScales.scales(w, blk), mn = KScales.mins(w, blk);
             IntVector qh = IntVector.fromMemorySegment(I8, w, blk + QH, LE);
             for (int pair = 0; pair < 4; pair++) {

@@ -23,7 +23,6 @@ import java.lang.foreign.ValueLayout;
  */
 final class Q6_KKernel extends RowKernel {
     private static final int BYTES = BlockQ6_K.BYTES;
-    private static final ValueLayout.OfShort SEG_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     /** Lanes 4-7: the chunk's second sub-block. */
     private static final VectorMask<Float> UPPER = VectorMask.fromLong(F8, 0xF0);
     @Override
@@ -84,7 +83,7 @@ final class Q6_KKernel extends RowKernel {
         int blocks = cols / BlockQ6_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             long blk = p + (long) b * BYTES;
-            float d = Float.float16ToFloat(w.get(SEG_I16, blk + BlockQ6_K.D));
+            float d = f16(w, blk + BlockQ6_K.D);
             for (int h = 0; h < 2; h++) {
                 IntVector qh = IntVector.fromMemorySegment(I8, w, blk + BlockQ6_K.QH + 32 * h, LE);
                 for (int k = 0; k < 4; k++) {

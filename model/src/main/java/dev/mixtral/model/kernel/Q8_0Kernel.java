@@ -6,7 +6,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Q8_0 rows (blocks of 32: fp16 scale d, 32 int8). A block's 32 bytes are loaded as 8 ints and group g (0-3)
@@ -31,7 +30,6 @@ import java.lang.foreign.ValueLayout;
  */
 final class Q8_0Kernel extends RowKernel {
     private static final int BYTES = BlockQ8_0.BYTES, QS = BlockQ8_0.QS;
-    private static final ValueLayout.OfShort SEG_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     @Override
     int[] blockOrder() {
         return INT_BYTES_ORDER;
@@ -77,7 +75,7 @@ final class Q8_0Kernel extends RowKernel {
         for (int b = 0; b < blocks; b++) {
             long q = p + (long) b * BYTES;
             int c = xo + 32 * b;
-            FloatVector d = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SEG_I16, q)));
+            FloatVector d = FloatVector.broadcast(F8, f16(w, q));
             IntVector v = IntVector.fromMemorySegment(I8, w, q + QS, LE);
             FloatVector s = ((FloatVector) v.lanewise(LSHL, 24).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c), zero);
             s = ((FloatVector) v.lanewise(LSHL, 16).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 8), s);

@@ -8,6 +8,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -50,12 +51,9 @@ import java.nio.ByteOrder;
 public abstract class RowKernel {
     static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
-    // the conversions the kernels use: signed and unsigned bytes to 8 lanes, ints to floats
-    static final VectorOperators.Conversion<Byte, Float> B2F = VectorOperators.B2F;
-    static final VectorOperators.Conversion<Byte, Integer> UB2I = VectorOperators.ZERO_EXTEND_B2I;
+    // ints to floats: the quantized kernels widen bytes to ints within 32-bit lanes, by shifts and masks
     static final VectorOperators.Conversion<Integer, Float> I2F = VectorOperators.I2F;
     static final VectorOperators.Binary LSHR = VectorOperators.LSHR, LSHL = VectorOperators.LSHL, ASHR = VectorOperators.ASHR;
-    static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
@@ -146,5 +144,12 @@ public abstract class RowKernel {
     /** The fp16 at byte {@code off}, as f32 (exact). */
     static float f16(byte[] w, int off) {
         return Float.float16ToFloat((short) I16_LE.get(w, off));
+    }
+
+    private static final ValueLayout.OfShort SEG_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+
+    /** The fp16 at byte {@code off} of the mapped segment, as f32 (exact). */
+    static float f16(MemorySegment w, long off) {
+        return Float.float16ToFloat(w.get(SEG_I16, off));
     }
 }
