@@ -47,6 +47,9 @@ public final class KernelReport {
         }
         List<String> jvm = new ArrayList<>(List.of("--add-modules", "jdk.incubator.vector", "-Xmx4g"));
         if (avx2) jvm.add("-XX:UseAVX=2");
+        // the project's tuning switches (-Dmixtral.…) reach the forked benchmark JVM: A/B runs of one build
+        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("mixtral."))
+                .forEach(k -> jvm.add("-D" + k + "=" + System.getProperty(k)));
         ChainedOptionsBuilder b = new OptionsBuilder()
                 .include(MemoryBandwidthBench.class.getSimpleName())
                 .include(MatMulBench.class.getSimpleName())
