@@ -40,6 +40,9 @@ final class BenchCommand implements Callable<Integer> {
     int decodeContext;
     @Option(names = "--gen-len", defaultValue = "32", paramLabel = "G", description = "Decode steps per batch size. Default: ${DEFAULT-VALUE}.")
     int genLen;
+    @Option(names = "--prefill-runs", defaultValue = "3", paramLabel = "R", description = "Timed prefills of the prompt, each into a "
+            + "fresh cache: the median is reported (a single one varied ±20% on the shared 2-core machines). Default: ${DEFAULT-VALUE}.")
+    int prefillRuns;
     @Option(names = "--warmup", defaultValue = "64", paramLabel = "STEPS", description = "Untimed decode steps first, so the JIT has compiled the hot paths. Default: ${DEFAULT-VALUE}.")
     int warmupSteps;
     @Option(names = "--in-process-baseline", description = "With --nodes: first run the same benchmark with every expert in this "
@@ -50,9 +53,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (promptLen < 1 || genLen < 1 || decodeContext < 1) {
-            throw new UserException("--prompt-len, --gen-len and --decode-context must be >= 1");
-        }
+        atLeastOne("--prompt-len", promptLen);
+        atLeastOne("--gen-len", genLen);
+        atLeastOne("--decode-context", decodeContext);
+        atLeastOne("--prefill-runs", prefillRuns);
         if (inProcessBaseline && nodes == 0) throw new UserException("--in-process-baseline compares a cluster with one process: give --nodes N");
         if (model.threads != null) Parallel.setThreads(model.threads);
         LocalCluster cluster = null;
@@ -104,9 +108,13 @@ final class BenchCommand implements Callable<Integer> {
         for (int b : batches) decode(t, Math.max(1, b), SHORT_CONTEXT, warmupSteps);
 
         double bandwidthBefore = bandwidth("before");
-        long t0 = System.nanoTime();
-        prefill(t, prompt);
-        double prefillTps = promptLen / ((System.nanoTime() - t0) / 1e9);
+        List<Double> prefillRunsTps = new java.util.ArrayList<>();
+        for (int i = 0; i < prefillRuns; i++) {
+            long t0 = System.nanoTime();
+            prefill(t, prompt);
+            prefillRunsTps.add(promptLen / ((System.nanoTime() - t0) / 1e9));
+        }
+        double prefillTps = median(prefillRunsTps);
 
         var fanOutBefore = model.coordinator == null ? null : model.coordinator.experts().stats().snapshot();
         Map<String, Double> decodeTps = new LinkedHashMap<>();
@@ -132,6 +140,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("gen_len", genLen);
         r.put("decode_context", decodeContext);
         r.put("prefill_tokens_per_s", prefillTps);
+        r.put("prefill_runs_tokens_per_s", prefillRunsTps);
         r.put("decode_tokens_per_s", decodeTps);
         r.put("weight_bytes_per_token", weightBytesPerToken);
         r.put("bandwidth_bytes_per_s", bandwidth);
@@ -150,6 +159,17 @@ final class BenchCommand implements Callable<Integer> {
             r.put("fan_out", fanOut);
         }
         return r;
+    }
+
+    private static void atLeastOne(String option, int value) {
+        if (value < 1) throw new UserException(option + " must be >= 1, got " + value);
+    }
+
+    /** The middle value (the mean of the middle two for an even count). */
+    static double median(List<Double> values) {
+        List<Double> v = values.stream().sorted().toList();
+        int n = v.size();
+        return n % 2 == 1 ? v.get(n / 2) : (v.get(n / 2 - 1) + v.get(n / 2)) / 2;
     }
 
     private void prefill(Transformer t, int[] prompt) {
@@ -254,7 +274,10 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf("memory bandwidth %.1f GB/s (measured now: %.1f before, %.1f after the timed runs)%n",
                 (Double) r.get("bandwidth_bytes_per_s") / 1e9, ba.get(0) / 1e9, ba.get(1) / 1e9);
         System.out.printf("weights/token    %.1f MB  → roofline %.1f tokens/s%n", (Long) r.get("weight_bytes_per_token") / 1e6, (Double) r.get("roofline_tokens_per_s"));
-        System.out.printf("prefill          %.1f tokens/s (%s-token prompt)%n", (Double) r.get("prefill_tokens_per_s"), r.get("prompt_len"));
+        List<Double> runs = (List<Double>) r.get("prefill_runs_tokens_per_s");
+        System.out.printf("prefill          %.1f tokens/s (%s-token prompt%s)%n", (Double) r.get("prefill_tokens_per_s"), r.get("prompt_len"),
+                runs.size() == 1 ? "" : String.format("; median of %d runs, %.1f–%.1f", runs.size(),
+                        java.util.Collections.min(runs), java.util.Collections.max(runs)));
         if (!Integer.valueOf(SHORT_CONTEXT).equals(r.get("decode_context"))) System.out.printf("decode context   %s tokens%n", r.get("decode_context"));
         Map<String, Double> d = (Map<String, Double>) r.get("decode_tokens_per_s");
         Double base = d.get("1");

@@ -27,6 +27,14 @@ class BenchCommandIT {
                 "prefill_vs_in_process"}) {
             assertThat(j.get(field).asDouble()).as(field).isPositive();
         }
+        // three timed prefills by default, the median reported
+        double[] runs = new double[j.get("prefill_runs_tokens_per_s").size()];
+        for (int i = 0; i < runs.length; i++) runs[i] = j.get("prefill_runs_tokens_per_s").get(i).asDouble();
+        assertThat(runs).hasSize(3);
+        for (double v : runs) assertThat(v).as("a prefill run").isPositive();
+        java.util.Arrays.sort(runs);
+        assertThat(j.get("prefill_tokens_per_s").asDouble()).as("the median run").isEqualTo(runs[1]);
+        assertThat(r.out()).contains("median of 3 runs");
         for (String batch : new String[] {"1", "4"}) {
             assertThat(j.at("/decode_tokens_per_s/" + batch).asDouble()).as("decode " + batch).isPositive();
             assertThat(j.at("/in_process/decode_tokens_per_s/" + batch).asDouble()).as("in-process decode " + batch).isPositive();
@@ -60,6 +68,9 @@ class BenchCommandIT {
 
         CliTest.Result bad = CliTest.run("bench", "--decode-context", "0");
         assertThat(bad.exit()).isNotZero();
-        assertThat(bad.err()).contains("--decode-context must be >= 1");
+        assertThat(bad.err()).contains("--decode-context must be >= 1, got 0");
+        CliTest.Result noRuns = CliTest.run("bench", "--prefill-runs", "0");
+        assertThat(noRuns.exit()).isNotZero();
+        assertThat(noRuns.err()).contains("--prefill-runs must be >= 1, got 0");
     }
 }
