@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -108,7 +109,7 @@ final class BenchCommand implements Callable<Integer> {
         for (int b : batches) decode(t, Math.max(1, b), SHORT_CONTEXT, warmupSteps);
 
         double bandwidthBefore = bandwidth("before");
-        List<Double> prefillRunsTps = new java.util.ArrayList<>();
+        List<Double> prefillRunsTps = new ArrayList<>();
         for (int i = 0; i < prefillRuns; i++) {
             long t0 = System.nanoTime();
             prefill(t, prompt);
@@ -166,7 +167,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** The middle value (the mean of the middle two for an even count). */
-    static double median(List<Double> values) {
+    private static double median(List<Double> values) {
         List<Double> v = values.stream().sorted().toList();
         int n = v.size();
         return n % 2 == 1 ? v.get(n / 2) : (v.get(n / 2 - 1) + v.get(n / 2)) / 2;
@@ -277,7 +278,7 @@ final class BenchCommand implements Callable<Integer> {
         List<Double> runs = (List<Double>) r.get("prefill_runs_tokens_per_s");
         System.out.printf("prefill          %.1f tokens/s (%s-token prompt%s)%n", (Double) r.get("prefill_tokens_per_s"), r.get("prompt_len"),
                 runs.size() == 1 ? "" : String.format("; median of %d runs, %.1f–%.1f", runs.size(),
-                        java.util.Collections.min(runs), java.util.Collections.max(runs)));
+                        Collections.min(runs), Collections.max(runs)));
         if (!Integer.valueOf(SHORT_CONTEXT).equals(r.get("decode_context"))) System.out.printf("decode context   %s tokens%n", r.get("decode_context"));
         Map<String, Double> d = (Map<String, Double>) r.get("decode_tokens_per_s");
         Double base = d.get("1");
