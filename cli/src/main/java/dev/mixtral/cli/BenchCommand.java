@@ -49,6 +49,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--in-process-baseline", description = "With --nodes: first run the same benchmark with every expert in this "
             + "process (the whole model must fit), then report the cluster's tokens/s as ratios to it, both measured in this run.")
     boolean inProcessBaseline;
+    @Option(names = "--llama-bench", paramLabel = "PATH", description = "Also run llama.cpp's llama-bench (this binary) on the same .gguf "
+            + "file with the same threads, prompt length and decode steps (its KV cache: f16), right after the timed runs, and report our "
+            + "prefill and batch-1 decode as ratios to it: on a shared machine a ratio to a neighbour measured minutes apart is steadier than tokens/s.")
+    Path llamaBench;
     @Option(names = "--json", paramLabel = "OUT", description = "Also write the figures as JSON to this file.")
     Path jsonOut;
 
@@ -62,6 +66,7 @@ final class BenchCommand implements Callable<Integer> {
         if (model.threads != null) Parallel.setThreads(model.threads);
         LocalCluster cluster = null;
         Path path = model.modelPath();
+        if (llamaBench != null) LlamaCppBench.check(llamaBench, path); // before the long runs, not after them
         Map<String, Object> baseline = null;
         if (nodes > 0 && inProcessBaseline) {
             System.err.println("[bench] in-process baseline first: every expert in this process…");
@@ -81,6 +86,10 @@ final class BenchCommand implements Callable<Integer> {
         try (MixtralModel m = model.open()) {
             Map<String, Object> result = run(m, cluster);
             if (baseline != null) compare(result, baseline);
+            if (llamaBench != null) {
+                System.err.println("[bench] running llama.cpp's llama-bench on the same file…");
+                compare(result, LlamaCppBench.run(llamaBench, path, Parallel.threads(), promptLen, genLen));
+            }
             print(result);
             if (jsonOut != null) Files.writeString(jsonOut, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(result));
         } finally {
@@ -266,6 +275,23 @@ final class BenchCommand implements Callable<Integer> {
         cluster.put("prefill_vs_in_process", (Double) cluster.get("prefill_tokens_per_s") / (Double) inProcess.get("prefill_tokens_per_s"));
     }
 
+    /** Adds llama.cpp's figures, measured now on the same file, and ours as ratios to them. */
+    @SuppressWarnings("unchecked")
+    private void compare(Map<String, Object> ours, LlamaCppBench llama) {
+        double weightBytes = ((Long) ours.get("weight_bytes_per_token")).doubleValue();
+        Map<String, Object> l = new LinkedHashMap<>();
+        l.put("llama_bench", llamaBench.toString());
+        l.put("build", llama.build());
+        l.put("kv_cache", llama.kvCache());
+        l.put("prefill_tokens_per_s", llama.prefillTokensPerSecond());
+        l.put("decode_tokens_per_s", Map.of("1", llama.decodeTokensPerSecond()));
+        l.put("roofline_fraction", llama.decodeTokensPerSecond() * weightBytes / (Double) ours.get("bandwidth_bytes_per_s"));
+        ours.put("llama_cpp", l);
+        ours.put("prefill_vs_llama_cpp", (Double) ours.get("prefill_tokens_per_s") / llama.prefillTokensPerSecond());
+        Double decode1 = ((Map<String, Double>) ours.get("decode_tokens_per_s")).get("1");
+        if (decode1 != null) ours.put("decode_vs_llama_cpp", Map.of("1", decode1 / llama.decodeTokensPerSecond()));
+    }
+
     @SuppressWarnings("unchecked")
     private static void print(Map<String, Object> r) {
         System.out.printf("model            %s%n", r.get("model"));
@@ -291,6 +317,14 @@ final class BenchCommand implements Callable<Integer> {
             Map<String, Double> ratio = (Map<String, Double>) r.get("decode_vs_in_process");
             ((Map<String, Double>) inProcess.get("decode_tokens_per_s")).forEach((b, v) ->
                     System.out.printf("in process (this run) decode batch %-3s %.1f tokens/s → cluster %.2f×%n", b, v, ratio.get(b)));
+        }
+        if (r.get("llama_cpp") instanceof Map<?, ?> l) {
+            System.out.printf("llama.cpp (this run, %s) prefill %.1f tokens/s → ours %.2f×%n", l.get("build"),
+                    (Double) l.get("prefill_tokens_per_s"), (Double) r.get("prefill_vs_llama_cpp"));
+            Double ratio = r.get("decode_vs_llama_cpp") instanceof Map<?, ?> dr ? (Double) dr.get("1") : null;
+            System.out.printf("llama.cpp (this run) decode batch 1   %.1f tokens/s, roofline fraction %.2f%s%n",
+                    (Double) ((Map<String, Double>) l.get("decode_tokens_per_s")).get("1"), (Double) l.get("roofline_fraction"),
+                    ratio == null ? "" : String.format(" → ours %.2f×", ratio));
         }
         if (r.get("fan_out") instanceof Map<?, ?> f) {
             System.out.printf("fan-out (decode) %.2f ms per layer call, %.2f ms of it outside the nodes' compute%n",

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -72,5 +73,42 @@ class BenchCommandIT {
         CliTest.Result noRuns = CliTest.run("bench", "--prefill-runs", "0");
         assertThat(noRuns.exit()).isNotZero();
         assertThat(noRuns.err()).contains("--prefill-runs must be >= 1, got 0");
+    }
+
+    /**
+     * {@code --llama-bench}: llama.cpp cannot be built on the CI machines (no network beyond Maven Central), so a
+     * script stands in for the binary: it records the arguments it was given and replays a real llama-bench output.
+     */
+    @Test
+    void reportsRatiosToLlamaBenchRunOnTheSameFile(@TempDir Path dir) throws Exception {
+        Path recorded = Files.writeString(dir.resolve("recorded.json"), LlamaCppBenchTest.recordedOutput());
+        Path args = dir.resolve("args");
+        Path script = executable(dir.resolve("llama-bench"), "#!/bin/sh\necho \"$@\" > " + args + "\ncat " + recorded + "\n");
+        Path json = dir.resolve("bench.json");
+        CliTest.Result r = CliTest.run("bench", "--model", ClusterSupport.Q8.toString(), "--batch", "1", "--threads", "1", "--prompt-len", "8",
+                "--gen-len", "4", "--warmup", "1", "--prefill-runs", "1", "--llama-bench", script.toString(), "--json", json.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(Files.readString(args).strip()).isEqualTo("-m " + ClusterSupport.Q8 + " -t 1 -p 8 -n 4 -r 3 -o json");
+        JsonNode j = CliTest.JSON.readTree(json.toFile());
+        assertThat(j.at("/llama_cpp/prefill_tokens_per_s").asDouble()).isEqualTo(74.260066);
+        assertThat(j.at("/llama_cpp/decode_tokens_per_s/1").asDouble()).isEqualTo(17.440103);
+        assertThat(j.get("prefill_vs_llama_cpp").asDouble()).isEqualTo(j.get("prefill_tokens_per_s").asDouble() / 74.260066);
+        assertThat(j.at("/decode_vs_llama_cpp/1").asDouble()).isEqualTo(j.at("/decode_tokens_per_s/1").asDouble() / 17.440103);
+        assertThat(j.at("/llama_cpp/roofline_fraction").asDouble())
+                .isEqualTo(17.440103 * j.get("weight_bytes_per_token").asDouble() / j.get("bandwidth_bytes_per_s").asDouble());
+        assertThat(r.out()).contains("llama.cpp (this run, build unknown) prefill 74.3 tokens/s → ours ")
+                .contains("llama.cpp (this run) decode batch 1   17.4 tokens/s, roofline fraction");
+
+        Path failing = executable(dir.resolve("failing-llama-bench"), "#!/bin/sh\necho 'llama_model_load: error loading model' >&2\nexit 3\n");
+        CliTest.Result bad = CliTest.run("bench", "--model", ClusterSupport.Q8.toString(), "--batch", "1", "--threads", "1", "--prompt-len", "8",
+                "--gen-len", "2", "--warmup", "1", "--prefill-runs", "1", "--llama-bench", failing.toString());
+        assertThat(bad.exit()).isNotZero();
+        assertThat(bad.err()).contains("llama-bench exited with status 3 on " + ClusterSupport.Q8).contains("error loading model");
+    }
+
+    private static Path executable(Path file, String script) throws Exception {
+        Files.writeString(file, script);
+        assertThat(file.toFile().setExecutable(true)).isTrue();
+        return file;
     }
 }
