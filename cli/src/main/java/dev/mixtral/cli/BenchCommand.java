@@ -44,8 +44,15 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--prefill-runs", defaultValue = "3", paramLabel = "R", description = "Timed prefills of the prompt, each into a "
             + "fresh cache: the median is reported (a single one varied ±20% on the shared 2-core machines). Default: ${DEFAULT-VALUE}.")
     int prefillRuns;
-    @Option(names = "--warmup", defaultValue = "64", paramLabel = "STEPS", description = "Untimed decode steps first, so the JIT has compiled the hot paths. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--decode-runs", defaultValue = "3", paramLabel = "R", description = "Timed decodes of --gen-len steps per batch size, each "
+            + "with fresh sequences: the median is reported. Default: ${DEFAULT-VALUE}.")
+    int decodeRuns;
+    @Option(names = "--warmup", defaultValue = "64", paramLabel = "STEPS", description = "Untimed decode steps per batch size first, so the JIT "
+            + "has compiled the hot paths. Default: ${DEFAULT-VALUE}.")
     int warmupSteps;
+    @Option(names = "--warmup-seconds", defaultValue = "2", paramLabel = "S", description = "Repeat the --warmup steps of each batch size until "
+            + "this many seconds have passed: a small model's batch 1 ran ~2× slower for its first ~500 steps (the JIT). Default: ${DEFAULT-VALUE}.")
+    double warmupSeconds;
     @Option(names = "--in-process-baseline", description = "With --nodes: first run the same benchmark with every expert in this "
             + "process (the whole model must fit), then report the cluster's tokens/s as ratios to it, both measured in this run.")
     boolean inProcessBaseline;
@@ -62,6 +69,8 @@ final class BenchCommand implements Callable<Integer> {
         atLeastOne("--gen-len", genLen);
         atLeastOne("--decode-context", decodeContext);
         atLeastOne("--prefill-runs", prefillRuns);
+        atLeastOne("--decode-runs", decodeRuns);
+        if (!(warmupSeconds >= 0)) throw new UserException("--warmup-seconds must be >= 0, got " + warmupSeconds);
         if (inProcessBaseline && nodes == 0) throw new UserException("--in-process-baseline compares a cluster with one process: give --nodes N");
         if (model.threads != null) Parallel.setThreads(model.threads);
         LocalCluster cluster = null;
@@ -115,7 +124,17 @@ final class BenchCommand implements Callable<Integer> {
         // every batch size, since batch 1 and batches of 2+ run different kernels; a whole prompt of the timed
         // length, since a shorter one left the batch kernels' loops partly uncompiled when timing began
         prefill(t, syntheticPrompt(promptLen, c.vocab(), 2));
-        for (int b : batches) decode(t, Math.max(1, b), SHORT_CONTEXT, warmupSteps);
+        Map<String, Integer> warmup = new LinkedHashMap<>();
+        for (int b : batches) {
+            if (b < 1) throw new UserException("--batch sizes must be >= 1");
+            int steps = 0;
+            long until = System.nanoTime() + (long) (warmupSeconds * 1e9);
+            do {
+                decode(t, b, SHORT_CONTEXT, warmupSteps);
+                steps += warmupSteps;
+            } while (System.nanoTime() < until);
+            warmup.put(Integer.toString(b), steps);
+        }
 
         double bandwidthBefore = bandwidth("before");
         List<Double> prefillRunsTps = new ArrayList<>();
@@ -128,9 +147,12 @@ final class BenchCommand implements Callable<Integer> {
 
         var fanOutBefore = model.coordinator == null ? null : model.coordinator.experts().stats().snapshot();
         Map<String, Double> decodeTps = new LinkedHashMap<>();
+        Map<String, List<Double>> decodeRunsTps = new LinkedHashMap<>();
         for (int b : batches) {
-            if (b < 1) throw new UserException("--batch sizes must be >= 1");
-            decodeTps.put(Integer.toString(b), decode(t, b, decodeContext, genLen));
+            List<Double> runs = new ArrayList<>();
+            for (int i = 0; i < decodeRuns; i++) runs.add(decode(t, b, decodeContext, genLen));
+            decodeRunsTps.put(Integer.toString(b), runs);
+            decodeTps.put(Integer.toString(b), median(runs));
         }
         long weightBytesPerToken = weightBytesPerToken(m.files());
         double tps1 = decodeTps.getOrDefault("1", Double.NaN);
@@ -152,6 +174,8 @@ final class BenchCommand implements Callable<Integer> {
         r.put("prefill_tokens_per_s", prefillTps);
         r.put("prefill_runs_tokens_per_s", prefillRunsTps);
         r.put("decode_tokens_per_s", decodeTps);
+        r.put("decode_runs_tokens_per_s", decodeRunsTps);
+        r.put("warmup_steps", warmup);
         r.put("weight_bytes_per_token", weightBytesPerToken);
         r.put("bandwidth_bytes_per_s", bandwidth);
         r.put("bandwidth_before_after_bytes_per_s", List.of(bandwidthBefore, bandwidthAfter));
@@ -292,6 +316,11 @@ final class BenchCommand implements Callable<Integer> {
         if (decode1 != null) ours.put("decode_vs_llama_cpp", Map.of("1", decode1 / llama.decodeTokensPerSecond()));
     }
 
+    /** "  [median of R runs, min–max]" for more than one run, else nothing. */
+    private static String range(List<Double> runs) {
+        return runs.size() < 2 ? "" : String.format("  [median of %d runs, %.1f–%.1f]", runs.size(), Collections.min(runs), Collections.max(runs));
+    }
+
     @SuppressWarnings("unchecked")
     private static void print(Map<String, Object> r) {
         System.out.printf("model            %s%n", r.get("model"));
@@ -308,7 +337,9 @@ final class BenchCommand implements Callable<Integer> {
         if (!Integer.valueOf(SHORT_CONTEXT).equals(r.get("decode_context"))) System.out.printf("decode context   %s tokens%n", r.get("decode_context"));
         Map<String, Double> d = (Map<String, Double>) r.get("decode_tokens_per_s");
         Double base = d.get("1");
-        d.forEach((b, v) -> System.out.printf("decode batch %-3s %.1f tokens/s%s%n", b, v, base != null && !b.equals("1") ? String.format("  (%.1f× batch 1)", v / base) : ""));
+        Map<String, List<Double>> decodeRuns = (Map<String, List<Double>>) r.get("decode_runs_tokens_per_s");
+        d.forEach((b, v) -> System.out.printf("decode batch %-3s %.1f tokens/s%s%s%n", b, v,
+                base != null && !b.equals("1") ? String.format("  (%.1f× batch 1)", v / base) : "", range(decodeRuns.get(b))));
         System.out.printf("roofline fraction %.2f (batch 1)%n", (Double) r.get("roofline_fraction"));
         ((Map<String, Long>) r.get("rss_bytes")).forEach((p, b) -> System.out.printf("rss %-12s %.0f MB%n", p, b / 1e6));
         if (r.get("in_process") instanceof Map<?, ?> inProcess) {

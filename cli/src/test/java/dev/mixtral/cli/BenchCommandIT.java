@@ -18,7 +18,7 @@ class BenchCommandIT {
     void clusterBenchReportsItsFiguresAndTheirRatiosToTheInProcessBaseline(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("bench.json");
         CliTest.Result r = CliTest.run("bench", "--model", ClusterSupport.Q8.toString(), "--nodes", "2", "--in-process-baseline",
-                "--batch", "1,4", "--prompt-len", "8", "--gen-len", "4", "--warmup", "2", "--node-warmup-calls", "20",
+                "--batch", "1,4", "--prompt-len", "8", "--gen-len", "4", "--warmup", "2", "--warmup-seconds", "0", "--node-warmup-calls", "20",
                 "--json", json.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode j = CliTest.JSON.readTree(json.toFile());
@@ -38,6 +38,13 @@ class BenchCommandIT {
         assertThat(r.out()).contains("median of 3 runs");
         for (String batch : new String[] {"1", "4"}) {
             assertThat(j.at("/decode_tokens_per_s/" + batch).asDouble()).as("decode " + batch).isPositive();
+            // three timed decodes per batch size by default, the median reported; with no time floor, one round of warm-up
+            double[] decodeRuns = new double[j.at("/decode_runs_tokens_per_s/" + batch).size()];
+            for (int i = 0; i < decodeRuns.length; i++) decodeRuns[i] = j.at("/decode_runs_tokens_per_s/" + batch).get(i).asDouble();
+            assertThat(decodeRuns).hasSize(3);
+            java.util.Arrays.sort(decodeRuns);
+            assertThat(j.at("/decode_tokens_per_s/" + batch).asDouble()).as("the median decode run").isEqualTo(decodeRuns[1]);
+            assertThat(j.at("/warmup_steps/" + batch).asInt()).isEqualTo(2);
             assertThat(j.at("/in_process/decode_tokens_per_s/" + batch).asDouble()).as("in-process decode " + batch).isPositive();
             double ratio = j.at("/decode_vs_in_process/" + batch).asDouble();
             assertThat(ratio).as("ratio " + batch)
@@ -55,12 +62,15 @@ class BenchCommandIT {
     void decodesAfterALongPromptWhenAsked(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("bench.json");
         CliTest.Result r = CliTest.run("bench", "--model", ClusterSupport.Q8.toString(), "--batch", "1,2", "--decode-context", "40", "--prefill-chunk", "16",
-                "--prompt-len", "8", "--gen-len", "3", "--warmup", "1", "--json", json.toString());
+                "--prompt-len", "8", "--gen-len", "3", "--warmup", "1", "--warmup-seconds", "0.3", "--decode-runs", "1", "--json", json.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode j = CliTest.JSON.readTree(json.toFile());
         assertThat(j.get("decode_context").asInt()).isEqualTo(40);
         assertThat(j.at("/decode_tokens_per_s/2").asDouble()).isPositive();
         assertThat(r.out()).contains("decode context   40 tokens");
+        // warm-up rounds repeat until 0.3 s have passed: a tiny-model step takes about a millisecond, so more than one
+        assertThat(j.at("/warmup_steps/1").asInt()).isGreaterThan(1);
+        assertThat(j.at("/decode_runs_tokens_per_s/2")).hasSize(1);
         // the roofline's bandwidth is the mean of two measurements, right before and right after the timed runs
         double before = j.at("/bandwidth_before_after_bytes_per_s/0").asDouble(), after = j.at("/bandwidth_before_after_bytes_per_s/1").asDouble();
         assertThat(before).isPositive();
@@ -73,6 +83,12 @@ class BenchCommandIT {
         CliTest.Result noRuns = CliTest.run("bench", "--prefill-runs", "0");
         assertThat(noRuns.exit()).isNotZero();
         assertThat(noRuns.err()).contains("--prefill-runs must be >= 1, got 0");
+        CliTest.Result noDecodeRuns = CliTest.run("bench", "--decode-runs", "0");
+        assertThat(noDecodeRuns.exit()).isNotZero();
+        assertThat(noDecodeRuns.err()).contains("--decode-runs must be >= 1, got 0");
+        CliTest.Result negativeWarmup = CliTest.run("bench", "--warmup-seconds", "-1");
+        assertThat(negativeWarmup.exit()).isNotZero();
+        assertThat(negativeWarmup.err()).contains("--warmup-seconds must be >= 0, got -1.0");
     }
 
     /**
@@ -86,7 +102,7 @@ class BenchCommandIT {
         Path script = executable(dir.resolve("llama-bench"), "#!/bin/sh\necho \"$@\" > " + args + "\ncat " + recorded + "\n");
         Path json = dir.resolve("bench.json");
         CliTest.Result r = CliTest.run("bench", "--model", ClusterSupport.Q8.toString(), "--batch", "1", "--threads", "1", "--prompt-len", "8",
-                "--gen-len", "4", "--warmup", "1", "--prefill-runs", "1", "--llama-bench", script.toString(), "--json", json.toString());
+                "--gen-len", "4", "--warmup", "1", "--warmup-seconds", "0", "--prefill-runs", "1", "--llama-bench", script.toString(), "--json", json.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(Files.readString(args).strip()).isEqualTo("-m " + ClusterSupport.Q8 + " -t 1 -p 8 -n 4 -r 3 -o json");
         JsonNode j = CliTest.JSON.readTree(json.toFile());
@@ -101,7 +117,7 @@ class BenchCommandIT {
 
         Path failing = executable(dir.resolve("failing-llama-bench"), "#!/bin/sh\necho 'llama_model_load: error loading model' >&2\nexit 3\n");
         CliTest.Result bad = CliTest.run("bench", "--model", ClusterSupport.Q8.toString(), "--batch", "1", "--threads", "1", "--prompt-len", "8",
-                "--gen-len", "2", "--warmup", "1", "--prefill-runs", "1", "--llama-bench", failing.toString());
+                "--gen-len", "2", "--warmup", "1", "--warmup-seconds", "0", "--prefill-runs", "1", "--llama-bench", failing.toString());
         assertThat(bad.exit()).isNotZero();
         assertThat(bad.err()).contains("llama-bench exited with status 3 on " + ClusterSupport.Q8).contains("error loading model");
     }
