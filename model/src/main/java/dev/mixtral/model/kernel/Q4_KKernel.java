@@ -39,7 +39,7 @@ final class Q4_KKernel extends RowKernel {
         int blocks = cols / BlockQ4_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             int blk = p + b * BYTES;
-            float d = f16(w, blk + BlockQ4_K.D), n = -f16(w, blk + BlockQ4_K.DMIN);
+            float d = Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ4_K.D)), n = -Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ4_K.DMIN));
             long sc = KScales.scales(w, blk), mn = KScales.mins(w, blk);
             for (int pair = 0; pair < 4; pair++) {
                 int s = (int) (sc >>> 16 * pair), m = (int) (mn >>> 16 * pair);
@@ -78,7 +78,7 @@ final class Q4_KKernel extends RowKernel {
         int blocks = cols / BlockQ4_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             long blk = p + (long) b * BYTES;
-            float d = f16(w, blk + BlockQ4_K.D), n = -f16(w, blk + BlockQ4_K.DMIN);
+            float d = Float.float16ToFloat(w.get(SEG_I16, blk + BlockQ4_K.D)), n = -Float.float16ToFloat(w.get(SEG_I16, blk + BlockQ4_K.DMIN));
             long sc = KScales.scales(w, blk), mn = KScales.mins(w, blk);
             for (int pair = 0; pair < 4; pair++) {
                 int s = (int) (sc >>> 16 * pair), m = (int) (mn >>> 16 * pair);
@@ -112,7 +112,7 @@ final class Q4_KKernel extends RowKernel {
         int blocks = cols / BlockQ4_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             int blk = p + b * BYTES;
-            float d = f16(w, blk + BlockQ4_K.D), n = -f16(w, blk + BlockQ4_K.DMIN);
+            float d = Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ4_K.D)), n = -Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ4_K.DMIN));
             long sc = KScales.scales(w, blk), mn = KScales.mins(w, blk);
             for (int pair = 0; pair < 4; pair++) {
                 int s = (int) (sc >>> 16 * pair), m = (int) (mn >>> 16 * pair);

@@ -42,7 +42,7 @@ final class Q5_KKernel extends RowKernel {
         int blocks = cols / BlockQ5_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             int blk = p + b * BYTES;
-            float d = f16(w, blk + BlockQ5_K.D), n = -f16(w, blk + BlockQ5_K.DMIN);
+            float d = Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ5_K.D)), n = -Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ5_K.DMIN));
             long sc = KScales.scales(w, blk), mn = KScales.mins(w, blk);
             IntVector qh = ByteVector.fromArray(B32, w, blk + QH).reinterpretAsInts();
             for (int pair = 0; pair < 4; pair++) {
@@ -75,7 +75,7 @@ final class Q5_KKernel extends RowKernel {
         int blocks = cols / BlockQ5_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             long blk = p + (long) b * BYTES;
-            float d = f16(w, blk + BlockQ5_K.D), n = -f16(w, blk + BlockQ5_K.DMIN);
+            float d = Float.float16ToFloat(w.get(SEG_I16, blk + BlockQ5_K.D)), n = -Float.float16ToFloat(w.get(SEG_I16, blk + BlockQ5_K.DMIN));
             long sc = KScales.scales(w, blk), mn = KScales.mins(w, blk);
             IntVector qh = IntVector.fromMemorySegment(I8, w, blk + QH, LE);
             for (int pair = 0; pair < 4; pair++) {
@@ -105,7 +105,7 @@ final class Q5_KKernel extends RowKernel {
         int blocks = cols / BlockQ5_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             int blk = p + b * BYTES;
-            float d = f16(w, blk + BlockQ5_K.D), n = -f16(w, blk + BlockQ5_K.DMIN);
+            float d = Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ5_K.D)), n = -Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ5_K.DMIN));
             long sc = KScales.scales(w, blk), mn = KScales.mins(w, blk);
             IntVector qh = ByteVector.fromArray(B32, w, blk + QH).reinterpretAsInts();
             for (int pair = 0; pair < 4; pair++) {

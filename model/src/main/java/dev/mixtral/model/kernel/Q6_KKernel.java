@@ -51,7 +51,7 @@ final class Q6_KKernel extends RowKernel {
         int blocks = cols / BlockQ6_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             int blk = p + b * BYTES;
-            float d = f16(w, blk + BlockQ6_K.D);
+            float d = Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ6_K.D));
             for (int h = 0; h < 2; h++) {
                 IntVector qh = ByteVector.fromArray(B32, w, blk + BlockQ6_K.QH + 32 * h).reinterpretAsInts();
                 for (int k = 0; k < 4; k++) {
@@ -83,7 +83,7 @@ final class Q6_KKernel extends RowKernel {
         int blocks = cols / BlockQ6_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             long blk = p + (long) b * BYTES;
-            float d = f16(w, blk + BlockQ6_K.D);
+            float d = Float.float16ToFloat(w.get(SEG_I16, blk + BlockQ6_K.D));
             for (int h = 0; h < 2; h++) {
                 IntVector qh = IntVector.fromMemorySegment(I8, w, blk + BlockQ6_K.QH + 32 * h, LE);
                 for (int k = 0; k < 4; k++) {
@@ -114,7 +114,7 @@ final class Q6_KKernel extends RowKernel {
         int blocks = cols / BlockQ6_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             int blk = p + b * BYTES;
-            float d = f16(w, blk + BlockQ6_K.D);
+            float d = Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ6_K.D));
             for (int h = 0; h < 2; h++) {
                 IntVector qh = ByteVector.fromArray(B32, w, blk + BlockQ6_K.QH + 32 * h).reinterpretAsInts();
                 for (int k = 0; k < 4; k++) {

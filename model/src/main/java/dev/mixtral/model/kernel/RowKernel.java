@@ -146,9 +146,13 @@ public abstract class RowKernel {
         return Float.float16ToFloat((short) I16_LE.get(w, off));
     }
 
-    private static final ValueLayout.OfShort SEG_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfShort SEG_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
-    /** The fp16 at byte {@code off} of the mapped segment, as f32 (exact). */
+    /**
+     * The fp16 at byte {@code off} of the mapped segment, as f32 (exact). The K-quant kernels spell this
+     * out instead ({@code Float.float16ToFloat(w.get(SEG_I16, off))}): in their larger bodies C2 left the call
+     * un-inlined, and reading the scales inline made Q4_K_M decode 2% faster (3 of 3 alternating runs).
+     */
     static float f16(MemorySegment w, long off) {
         return Float.float16ToFloat(w.get(SEG_I16, off));
     }
