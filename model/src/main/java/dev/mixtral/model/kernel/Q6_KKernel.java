@@ -38,12 +38,14 @@ final class Q6_KKernel extends RowKernel {
         row(w, p3, x, xo, cols, lanes, 24);
     }
 
-    /** Group g's 6-bit values of chunk (h, k), from its ql and qh ints. */
-    private static IntVector quants(IntVector ql, IntVector qh, int k, int g) {
-        IntVector low = ql.lanewise(LSHR, 8 * g + 4 * (k >> 1)).and(0x0F);
-        int sh = 8 * g + 2 * k - 4; // bits 2k, 2k+1 of byte g to bits 4, 5
-        IntVector high = (sh >= 0 ? qh.lanewise(LSHR, sh) : qh.lanewise(LSHL, -sh)).and(0x30);
-        return low.or(high);
+    /**
+     * The 6-bit values of chunk (h, k) from its ql and qh ints: byte g of every lane holds group g's value, so a
+     * group then costs one shift and one mask. The nibbles and the high bit pairs of all 4 groups are put
+     * together at once (6 operations, where combining each group's took 5).
+     */
+    private static IntVector values(IntVector ql, IntVector qh, int k) {
+        IntVector low = ((k >> 1) == 0 ? ql : ql.lanewise(LSHR, 4)).and(0x0F0F0F0F);
+        return low.or(qh.lanewise(LSHR, 2 * k).and(0x03030303).lanewise(LSHL, 4));
     }
 
     private static void row(byte[] w, int p, float[] x, int xo, int cols, float[] lanes, int lo) {
@@ -59,8 +61,9 @@ final class Q6_KKernel extends RowKernel {
                     FloatVector s = FloatVector.broadcast(F8, d * w[sub]).blend(d * w[sub + 1], UPPER);
                     FloatVector m = s.mul(-32);
                     IntVector ql = ByteVector.fromArray(B32, w, blk + BlockQ6_K.QL + 64 * h + 32 * (k & 1)).reinterpretAsInts();
+                    IntVector q = values(ql, qh, k);
                     for (int g = 0; g < 4; g++) {
-                        acc = ((FloatVector) quants(ql, qh, k, g).convert(I2F, 0)).fma(s, m).fma(FloatVector.fromArray(F8, x, c + 8 * g), acc);
+                        acc = ((FloatVector) q.lanewise(LSHR, 8 * g).and(0x3F).convert(I2F, 0)).fma(s, m).fma(FloatVector.fromArray(F8, x, c + 8 * g), acc);
                     }
                 }
             }
@@ -93,8 +96,9 @@ final class Q6_KKernel extends RowKernel {
                             .blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 1), UPPER);
                     FloatVector m = s.mul(-32);
                     IntVector ql = IntVector.fromMemorySegment(I8, w, blk + BlockQ6_K.QL + 64 * h + 32 * (k & 1), LE);
+                    IntVector q = values(ql, qh, k);
                     for (int g = 0; g < 4; g++) {
-                        acc = ((FloatVector) quants(ql, qh, k, g).convert(I2F, 0)).fma(s, m).fma(FloatVector.fromArray(F8, x, c + 8 * g), acc);
+                        acc = ((FloatVector) q.lanewise(LSHR, 8 * g).and(0x3F).convert(I2F, 0)).fma(s, m).fma(FloatVector.fromArray(F8, x, c + 8 * g), acc);
                     }
                 }
             }
@@ -122,9 +126,10 @@ final class Q6_KKernel extends RowKernel {
                     FloatVector s = FloatVector.broadcast(F8, d * w[sub]).blend(d * w[sub + 1], UPPER);
                     FloatVector m = s.mul(-32);
                     IntVector ql = ByteVector.fromArray(B32, w, blk + BlockQ6_K.QL + 64 * h + 32 * (k & 1)).reinterpretAsInts();
+                    IntVector q = values(ql, qh, k);
                     for (int g = 0; g < 4; g++) {
                         int c = 256 * b + 128 * h + 32 * k + 8 * g;
-                        FloatVector wg = ((FloatVector) quants(ql, qh, k, g).convert(I2F, 0)).fma(s, m);
+                        FloatVector wg = ((FloatVector) q.lanewise(LSHR, 8 * g).and(0x3F).convert(I2F, 0)).fma(s, m);
                         a0 = wg.fma(FloatVector.fromArray(F8, x, x0 + c), a0);
                         a1 = wg.fma(FloatVector.fromArray(F8, x, x1 + c), a1);
                         a2 = wg.fma(FloatVector.fromArray(F8, x, x2 + c), a2);
