@@ -306,6 +306,7 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Object> l = new LinkedHashMap<>();
         l.put("llama_bench", llamaBench.toString());
         l.put("build", llama.build());
+        l.put("cpu", llama.cpu());
         l.put("kv_cache", llama.kvCache());
         l.put("prefill_tokens_per_s", llama.prefillTokensPerSecond());
         l.put("decode_tokens_per_s", Map.of("1", llama.decodeTokensPerSecond()));

@@ -108,6 +108,7 @@ class BenchCommandIT {
         JsonNode j = CliTest.JSON.readTree(json.toFile());
         assertThat(j.at("/llama_cpp/prefill_tokens_per_s").asDouble()).isEqualTo(74.260066);
         assertThat(j.at("/llama_cpp/decode_tokens_per_s/1").asDouble()).isEqualTo(17.440103);
+        assertThat(j.at("/llama_cpp/cpu").asText()).isEqualTo("AMD EPYC");
         assertThat(j.get("prefill_vs_llama_cpp").asDouble()).isEqualTo(j.get("prefill_tokens_per_s").asDouble() / 74.260066);
         assertThat(j.at("/decode_vs_llama_cpp/1").asDouble()).isEqualTo(j.at("/decode_tokens_per_s/1").asDouble() / 17.440103);
         assertThat(j.at("/llama_cpp/roofline_fraction").asDouble())
