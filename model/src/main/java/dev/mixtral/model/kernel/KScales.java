@@ -1,6 +1,10 @@
 package dev.mixtral.model.kernel;
 
 import dev.mixtral.model.tensor.BlockQ4_K;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -16,6 +20,43 @@ import java.nio.ByteOrder;
  */
 final class KScales {
     private KScales() {}
+
+    /**
+     * The sub-block of each lane of {@link #unpack}'s scales and mins (and of the block sums the kernels read, see
+     * {@link RowKernel#blockSumOrder}). Sub-block {@code j}'s lane is {@code 2·(j & 3) + (j >> 2)}: for {@code j = 2p},
+     * {@code 4·(p & 1) + (p >> 1)}, and 2 more for {@code 2p + 1} (the kernels spell this out: a call in their
+     * loops is not inlined in the larger bodies, see {@link RowKernel}).
+     */
+    static final int[] SUB_BLOCK_LANES = {0, 4, 1, 5, 2, 6, 3, 7};
+    private static final int[] BYTE_SHIFTS = {0, 0, 8, 8, 16, 16, 24, 24};
+
+    /** Where {@link #unpack} puts the 8 {@code −dmin·m}, after the 8 {@code d·sc} at {@link RowKernel#SCALES}. */
+    static final int MINS = RowKernel.SCALES + 8;
+
+    /**
+     * Writes the super-block's sub-block scales {@code d·sc} to {@code lanes[SCALES ..)} and its {@code −dmin·m} to
+     * {@code lanes[MINS ..)} (exact products), in {@link #SUB_BLOCK_LANES} order. A method of its own, called once
+     * per super-block: whether C2 inlines it into a kernel body or not, no vector crosses the call.
+     */
+    static void unpack(byte[] w, int blk, float[] lanes) {
+        float d = RowKernel.f16(w, blk + BlockQ4_K.D), dmin = RowKernel.f16(w, blk + BlockQ4_K.DMIN);
+        spread(scales(w, blk), d, lanes, RowKernel.SCALES);
+        spread(mins(w, blk), -dmin, lanes, MINS);
+    }
+
+    /** The same from the mapped segment. */
+    static void unpack(MemorySegment w, long blk, float[] lanes) {
+        float d = RowKernel.f16(w, blk + BlockQ4_K.D), dmin = RowKernel.f16(w, blk + BlockQ4_K.DMIN);
+        spread(scales(w, blk), d, lanes, RowKernel.SCALES);
+        spread(mins(w, blk), -dmin, lanes, MINS);
+    }
+
+    /** {@code s · byte j of v} for the 8 bytes, in {@link #SUB_BLOCK_LANES} order: the long's ints alternate across the lanes. */
+    private static void spread(long v, float s, float[] lanes, int off) {
+        ((FloatVector) LongVector.broadcast(LongVector.SPECIES_256, v).reinterpretAsInts()
+                .lanewise(VectorOperators.LSHR, IntVector.fromArray(IntVector.SPECIES_256, BYTE_SHIFTS, 0)).and(0xFF)
+                .convert(VectorOperators.I2F, 0)).mul(s).intoArray(lanes, off);
+    }
 
     /** Sub-block scales {@code sc[0..7]}, one per byte. */
     static long scales(byte[] w, int blk) {

@@ -64,7 +64,7 @@ public final class MatMul {
         Objects.checkFromIndexSize(0, (long) batch * rows, out.length);
         if (rows == 0 || batch == 0) return;
         RowKernel k = RowKernel.of(type);
-        float[] xk = arranged(k.blockOrder(), x, batch * cols);
+        float[] xk = arranged(k, x, batch, cols);
         int tiles = (rows + 3) / 4;
         if (runsInline(rows, cols, batch)) {
             run(k, w, rowBytes, rows, cols, xk, batch, out, 0, rows);
@@ -74,30 +74,58 @@ public final class MatMul {
                 run(k, w, rowBytes, rows, cols, xk, batch, out, 4 * from, Math.min(rows, 4 * to)));
     }
 
+    /** The floats per token of the array the kernels read: its activations, then its block sums if the kernel reads them. */
+    static int stride(RowKernel k, int cols) {
+        return k.blockSumOrder() == null ? cols : cols + cols / 32;
+    }
+
     /** The calling thread's copy of the activations in a kernel's {@link RowKernel#blockOrder}. */
     private static final ThreadLocal<float[]> ARRANGED = ThreadLocal.withInitial(() -> new float[0]);
 
     /**
-     * {@code x[0 .. n)} with each 32-column block in {@code order}, in a per-thread buffer, or {@code x} itself
-     * when the order is null. The workers of a call only read it; a thread runs one call at a time.
+     * The {@code batch} tokens of {@code x} as the kernel reads them, in a per-thread buffer (or {@code x} itself
+     * when the kernel reads them as they are): each 32-column block in its {@link RowKernel#blockOrder}, each
+     * token followed by its {@link RowKernel#blockSumOrder block sums}, {@link #stride} floats apart. The
+     * workers of a call only read it; a thread runs one call at a time.
      */
-    private static float[] arranged(int[] order, float[] x, int n) {
-        if (order == null) return x;
+    private static float[] arranged(RowKernel k, float[] x, int batch, int cols) {
+        int[] order = k.blockOrder(), sums = k.blockSumOrder();
+        if (order == null && sums == null) return x;
+        int stride = stride(k, cols);
         float[] a = ARRANGED.get();
-        if (a.length < n) {
-            a = new float[n];
+        if (a.length < batch * stride) {
+            a = new float[batch * stride];
             ARRANGED.set(a);
         }
-        for (int b = 0; b < n; b += 32) {
-            for (int i = 0; i < 32; i++) a[b + i] = x[b + order[i]];
+        for (int t = 0; t < batch; t++) {
+            int src = t * cols, dst = t * stride;
+            if (order == null) {
+                System.arraycopy(x, src, a, dst, cols);
+            } else {
+                for (int b = 0; b < cols; b += 32) {
+                    for (int i = 0; i < 32; i++) a[dst + b + i] = x[src + b + order[i]];
+                }
+            }
+            if (sums != null) {
+                for (int b = 0; b < cols / 32; b++) a[dst + cols + b] = blockSum(a, dst + 32 * (b & ~7 | sums[b & 7]));
+            }
         }
         return a;
+    }
+
+    /** The sum of the 32 arranged activations at {@code a[off ..)}, in {@link RowKernel#blockSumOrder}'s order. */
+    static float blockSum(float[] a, int off) {
+        float l0 = (a[off] + a[off + 8]) + (a[off + 16] + a[off + 24]), l1 = (a[off + 1] + a[off + 9]) + (a[off + 17] + a[off + 25]);
+        float l2 = (a[off + 2] + a[off + 10]) + (a[off + 18] + a[off + 26]), l3 = (a[off + 3] + a[off + 11]) + (a[off + 19] + a[off + 27]);
+        float l4 = (a[off + 4] + a[off + 12]) + (a[off + 20] + a[off + 28]), l5 = (a[off + 5] + a[off + 13]) + (a[off + 21] + a[off + 29]);
+        float l6 = (a[off + 6] + a[off + 14]) + (a[off + 22] + a[off + 30]), l7 = (a[off + 7] + a[off + 15]) + (a[off + 23] + a[off + 31]);
+        return ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7));
     }
 
     /** A compute thread's working memory: the current block of rows, and the kernels' accumulators. */
     private static final class Scratch {
         byte[] rows = new byte[0];
-        final float[] lanes = new float[64];
+        final float[] lanes = new float[RowKernel.LANES];
     }
 
     private static final ThreadLocal<Scratch> WORK = ThreadLocal.withInitial(Scratch::new);
@@ -115,20 +143,20 @@ public final class MatMul {
         if (s.rows.length < blockRows * rowBytes) s.rows = new byte[Math.toIntExact(blockRows * rowBytes)];
         byte[] buf = s.rows;
         float[] lanes = s.lanes;
-        int rb = (int) rowBytes;
+        int rb = (int) rowBytes, stride = stride(k, cols);
         if (batch == 1 && direct(k, w, rowBytes, rows, cols, x, out, from, to, lanes)) return;
         for (int r0 = from; r0 < to; r0 += blockRows) {
             int n = Math.min(to - r0, blockRows);
             MemorySegment.copy(w, ValueLayout.JAVA_BYTE, r0 * rowBytes, buf, 0, n * rb);
             int t = 0;
-            for (; t + 4 <= batch; t += 4) tokens4(k, buf, rb, n, cols, x, out, rows, r0, t, t + 1, t + 2, t + 3, lanes);
+            for (; t + 4 <= batch; t += 4) tokens4(k, buf, rb, n, cols, stride, x, out, rows, r0, t, t + 1, t + 2, t + 3, lanes);
             switch (batch - t) {
-                case 3 -> tokens4(k, buf, rb, n, cols, x, out, rows, r0, t, t + 1, t + 2, t + 2, lanes);
+                case 3 -> tokens4(k, buf, rb, n, cols, stride, x, out, rows, r0, t, t + 1, t + 2, t + 2, lanes);
                 case 2 -> { // two 1-token passes: fewer conversions and FMAs than a 4-token tile half of which repeats
-                    token1(k, buf, rb, n, cols, x, out, rows, r0, t, lanes);
-                    token1(k, buf, rb, n, cols, x, out, rows, r0, t + 1, lanes);
+                    token1(k, buf, rb, n, cols, stride, x, out, rows, r0, t, lanes);
+                    token1(k, buf, rb, n, cols, stride, x, out, rows, r0, t + 1, lanes);
                 }
-                case 1 -> token1(k, buf, rb, n, cols, x, out, rows, r0, t, lanes);
+                case 1 -> token1(k, buf, rb, n, cols, stride, x, out, rows, r0, t, lanes);
                 default -> { }
             }
         }
@@ -161,16 +189,16 @@ public final class MatMul {
      * The block's {@code n} rows (in {@code buf}, matrix rows {@code r0 ..}) × tokens t0..t3 (which may repeat),
      * by 2-row tiles; a last odd row is paired with itself.
      */
-    private static void tokens4(RowKernel k, byte[] buf, int rb, int n, int cols, float[] x, float[] out, int rows,
+    private static void tokens4(RowKernel k, byte[] buf, int rb, int n, int cols, int stride, float[] x, float[] out, int rows,
                                 int r0, int t0, int t1, int t2, int t3, float[] lanes) {
         for (int i = 0; i < n; i += 2) {
             int p0 = i * rb, p1 = i + 1 < n ? p0 + rb : p0;
-            k.tile2x4(buf, p0, p1, x, t0 * cols, t1 * cols, t2 * cols, t3 * cols, cols, lanes);
+            k.tile2x4(buf, p0, p1, x, t0 * stride, t1 * stride, t2 * stride, t3 * stride, cols, lanes);
             boolean two = i + 1 < n;
-            store(k, lanes, 0, buf, p0, p1, two, x, t0 * cols, cols, out, t0 * rows + r0 + i);
-            store(k, lanes, 8, buf, p0, p1, two, x, t1 * cols, cols, out, t1 * rows + r0 + i);
-            store(k, lanes, 16, buf, p0, p1, two, x, t2 * cols, cols, out, t2 * rows + r0 + i);
-            store(k, lanes, 24, buf, p0, p1, two, x, t3 * cols, cols, out, t3 * rows + r0 + i);
+            store(k, lanes, 0, buf, p0, p1, two, x, t0 * stride, cols, out, t0 * rows + r0 + i);
+            store(k, lanes, 8, buf, p0, p1, two, x, t1 * stride, cols, out, t1 * rows + r0 + i);
+            store(k, lanes, 16, buf, p0, p1, two, x, t2 * stride, cols, out, t2 * rows + r0 + i);
+            store(k, lanes, 24, buf, p0, p1, two, x, t3 * stride, cols, out, t3 * rows + r0 + i);
         }
     }
 
@@ -182,9 +210,9 @@ public final class MatMul {
     }
 
     /** The block's {@code n} rows × token t, by 4-row tiles; a short last tile repeats its last row. */
-    private static void token1(RowKernel k, byte[] buf, int rb, int n, int cols, float[] x, float[] out, int rows,
+    private static void token1(RowKernel k, byte[] buf, int rb, int n, int cols, int stride, float[] x, float[] out, int rows,
                                int r0, int t, float[] lanes) {
-        int xo = t * cols;
+        int xo = t * stride;
         int last = (n - 1) * rb;
         for (int i = 0; i < n; i += 4) {
             int p = i * rb;

@@ -4,7 +4,6 @@ import dev.mixtral.model.tensor.BlockQ4_0;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -32,7 +31,6 @@ import java.lang.foreign.ValueLayout;
  */
 final class Q4_0Kernel extends RowKernel {
     private static final int BYTES = BlockQ4_0.BYTES, QS = BlockQ4_0.QS;
-    private static final VectorSpecies<Long> L4 = LongVector.SPECIES_256;
     private static final ValueLayout.OfLong SEG_I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
     /** Flips bit 3 of every nibble: the sign-extended nibble is then q − 8. */
     private static final long FLIP = 0x8888888888888888L;

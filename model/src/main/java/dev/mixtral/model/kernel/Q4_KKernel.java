@@ -14,16 +14,38 @@ import java.lang.foreign.MemorySegment;
  * ({@code v >>> 8g & 0xF}), of sub-block 2p+1 the high nibble ({@code v >>> 8g + 4 & 0xF}) — shifts and masks
  * within each lane, no cross-lane byte widening (slow on this machine kind's Zen 3 CPUs, see {@link Q8_0Kernel}).
  * So lane j of group g is the column {@code 4j + g} of its sub-block, the order of {@link Q8_0Kernel}, in which
- * {@link MatMul} hands over the activations ({@link #blockOrder}). A weight is {@code fma(q, d·sc, −dmin·m)},
- * equal to {@code Dequantize}'s {@code d·sc·q − dmin·m} because {@code d·sc·q} is exact (at most 11 + 6 + 4 bits);
- * each group then takes {@code acc = fma(w_g, x_g, acc)}: {@link RowKernel}'s rule in this group order.
- * The scales of a super-block are unpacked once ({@link KScales}), not per sub-block.
+ * {@link MatMul} hands over the activations ({@link #blockOrder}).
+ *
+ * <p>The sub-block scale and min are factored out of each sub-block's dot product, as llama.cpp does: one FMA
+ * per weight, and one step of the accumulator's dependency chain per sub-block, where the per-weight form
+ * ({@code w = fma(q, d·sc, −dmin·m)}, then {@code acc = fma(w, x, acc)}) took one per 8 weights and was bound by
+ * that chain's latency (5.9 against 3.4 ns per 32 weights, one core, rows in cache). The rule, for one (row,
+ * token) pair, in every kernel shape ({@link #rows4} from the array or the segment, {@link #tile2x4}):
+ * <pre>
+ *   acc = 0 (8 lanes)
+ *   for each super-block b in column order:
+ *     K = d·sc[{@link KScales#SUB_BLOCK_LANES}],  Z = −dmin·m[SUB_BLOCK_LANES]    (8 lanes; exact)
+ *     acc = fma(Z, S_b, acc)       S_b: the sums of the token's 8 sub-blocks of 32 activations, lanes in the
+ *                                  same order ({@link MatMul} computes them, {@link #blockSumOrder})
+ *     for each sub-block j = 0..7, with q_g its 4 groups of 8 values (0..15, exact in f32), x_g their activations:
+ *       t = q_0·x_0;  for g = 1, 2, 3:  t = fma(q_g, x_g, t)                                (lanewise)
+ *       acc = fma(t, K_j, acc)                                                            (K_j broadcast)
+ *   result = {@link VectorMath#sumLanes}(acc)
+ * </pre>
+ * It takes the place of the per-weight order described in {@link RowKernel}; like it, it depends on nothing but
+ * the row and the token. {@link Q5_KKernel} follows the same rule with its 5-bit values.
  */
 final class Q4_KKernel extends RowKernel {
     private static final int BYTES = BlockQ4_K.BYTES, QS = BlockQ4_K.QS;
+
     @Override
     int[] blockOrder() {
         return INT_BYTES_ORDER;
+    }
+
+    @Override
+    int[] blockSumOrder() {
+        return KScales.SUB_BLOCK_LANES;
     }
 
     @Override
@@ -39,25 +61,22 @@ final class Q4_KKernel extends RowKernel {
         int blocks = cols / BlockQ4_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             int blk = p + b * BYTES;
-            float d = Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ4_K.D)), n = -Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ4_K.DMIN));
-            long sc = KScales.scales(w, blk), mn = KScales.mins(w, blk);
+            KScales.unpack(w, blk, lanes);
+            acc = FloatVector.fromArray(F8, lanes, KScales.MINS)
+                    .fma(FloatVector.fromArray(F8, x, xo + cols + 8 * b), acc);
             for (int pair = 0; pair < 4; pair++) {
-                int s = (int) (sc >>> 16 * pair), m = (int) (mn >>> 16 * pair);
-                int c = xo + 256 * b + 64 * pair;
+                int c = xo + 256 * b + 64 * pair, lane = SCALES + 4 * (pair & 1) + (pair >> 1); // sub-block 2p's lane (see KScales), 2p + 1's is 2 more
                 IntVector v = ByteVector.fromArray(B32, w, blk + QS + 32 * pair).reinterpretAsInts();
-                // sub-block 2p: low nibbles
-                FloatVector k = FloatVector.broadcast(F8, d * (s & 0xFF)), z = FloatVector.broadcast(F8, n * (m & 0xFF));
-                acc = ((FloatVector) v.and(0x0F).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c), acc);
-                acc = ((FloatVector) v.lanewise(LSHR, 8).and(0x0F).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c + 8), acc);
-                acc = ((FloatVector) v.lanewise(LSHR, 16).and(0x0F).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c + 16), acc);
-                acc = ((FloatVector) v.lanewise(LSHR, 24).and(0x0F).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c + 24), acc);
-                // sub-block 2p + 1: high nibbles
-                k = FloatVector.broadcast(F8, d * (s >>> 8 & 0xFF));
-                z = FloatVector.broadcast(F8, n * (m >>> 8 & 0xFF));
-                acc = ((FloatVector) v.lanewise(LSHR, 4).and(0x0F).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c + 32), acc);
-                acc = ((FloatVector) v.lanewise(LSHR, 12).and(0x0F).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c + 40), acc);
-                acc = ((FloatVector) v.lanewise(LSHR, 20).and(0x0F).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c + 48), acc);
-                acc = ((FloatVector) v.lanewise(LSHR, 28).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c + 56), acc);
+                FloatVector t = ((FloatVector) v.and(0x0F).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c));
+                t = ((FloatVector) v.lanewise(LSHR, 8).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 8), t);
+                t = ((FloatVector) v.lanewise(LSHR, 16).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 16), t);
+                t = ((FloatVector) v.lanewise(LSHR, 24).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 24), t);
+                acc = t.fma(FloatVector.broadcast(F8, lanes[lane]), acc);
+                t = ((FloatVector) v.lanewise(LSHR, 4).and(0x0F).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c + 32));
+                t = ((FloatVector) v.lanewise(LSHR, 12).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 40), t);
+                t = ((FloatVector) v.lanewise(LSHR, 20).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 48), t);
+                t = ((FloatVector) v.lanewise(LSHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 56), t);
+                acc = t.fma(FloatVector.broadcast(F8, lanes[lane + 2]), acc);
             }
         }
         acc.intoArray(lanes, lo);
@@ -78,23 +97,22 @@ final class Q4_KKernel extends RowKernel {
         int blocks = cols / BlockQ4_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             long blk = p + (long) b * BYTES;
-            float d = Float.float16ToFloat(w.get(SEG_I16, blk + BlockQ4_K.D)), n = -Float.float16ToFloat(w.get(SEG_I16, blk + BlockQ4_K.DMIN));
-            long sc = KScales.scales(w, blk), mn = KScales.mins(w, blk);
+            KScales.unpack(w, blk, lanes);
+            acc = FloatVector.fromArray(F8, lanes, KScales.MINS)
+                    .fma(FloatVector.fromArray(F8, x, xo + cols + 8 * b), acc);
             for (int pair = 0; pair < 4; pair++) {
-                int s = (int) (sc >>> 16 * pair), m = (int) (mn >>> 16 * pair);
-                int c = xo + 256 * b + 64 * pair;
+                int c = xo + 256 * b + 64 * pair, lane = SCALES + 4 * (pair & 1) + (pair >> 1); // sub-block 2p's lane (see KScales), 2p + 1's is 2 more
                 IntVector v = IntVector.fromMemorySegment(I8, w, blk + QS + 32 * pair, LE);
-                FloatVector k = FloatVector.broadcast(F8, d * (s & 0xFF)), z = FloatVector.broadcast(F8, n * (m & 0xFF));
-                acc = ((FloatVector) v.and(0x0F).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c), acc);
-                acc = ((FloatVector) v.lanewise(LSHR, 8).and(0x0F).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c + 8), acc);
-                acc = ((FloatVector) v.lanewise(LSHR, 16).and(0x0F).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c + 16), acc);
-                acc = ((FloatVector) v.lanewise(LSHR, 24).and(0x0F).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c + 24), acc);
-                k = FloatVector.broadcast(F8, d * (s >>> 8 & 0xFF));
-                z = FloatVector.broadcast(F8, n * (m >>> 8 & 0xFF));
-                acc = ((FloatVector) v.lanewise(LSHR, 4).and(0x0F).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c + 32), acc);
-                acc = ((FloatVector) v.lanewise(LSHR, 12).and(0x0F).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c + 40), acc);
-                acc = ((FloatVector) v.lanewise(LSHR, 20).and(0x0F).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c + 48), acc);
-                acc = ((FloatVector) v.lanewise(LSHR, 28).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c + 56), acc);
+                FloatVector t = ((FloatVector) v.and(0x0F).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c));
+                t = ((FloatVector) v.lanewise(LSHR, 8).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 8), t);
+                t = ((FloatVector) v.lanewise(LSHR, 16).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 16), t);
+                t = ((FloatVector) v.lanewise(LSHR, 24).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 24), t);
+                acc = t.fma(FloatVector.broadcast(F8, lanes[lane]), acc);
+                t = ((FloatVector) v.lanewise(LSHR, 4).and(0x0F).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c + 32));
+                t = ((FloatVector) v.lanewise(LSHR, 12).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 40), t);
+                t = ((FloatVector) v.lanewise(LSHR, 20).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 48), t);
+                t = ((FloatVector) v.lanewise(LSHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 56), t);
+                acc = t.fma(FloatVector.broadcast(F8, lanes[lane + 2]), acc);
             }
         }
         acc.intoArray(lanes, lo);
@@ -112,23 +130,44 @@ final class Q4_KKernel extends RowKernel {
         int blocks = cols / BlockQ4_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             int blk = p + b * BYTES;
-            float d = Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ4_K.D)), n = -Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ4_K.DMIN));
-            long sc = KScales.scales(w, blk), mn = KScales.mins(w, blk);
+            KScales.unpack(w, blk, lanes);
+            FloatVector z = FloatVector.fromArray(F8, lanes, KScales.MINS);
+            int s = cols + 8 * b;
+            a0 = z.fma(FloatVector.fromArray(F8, x, x0 + s), a0);
+            a1 = z.fma(FloatVector.fromArray(F8, x, x1 + s), a1);
+            a2 = z.fma(FloatVector.fromArray(F8, x, x2 + s), a2);
+            a3 = z.fma(FloatVector.fromArray(F8, x, x3 + s), a3);
             for (int pair = 0; pair < 4; pair++) {
-                int s = (int) (sc >>> 16 * pair), m = (int) (mn >>> 16 * pair);
                 IntVector v = ByteVector.fromArray(B32, w, blk + QS + 32 * pair).reinterpretAsInts();
-                for (int half = 0; half < 2; half++) { // sub-block 2p + half: low, then high nibbles
-                    FloatVector k = FloatVector.broadcast(F8, d * (s >>> 8 * half & 0xFF));
-                    FloatVector z = FloatVector.broadcast(F8, n * (m >>> 8 * half & 0xFF));
-                    for (int g = 0; g < 4; g++) {
-                        int c = 256 * b + 64 * pair + 32 * half + 8 * g;
-                        FloatVector wg = ((FloatVector) v.lanewise(LSHR, 8 * g + 4 * half).and(0x0F).convert(I2F, 0)).fma(k, z);
-                        a0 = wg.fma(FloatVector.fromArray(F8, x, x0 + c), a0);
-                        a1 = wg.fma(FloatVector.fromArray(F8, x, x1 + c), a1);
-                        a2 = wg.fma(FloatVector.fromArray(F8, x, x2 + c), a2);
-                        a3 = wg.fma(FloatVector.fromArray(F8, x, x3 + c), a3);
-                    }
-                }
+                int c = 256 * b + 64 * pair;
+                // sub-block 2p: low nibbles
+                FloatVector g0 = (FloatVector) v.and(0x0F).convert(I2F, 0);
+                FloatVector g1 = (FloatVector) v.lanewise(LSHR, 8).and(0x0F).convert(I2F, 0);
+                FloatVector g2 = (FloatVector) v.lanewise(LSHR, 16).and(0x0F).convert(I2F, 0);
+                FloatVector g3 = (FloatVector) v.lanewise(LSHR, 24).and(0x0F).convert(I2F, 0);
+                FloatVector k = FloatVector.broadcast(F8, lanes[SCALES + 4 * (pair & 1) + (pair >> 1)]);
+                a0 = g3.fma(FloatVector.fromArray(F8, x, x0 + c + 24), g2.fma(FloatVector.fromArray(F8, x, x0 + c + 16),
+                        g1.fma(FloatVector.fromArray(F8, x, x0 + c + 8), g0.mul(FloatVector.fromArray(F8, x, x0 + c))))).fma(k, a0);
+                a1 = g3.fma(FloatVector.fromArray(F8, x, x1 + c + 24), g2.fma(FloatVector.fromArray(F8, x, x1 + c + 16),
+                        g1.fma(FloatVector.fromArray(F8, x, x1 + c + 8), g0.mul(FloatVector.fromArray(F8, x, x1 + c))))).fma(k, a1);
+                a2 = g3.fma(FloatVector.fromArray(F8, x, x2 + c + 24), g2.fma(FloatVector.fromArray(F8, x, x2 + c + 16),
+                        g1.fma(FloatVector.fromArray(F8, x, x2 + c + 8), g0.mul(FloatVector.fromArray(F8, x, x2 + c))))).fma(k, a2);
+                a3 = g3.fma(FloatVector.fromArray(F8, x, x3 + c + 24), g2.fma(FloatVector.fromArray(F8, x, x3 + c + 16),
+                        g1.fma(FloatVector.fromArray(F8, x, x3 + c + 8), g0.mul(FloatVector.fromArray(F8, x, x3 + c))))).fma(k, a3);
+                // sub-block 2p + 1: high nibbles
+                g0 = (FloatVector) v.lanewise(LSHR, 4).and(0x0F).convert(I2F, 0);
+                g1 = (FloatVector) v.lanewise(LSHR, 12).and(0x0F).convert(I2F, 0);
+                g2 = (FloatVector) v.lanewise(LSHR, 20).and(0x0F).convert(I2F, 0);
+                g3 = (FloatVector) v.lanewise(LSHR, 28).convert(I2F, 0);
+                k = FloatVector.broadcast(F8, lanes[SCALES + 4 * (pair & 1) + (pair >> 1) + 2]);
+                a0 = g3.fma(FloatVector.fromArray(F8, x, x0 + c + 56), g2.fma(FloatVector.fromArray(F8, x, x0 + c + 48),
+                        g1.fma(FloatVector.fromArray(F8, x, x0 + c + 40), g0.mul(FloatVector.fromArray(F8, x, x0 + c + 32))))).fma(k, a0);
+                a1 = g3.fma(FloatVector.fromArray(F8, x, x1 + c + 56), g2.fma(FloatVector.fromArray(F8, x, x1 + c + 48),
+                        g1.fma(FloatVector.fromArray(F8, x, x1 + c + 40), g0.mul(FloatVector.fromArray(F8, x, x1 + c + 32))))).fma(k, a1);
+                a2 = g3.fma(FloatVector.fromArray(F8, x, x2 + c + 56), g2.fma(FloatVector.fromArray(F8, x, x2 + c + 48),
+                        g1.fma(FloatVector.fromArray(F8, x, x2 + c + 40), g0.mul(FloatVector.fromArray(F8, x, x2 + c + 32))))).fma(k, a2);
+                a3 = g3.fma(FloatVector.fromArray(F8, x, x3 + c + 56), g2.fma(FloatVector.fromArray(F8, x, x3 + c + 48),
+                        g1.fma(FloatVector.fromArray(F8, x, x3 + c + 40), g0.mul(FloatVector.fromArray(F8, x, x3 + c + 32))))).fma(k, a3);
             }
         }
         a0.intoArray(lanes, lo);

@@ -8,12 +8,12 @@ import jdk.incubator.vector.IntVector;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Q5_K rows: {@link Q4_KKernel}'s walk, lane order and weight rule (same scales, same nibbles in {@code qs}, see
- * {@link BlockQ5_K}) plus a fifth bit, bit {@code j} of the 32 {@code qh} bytes for sub-block {@code j}
- * ({@code d·sc·q} stays exact: at most 11 + 6 + 5 bits). The 32 {@code qh} bytes are loaded once per
- * super-block as 8 ints, and group g's fifth bits are bit j of byte g of every int, moved to bit 4 by one
- * shift and a mask. Its own class, not a flag of Q4_K's: C2 compiles each kernel body once for every
- * caller, so a flag tested in the loop stays a test per group (measured 5-14% on Q4_K).
+ * Q5_K rows: {@link Q4_KKernel}'s walk, lane order and summation rule (same scales and mins, same nibbles in
+ * {@code qs}, see {@link BlockQ5_K}) with 5-bit values: the fifth bit of sub-block {@code j} is bit {@code j} of the
+ * 32 {@code qh} bytes, loaded once per super-block as 8 ints. A sub-block's nibbles and fifth bits are put
+ * together once for its 4 groups (byte g of every int then holds group g's value), so a group costs a shift and
+ * a mask. Its own class, not a flag of Q4_K's: C2 compiles each kernel body once for every caller, so a flag
+ * tested in the loop stays a test per group (measured 5-14% on Q4_K).
  */
 final class Q5_KKernel extends RowKernel {
     private static final int BYTES = BlockQ5_K.BYTES, QS = BlockQ5_K.QS, QH = BlockQ5_K.QH;
@@ -22,15 +22,9 @@ final class Q5_KKernel extends RowKernel {
         return INT_BYTES_ORDER;
     }
 
-    /**
-     * The 5-bit values of sub-block {@code sub}, {@code half} 0 (low nibbles) or 1 (high), from the qs and qh
-     * ints: byte g of every lane holds group g's value, so a group then costs one shift and one mask. The
-     * nibbles and the fifth bits of all 4 groups are put together at once (6 operations, where combining
-     * each group's took 5).
-     */
-    private static IntVector values(IntVector qs, IntVector qh, int sub, int half) {
-        IntVector low = (half == 0 ? qs : qs.lanewise(LSHR, 4)).and(0x0F0F0F0F);
-        return low.or(qh.lanewise(LSHR, sub).and(0x01010101).lanewise(LSHL, 4));
+    @Override
+    int[] blockSumOrder() {
+        return KScales.SUB_BLOCK_LANES;
     }
 
     @Override
@@ -46,20 +40,27 @@ final class Q5_KKernel extends RowKernel {
         int blocks = cols / BlockQ5_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             int blk = p + b * BYTES;
-            float d = Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ5_K.D)), n = -Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ5_K.DMIN));
-            long sc = KScales.scales(w, blk), mn = KScales.mins(w, blk);
+            KScales.unpack(w, blk, lanes);
+            acc = FloatVector.fromArray(F8, lanes, KScales.MINS)
+                    .fma(FloatVector.fromArray(F8, x, xo + cols + 8 * b), acc);
             IntVector qh = ByteVector.fromArray(B32, w, blk + QH).reinterpretAsInts();
             for (int pair = 0; pair < 4; pair++) {
                 IntVector qs = ByteVector.fromArray(B32, w, blk + QS + 32 * pair).reinterpretAsInts();
-                for (int half = 0; half < 2; half++) { // sub-block 2p + half: low, then high nibbles
-                    int sub = 2 * pair + half, c = xo + 256 * b + 32 * sub;
-                    FloatVector k = FloatVector.broadcast(F8, d * (sc >>> 8 * sub & 0xFF));
-                    FloatVector z = FloatVector.broadcast(F8, n * (mn >>> 8 * sub & 0xFF));
-                    IntVector q = values(qs, qh, sub, half);
-                    for (int g = 0; g < 4; g++) {
-                        acc = ((FloatVector) q.lanewise(LSHR, 8 * g).and(0x1F).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c + 8 * g), acc);
-                    }
-                }
+                int c = xo + 256 * b + 64 * pair, lane = SCALES + 4 * (pair & 1) + (pair >> 1); // sub-block 2p's lane (see KScales), 2p + 1's is 2 more
+                // sub-block 2p: low nibbles, fifth bits from bit 2p of qh
+                IntVector q = qs.and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair).and(0x01010101).lanewise(LSHL, 4));
+                FloatVector t = ((FloatVector) q.and(0x1F).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c));
+                t = ((FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 8), t);
+                t = ((FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 16), t);
+                t = ((FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 24), t);
+                acc = t.fma(FloatVector.broadcast(F8, lanes[lane]), acc);
+                // sub-block 2p + 1: high nibbles, bit 2p + 1 of qh
+                q = qs.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair + 1).and(0x01010101).lanewise(LSHL, 4));
+                t = ((FloatVector) q.and(0x1F).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c + 32));
+                t = ((FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 40), t);
+                t = ((FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 48), t);
+                t = ((FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 56), t);
+                acc = t.fma(FloatVector.broadcast(F8, lanes[lane + 2]), acc);
             }
         }
         acc.intoArray(lanes, lo);
@@ -80,20 +81,27 @@ final class Q5_KKernel extends RowKernel {
         int blocks = cols / BlockQ5_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             long blk = p + (long) b * BYTES;
-            float d = Float.float16ToFloat(w.get(SEG_I16, blk + BlockQ5_K.D)), n = -Float.float16ToFloat(w.get(SEG_I16, blk + BlockQ5_K.DMIN));
-            long sc = KScales.scales(w, blk), mn = KScales.mins(w, blk);
+            KScales.unpack(w, blk, lanes);
+            acc = FloatVector.fromArray(F8, lanes, KScales.MINS)
+                    .fma(FloatVector.fromArray(F8, x, xo + cols + 8 * b), acc);
             IntVector qh = IntVector.fromMemorySegment(I8, w, blk + QH, LE);
             for (int pair = 0; pair < 4; pair++) {
                 IntVector qs = IntVector.fromMemorySegment(I8, w, blk + QS + 32 * pair, LE);
-                for (int half = 0; half < 2; half++) {
-                    int sub = 2 * pair + half, c = xo + 256 * b + 32 * sub;
-                    FloatVector k = FloatVector.broadcast(F8, d * (sc >>> 8 * sub & 0xFF));
-                    FloatVector z = FloatVector.broadcast(F8, n * (mn >>> 8 * sub & 0xFF));
-                    IntVector q = values(qs, qh, sub, half);
-                    for (int g = 0; g < 4; g++) {
-                        acc = ((FloatVector) q.lanewise(LSHR, 8 * g).and(0x1F).convert(I2F, 0)).fma(k, z).fma(FloatVector.fromArray(F8, x, c + 8 * g), acc);
-                    }
-                }
+                int c = xo + 256 * b + 64 * pair, lane = SCALES + 4 * (pair & 1) + (pair >> 1); // sub-block 2p's lane (see KScales), 2p + 1's is 2 more
+                // sub-block 2p: low nibbles, fifth bits from bit 2p of qh
+                IntVector q = qs.and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair).and(0x01010101).lanewise(LSHL, 4));
+                FloatVector t = ((FloatVector) q.and(0x1F).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c));
+                t = ((FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 8), t);
+                t = ((FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 16), t);
+                t = ((FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 24), t);
+                acc = t.fma(FloatVector.broadcast(F8, lanes[lane]), acc);
+                // sub-block 2p + 1: high nibbles, bit 2p + 1 of qh
+                q = qs.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair + 1).and(0x01010101).lanewise(LSHL, 4));
+                t = ((FloatVector) q.and(0x1F).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c + 32));
+                t = ((FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 40), t);
+                t = ((FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 48), t);
+                t = ((FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 56), t);
+                acc = t.fma(FloatVector.broadcast(F8, lanes[lane + 2]), acc);
             }
         }
         acc.intoArray(lanes, lo);
@@ -111,25 +119,47 @@ final class Q5_KKernel extends RowKernel {
         int blocks = cols / BlockQ5_K.VALUES;
         for (int b = 0; b < blocks; b++) {
             int blk = p + b * BYTES;
-            float d = Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ5_K.D)), n = -Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ5_K.DMIN));
-            long sc = KScales.scales(w, blk), mn = KScales.mins(w, blk);
+            KScales.unpack(w, blk, lanes);
+            FloatVector z = FloatVector.fromArray(F8, lanes, KScales.MINS);
+            int s = cols + 8 * b;
+            a0 = z.fma(FloatVector.fromArray(F8, x, x0 + s), a0);
+            a1 = z.fma(FloatVector.fromArray(F8, x, x1 + s), a1);
+            a2 = z.fma(FloatVector.fromArray(F8, x, x2 + s), a2);
+            a3 = z.fma(FloatVector.fromArray(F8, x, x3 + s), a3);
             IntVector qh = ByteVector.fromArray(B32, w, blk + QH).reinterpretAsInts();
             for (int pair = 0; pair < 4; pair++) {
                 IntVector qs = ByteVector.fromArray(B32, w, blk + QS + 32 * pair).reinterpretAsInts();
-                for (int half = 0; half < 2; half++) {
-                    int sub = 2 * pair + half;
-                    FloatVector k = FloatVector.broadcast(F8, d * (sc >>> 8 * sub & 0xFF));
-                    FloatVector z = FloatVector.broadcast(F8, n * (mn >>> 8 * sub & 0xFF));
-                    IntVector q = values(qs, qh, sub, half);
-                    for (int g = 0; g < 4; g++) {
-                        int c = 256 * b + 32 * sub + 8 * g;
-                        FloatVector wg = ((FloatVector) q.lanewise(LSHR, 8 * g).and(0x1F).convert(I2F, 0)).fma(k, z);
-                        a0 = wg.fma(FloatVector.fromArray(F8, x, x0 + c), a0);
-                        a1 = wg.fma(FloatVector.fromArray(F8, x, x1 + c), a1);
-                        a2 = wg.fma(FloatVector.fromArray(F8, x, x2 + c), a2);
-                        a3 = wg.fma(FloatVector.fromArray(F8, x, x3 + c), a3);
-                    }
-                }
+                int c = 256 * b + 64 * pair;
+                // sub-block 2p: low nibbles, fifth bits from bit 2p of qh
+                IntVector q = qs.and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair).and(0x01010101).lanewise(LSHL, 4));
+                FloatVector g0 = (FloatVector) q.and(0x1F).convert(I2F, 0);
+                FloatVector g1 = (FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0);
+                FloatVector g2 = (FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0);
+                FloatVector g3 = (FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0);
+                FloatVector k = FloatVector.broadcast(F8, lanes[SCALES + 4 * (pair & 1) + (pair >> 1)]);
+                a0 = g3.fma(FloatVector.fromArray(F8, x, x0 + c + 24), g2.fma(FloatVector.fromArray(F8, x, x0 + c + 16),
+                        g1.fma(FloatVector.fromArray(F8, x, x0 + c + 8), g0.mul(FloatVector.fromArray(F8, x, x0 + c))))).fma(k, a0);
+                a1 = g3.fma(FloatVector.fromArray(F8, x, x1 + c + 24), g2.fma(FloatVector.fromArray(F8, x, x1 + c + 16),
+                        g1.fma(FloatVector.fromArray(F8, x, x1 + c + 8), g0.mul(FloatVector.fromArray(F8, x, x1 + c))))).fma(k, a1);
+                a2 = g3.fma(FloatVector.fromArray(F8, x, x2 + c + 24), g2.fma(FloatVector.fromArray(F8, x, x2 + c + 16),
+                        g1.fma(FloatVector.fromArray(F8, x, x2 + c + 8), g0.mul(FloatVector.fromArray(F8, x, x2 + c))))).fma(k, a2);
+                a3 = g3.fma(FloatVector.fromArray(F8, x, x3 + c + 24), g2.fma(FloatVector.fromArray(F8, x, x3 + c + 16),
+                        g1.fma(FloatVector.fromArray(F8, x, x3 + c + 8), g0.mul(FloatVector.fromArray(F8, x, x3 + c))))).fma(k, a3);
+                // sub-block 2p + 1: high nibbles, fifth bits from bit 2p + 1 of qh
+                q = qs.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair + 1).and(0x01010101).lanewise(LSHL, 4));
+                g0 = (FloatVector) q.and(0x1F).convert(I2F, 0);
+                g1 = (FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0);
+                g2 = (FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0);
+                g3 = (FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0);
+                k = FloatVector.broadcast(F8, lanes[SCALES + 4 * (pair & 1) + (pair >> 1) + 2]);
+                a0 = g3.fma(FloatVector.fromArray(F8, x, x0 + c + 56), g2.fma(FloatVector.fromArray(F8, x, x0 + c + 48),
+                        g1.fma(FloatVector.fromArray(F8, x, x0 + c + 40), g0.mul(FloatVector.fromArray(F8, x, x0 + c + 32))))).fma(k, a0);
+                a1 = g3.fma(FloatVector.fromArray(F8, x, x1 + c + 56), g2.fma(FloatVector.fromArray(F8, x, x1 + c + 48),
+                        g1.fma(FloatVector.fromArray(F8, x, x1 + c + 40), g0.mul(FloatVector.fromArray(F8, x, x1 + c + 32))))).fma(k, a1);
+                a2 = g3.fma(FloatVector.fromArray(F8, x, x2 + c + 56), g2.fma(FloatVector.fromArray(F8, x, x2 + c + 48),
+                        g1.fma(FloatVector.fromArray(F8, x, x2 + c + 40), g0.mul(FloatVector.fromArray(F8, x, x2 + c + 32))))).fma(k, a2);
+                a3 = g3.fma(FloatVector.fromArray(F8, x, x3 + c + 56), g2.fma(FloatVector.fromArray(F8, x, x3 + c + 48),
+                        g1.fma(FloatVector.fromArray(F8, x, x3 + c + 40), g0.mul(FloatVector.fromArray(F8, x, x3 + c + 32))))).fma(k, a3);
             }
         }
         a0.intoArray(lanes, lo);

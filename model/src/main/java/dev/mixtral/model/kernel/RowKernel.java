@@ -4,6 +4,7 @@ import dev.mixtral.model.tensor.GgmlType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -29,10 +30,11 @@ import java.nio.ByteOrder;
  *   result = {@link VectorMath#sumLanes}(acc), then, for a column count not a multiple of 8, result = fma(w_c, x_c, result) per extra column
  * </pre>
  * The kernels hand their accumulators back through a {@code lanes} array and {@link MatMul} does the last
- * line. Q8_0 and Q4_0 instead factor the block scale out of each 32-value block (one FMA per weight, as
- * llama.cpp does): per block {@code s = 0; s = fma(q_g, x_g, s)} over its 4 groups, then
- * {@code acc = fma(s, d, acc)} — see {@link Q8_0Kernel} and {@link Q4_0Kernel}; the same fixed rule in every
- * kernel shape, so the invariance below holds for them too.
+ * line. The quantized types instead factor the block scale out of each block's dot product (one FMA per
+ * weight, as llama.cpp does): per block {@code s = 0; s = fma(q_g, x_g, s)} over its 4 groups, then
+ * {@code acc = fma(s, d, acc)} — see {@link Q8_0Kernel} and {@link Q4_0Kernel}; the K-quants per sub-block, with
+ * their mins as one more FMA per super-block against the activations' block sums ({@link Q4_KKernel},
+ * {@link Q6_KKernel}). The same fixed rule in every kernel shape, so the invariance below holds for them too.
  *
  * <p>Why the kernels spell every vector operation out instead of calling small helpers: C2 parses a method
  * within a fixed node budget ({@code NodeCountInliningCutoff}), each Vector API call costs hundreds of nodes,
@@ -51,9 +53,10 @@ import java.nio.ByteOrder;
 public abstract class RowKernel {
     static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    static final VectorSpecies<Long> L4 = LongVector.SPECIES_256;
     // ints to floats: the quantized kernels widen bytes to ints within 32-bit lanes, by shifts and masks
     static final VectorOperators.Conversion<Integer, Float> I2F = VectorOperators.I2F;
-    static final VectorOperators.Binary LSHR = VectorOperators.LSHR, LSHL = VectorOperators.LSHL, ASHR = VectorOperators.ASHR;
+    static final VectorOperators.Binary LSHR = VectorOperators.LSHR, LSHL = VectorOperators.LSHL, ASHR = VectorOperators.ASHR, XOR = VectorOperators.XOR;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
@@ -107,6 +110,27 @@ public abstract class RowKernel {
             for (int j = 0; j < 8; j++) INT_BYTES_ORDER[8 * g + j] = 4 * j + g;
         }
     }
+
+    /**
+     * The order of the sums of 32-column blocks the kernels read after each token's activations, or null when
+     * they read none: within every 8 blocks (256 columns), position l holds the sum of block {@code order[l]},
+     * so a token's activations {@code x[xo .. xo + cols)} are followed by its {@code cols / 32} sums. A block's
+     * sum, over its activations {@code a[0 .. 32)} in {@link #blockOrder}: {@code s_l = (a[l] + a[8 + l]) +
+     * (a[16 + l] + a[24 + l])} for the 8 lanes, then {@link VectorMath#sumLanes}. {@link MatMul} computes them
+     * once per call, for the K-quants' min terms ({@link Q4_KKernel}).
+     */
+    int[] blockSumOrder() {
+        return null;
+    }
+
+    /**
+     * The size of the {@code lanes} array the kernels are handed: 64 accumulator lanes ({@link #tile2x4}'s
+     * 2 × 4 × 8), then 16 from {@link #SCALES}.
+     */
+    public static final int LANES = 80;
+
+    /** Where in {@code lanes} a kernel may keep 16 floats of its own while it runs (a super-block's scales and mins). */
+    static final int SCALES = 64;
 
     /**
      * Adds the columns past the last multiple of 8 to a row's lane sum {@code s}, one {@code fma} each in column

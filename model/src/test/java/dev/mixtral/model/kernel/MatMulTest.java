@@ -206,12 +206,124 @@ class MatMulTest {
     }
 
     /**
-     * The per-weight types (their groups run in column order, the K-quants' in their block order) follow {@link RowKernel}'s
+     * Q4_K and Q5_K follow the factored rule {@link Q4_KKernel} documents, bit for bit, in every kernel shape: per
+     * super-block {@code acc = fma(−dmin·m, S, acc)} over lanes holding sub-blocks 0, 4, 1, 5, 2, 6, 3, 7 (S: their
+     * activation sums), then per sub-block {@code t = q_0·x_0, t = fma(q_g, x_g, t)} over its 4 groups (lane l of
+     * group g is column 4l + g) and {@code acc = fma(t, d·sc, acc)}; result {@link VectorMath#sumLanes}. Q6_K the same
+     * without mins, per 32-value chunk with {@code q − 32} and lanes 0-3 and 4-7 scaled by its two sub-blocks' scales
+     * ({@link Q6_KKernel}).
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K"})
+    void kQuantKernelsFollowTheirFactoredRuleBitwise(GgmlType type) {
+        for (int variant = 0; variant < 4; variant++) {
+            int rows = 37, cols = cols(type, variant);
+            long rowBytes = type.bytesFor(cols);
+            for (Fill fill : Fill.values()) {
+                MemorySegment w = matrix(type, rows, cols, fill, 43L + variant);
+                for (int batch : BATCHES) {
+                    float[] x = activations(batch, cols, 31L * batch + variant);
+                    float[] out = new float[batch * rows];
+                    MatMul.multiply(type, w, rows, cols, x, batch, out);
+                    for (int r = 0; r < rows; r++) {
+                        for (int t = 0; t < batch; t++) {
+                            float want = type == GgmlType.Q6_K ? q6KRule(w, r * rowBytes, x, t * cols, cols)
+                                    : kQuantRule(type, w, r * rowBytes, x, t * cols, cols);
+                            if (Float.floatToRawIntBits(out[t * rows + r]) != Float.floatToRawIntBits(want)) {
+                                fail("%s %s %d×%d batch %d row %d token %d: got %s, rule gives %s",
+                                        type, fill, rows, cols, batch, r, t, out[t * rows + r], want);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@link Q4_KKernel}'s rule in scalar code, reading the block layout ({@code BlockQ4_K}, {@code BlockQ5_K}) on its own. */
+    private static float kQuantRule(GgmlType type, MemorySegment w, long p, float[] x, int xo, int cols) {
+        int[] subBlockOfLane = {0, 4, 1, 5, 2, 6, 3, 7};
+        boolean q5 = type == GgmlType.Q5_K;
+        float[] acc = new float[8];
+        for (int b = 0; b < cols / 256; b++) {
+            long blk = p + (long) b * type.blockBytes;
+            float d = Float.float16ToFloat(w.get(I16, blk)), dmin = Float.float16ToFloat(w.get(I16, blk + 2));
+            int[] sc = new int[8], m = new int[8];
+            for (int j = 0; j < 8; j++) {
+                int[] scaleMin = scaleMin6(w, blk + 4, j);
+                sc[j] = scaleMin[0];
+                m[j] = scaleMin[1];
+            }
+            int xb = xo + 256 * b;
+            for (int l = 0; l < 8; l++) {
+                int j = subBlockOfLane[l], c = xb + 32 * j;
+                float[] s = new float[8]; // the sub-block's sum: lane i adds columns 4i .. 4i + 3 pairwise
+                for (int i = 0; i < 8; i++) s[i] = (x[c + 4 * i] + x[c + 4 * i + 1]) + (x[c + 4 * i + 2] + x[c + 4 * i + 3]);
+                acc[l] = Math.fma(-dmin * m[j], VectorMath.sumLanes(s, 0), acc[l]);
+            }
+            for (int j = 0; j < 8; j++) {
+                float[] t = new float[8];
+                for (int g = 0; g < 4; g++) {
+                    for (int l = 0; l < 8; l++) {
+                        int i = 4 * l + g; // the value's index in its sub-block
+                        int qs = w.get(ValueLayout.JAVA_BYTE, blk + (q5 ? 48 : 16) + 32 * (j / 2) + i) & 0xFF;
+                        int q = (j % 2 == 0 ? qs & 0x0F : qs >> 4)
+                                | (q5 ? (w.get(ValueLayout.JAVA_BYTE, blk + 16 + i) >> j & 1) << 4 : 0);
+                        float xv = x[xb + 32 * j + i];
+                        t[l] = g == 0 ? q * xv : Math.fma(q, xv, t[l]);
+                    }
+                }
+                for (int l = 0; l < 8; l++) acc[l] = Math.fma(t[l], d * sc[j], acc[l]);
+            }
+        }
+        return VectorMath.sumLanes(acc, 0);
+    }
+
+    /** {@link Q6_KKernel}'s rule in scalar code, reading the block layout ({@code BlockQ6_K}) on its own. */
+    private static float q6KRule(MemorySegment w, long p, float[] x, int xo, int cols) {
+        float[] acc = new float[8];
+        for (int b = 0; b < cols / 256; b++) {
+            long blk = p + (long) b * 210;
+            float d = Float.float16ToFloat(w.get(I16, blk + 208));
+            for (int chunk = 0; chunk < 8; chunk++) { // values 32·chunk .. +32: h = chunk / 4, k = chunk % 4
+                int h = chunk / 4, k = chunk % 4;
+                float[] t = new float[8];
+                for (int g = 0; g < 4; g++) {
+                    for (int l = 0; l < 8; l++) {
+                        int i = 4 * l + g; // the value's index in its chunk
+                        int ql = byteAt(w, blk + 64 * h + 32 * (k & 1) + i), qh = byteAt(w, blk + 128 + 32 * h + i);
+                        int q = (k < 2 ? ql & 0x0F : ql >> 4) | (qh >> 2 * k & 3) << 4;
+                        float xv = x[xo + 256 * b + 32 * chunk + i];
+                        t[l] = g == 0 ? (q - 32) * xv : Math.fma(q - 32, xv, t[l]);
+                    }
+                }
+                for (int l = 0; l < 8; l++) {
+                    float s = d * w.get(ValueLayout.JAVA_BYTE, blk + 192 + 2 * chunk + (l < 4 ? 0 : 1));
+                    acc[l] = Math.fma(t[l], s, acc[l]);
+                }
+            }
+        }
+        return VectorMath.sumLanes(acc, 0);
+    }
+
+    /** Sub-block j's 6-bit scale and min from the 12 scale bytes at {@code base}, as {@code BlockQ4_K} describes them. */
+    private static int[] scaleMin6(MemorySegment w, long base, int j) {
+        if (j < 4) return new int[] {byteAt(w, base + j) & 63, byteAt(w, base + j + 4) & 63};
+        int packed = byteAt(w, base + j + 4);
+        return new int[] {packed & 0x0F | (byteAt(w, base + j - 4) >> 6) << 4, packed >> 4 | (byteAt(w, base + j) >> 6) << 4};
+    }
+
+    private static int byteAt(MemorySegment w, long off) {
+        return w.get(ValueLayout.JAVA_BYTE, off) & 0xFF;
+    }
+
+    /**
+     * The per-weight types (F32, F16, BF16: their groups run in column order) follow {@link RowKernel}'s
      * rule bit for bit, in every kernel shape: {@code acc = fma(w_g, x_g, acc)} over 8-lane groups with {@code w_g} as {@link Dequantize#row}
      * decodes it, then {@link VectorMath#sumLanes}, then one {@code fma} per column past the last multiple of 8.
      */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q4_K", "Q5_K", "Q6_K"})
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16"})
     void perWeightKernelsFollowTheColumnOrderRuleBitwise(GgmlType type) {
         for (int variant = 0; variant < 4; variant++) {
             int rows = 37, cols = cols(type, variant);
@@ -267,14 +379,14 @@ class MatMulTest {
         for (Fill fill : Fill.values()) {
             MemorySegment w = matrix(type, rows, cols, fill, 3);
             byte[] copy = w.toArray(ValueLayout.JAVA_BYTE);
-            float[] x = activations(2, cols, 13);
+            float[] x = activations(3, cols, 13); // from xo = cols: a token, and room for the K-quants' block sums
             for (int r = 0; r + 4 <= rows; r += 2) {
                 long p = r * rowBytes;
-                float[] array = new float[64], segment = new float[64];
+                float[] array = new float[RowKernel.LANES], segment = new float[RowKernel.LANES];
                 k.rows4(copy, (int) p, (int) (p + rowBytes), (int) (p + 3 * rowBytes), (int) (p + 3 * rowBytes), x, cols, cols, array);
                 assertThat(k.rows4(w, p, p + rowBytes, p + 3 * rowBytes, p + 3 * rowBytes, x, cols, cols, segment)).isTrue();
                 assertThat(segment).as("%s rows from %d", fill, r).containsExactly(array);
-                if (fill != Fill.ZEROS) assertThat(array).as("the accumulators were written").isNotEqualTo(new float[64]);
+                if (fill != Fill.ZEROS) assertThat(array).as("the accumulators were written").isNotEqualTo(new float[RowKernel.LANES]);
             }
         }
     }
