@@ -66,7 +66,7 @@ record LlamaCppBench(String build, String cpu, double prefillTokensPerSecond, do
     }
 
     /** The prefill and decode records of llama-bench's JSON output. */
-    static LlamaCppBench parse(String json, Path model) throws IOException {
+    static LlamaCppBench parse(String json, Path model) {
         JsonNode records;
         try {
             records = Json.MAPPER.readTree(json);
