@@ -173,9 +173,10 @@ public abstract class RowKernel {
     static final ValueLayout.OfShort SEG_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
     /**
-     * The fp16 at byte {@code off} of the mapped segment, as f32 (exact). The K-quant kernels spell this
-     * out instead ({@code Float.float16ToFloat(w.get(SEG_I16, off))}): in their larger bodies C2 left the call
-     * un-inlined, and reading the scales inline made Q4_K_M decode 2% faster (3 of 3 alternating runs).
+     * The fp16 at byte {@code off} of the mapped segment, as f32 (exact). Q6_K spells this out instead
+     * ({@code Float.float16ToFloat(w.get(SEG_I16, off))}): in its larger bodies C2 left the call un-inlined,
+     * and reading the scales inline made Q4_K_M decode 2% faster (3 of 3 alternating runs, stop 14). Q4_K
+     * and Q5_K read theirs once per super-block in {@link KScales#unpack}, a method small enough for either.
      */
     static float f16(MemorySegment w, long off) {
         return Float.float16ToFloat(w.get(SEG_I16, off));

@@ -163,19 +163,32 @@ class MatMulTest {
     @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
     void blockScaledKernelsFollowTheirDocumentedRuleBitwise(GgmlType type) {
         int rows = 37, cols = cols(type, 2);
-        long rowBytes = type.bytesFor(cols);
         for (Fill fill : Fill.values()) {
             MemorySegment w = matrix(type, rows, cols, fill, 17);
-            for (int batch : BATCHES) {
-                float[] x = activations(batch, cols, 23L * batch);
-                float[] out = new float[batch * rows];
-                MatMul.multiply(type, w, rows, cols, x, batch, out);
-                for (int r = 0; r < rows; r++) {
-                    for (int t = 0; t < batch; t++) {
-                        float want = blockRule(type, w, r * rowBytes, x, t * cols, cols);
-                        if (Float.floatToRawIntBits(out[t * rows + r]) != Float.floatToRawIntBits(want)) {
-                            fail("%s %s batch %d row %d token %d: got %s, rule gives %s", type, fill, batch, r, t, out[t * rows + r], want);
-                        }
+            assertFollowsBitwise(type, w, rows, cols, batch -> 23L * batch, fill.toString(),
+                    (p, x, xo) -> blockRule(type, w, p, x, xo, cols));
+        }
+    }
+
+    /** A documented rule in scalar code: the result for the row at byte {@code p} and the token at {@code x[xo ..)}. */
+    interface Rule {
+        float of(long p, float[] x, int xo);
+    }
+
+    /** {@link MatMul#multiply}'s results for every batch size of {@link #BATCHES} equal {@code rule}'s, bit for bit. */
+    private static void assertFollowsBitwise(GgmlType type, MemorySegment w, int rows, int cols, java.util.function.IntToLongFunction seed,
+                                             String what, Rule rule) {
+        long rowBytes = type.bytesFor(cols);
+        for (int batch : BATCHES) {
+            float[] x = activations(batch, cols, seed.applyAsLong(batch));
+            float[] out = new float[batch * rows];
+            MatMul.multiply(type, w, rows, cols, x, batch, out);
+            for (int r = 0; r < rows; r++) {
+                for (int t = 0; t < batch; t++) {
+                    float want = rule.of(r * rowBytes, x, t * cols);
+                    if (Float.floatToRawIntBits(out[t * rows + r]) != Float.floatToRawIntBits(want)) {
+                        fail("%s %s %d×%d batch %d row %d token %d: got %s, rule gives %s",
+                                type, what, rows, cols, batch, r, t, out[t * rows + r], want);
                     }
                 }
             }
@@ -217,25 +230,11 @@ class MatMulTest {
     @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K"})
     void kQuantKernelsFollowTheirFactoredRuleBitwise(GgmlType type) {
         for (int variant = 0; variant < 4; variant++) {
-            int rows = 37, cols = cols(type, variant);
-            long rowBytes = type.bytesFor(cols);
+            int rows = 37, cols = cols(type, variant), v = variant;
             for (Fill fill : Fill.values()) {
                 MemorySegment w = matrix(type, rows, cols, fill, 43L + variant);
-                for (int batch : BATCHES) {
-                    float[] x = activations(batch, cols, 31L * batch + variant);
-                    float[] out = new float[batch * rows];
-                    MatMul.multiply(type, w, rows, cols, x, batch, out);
-                    for (int r = 0; r < rows; r++) {
-                        for (int t = 0; t < batch; t++) {
-                            float want = type == GgmlType.Q6_K ? q6KRule(w, r * rowBytes, x, t * cols, cols)
-                                    : kQuantRule(type, w, r * rowBytes, x, t * cols, cols);
-                            if (Float.floatToRawIntBits(out[t * rows + r]) != Float.floatToRawIntBits(want)) {
-                                fail("%s %s %d×%d batch %d row %d token %d: got %s, rule gives %s",
-                                        type, fill, rows, cols, batch, r, t, out[t * rows + r], want);
-                            }
-                        }
-                    }
-                }
+                assertFollowsBitwise(type, w, rows, cols, batch -> 31L * batch + v, fill.toString(),
+                        (p, x, xo) -> type == GgmlType.Q6_K ? q6KRule(w, p, x, xo, cols) : kQuantRule(type, w, p, x, xo, cols));
             }
         }
     }
@@ -326,26 +325,14 @@ class MatMulTest {
     @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16"})
     void perWeightKernelsFollowTheColumnOrderRuleBitwise(GgmlType type) {
         for (int variant = 0; variant < 4; variant++) {
-            int rows = 37, cols = cols(type, variant);
-            long rowBytes = type.bytesFor(cols);
+            int rows = 37, cols = cols(type, variant), v = variant;
             for (Fill fill : Fill.values()) {
                 MemorySegment w = matrix(type, rows, cols, fill, 41L + variant);
                 float[] row = new float[cols];
-                for (int batch : BATCHES) {
-                    float[] x = activations(batch, cols, 29L * batch + variant);
-                    float[] out = new float[batch * rows];
-                    MatMul.multiply(type, w, rows, cols, x, batch, out);
-                    for (int r = 0; r < rows; r++) {
-                        Dequantize.row(type, w, r * rowBytes, row, 0, cols);
-                        for (int t = 0; t < batch; t++) {
-                            float want = columnOrderRule(row, x, t * cols, cols, RowKernel.of(type).blockOrder());
-                            if (Float.floatToRawIntBits(out[t * rows + r]) != Float.floatToRawIntBits(want)) {
-                                fail("%s %s %d×%d batch %d row %d token %d: got %s, rule gives %s",
-                                        type, fill, rows, cols, batch, r, t, out[t * rows + r], want);
-                            }
-                        }
-                    }
-                }
+                assertFollowsBitwise(type, w, rows, cols, batch -> 29L * batch + v, fill.toString(), (p, x, xo) -> {
+                    Dequantize.row(type, w, p, row, 0, cols);
+                    return columnOrderRule(row, x, xo, cols, RowKernel.of(type).blockOrder());
+                });
             }
         }
     }
