@@ -132,26 +132,49 @@ public final class SyntheticModel {
     }
 
     /**
-     * The stored type of GGUF tensor {@code name} with rows of {@code cols} values when the file's
-     * matrices are {@code requested}: norms and routers are F32; {@code Q4_K} is a Q4_K_M-like mix
-     * (attn_v and output Q6_K, expert down-projections Q5_K, attn_k Q8_0 as llama.cpp does for 8-expert
-     * models, the rest Q4_K). A type whose block does not divide the row length falls back to Q8_0
-     * (or F16 when 32 does not divide it either); the fallback is appended to {@code fallbacks}.
+     * The stored type of GGUF tensor {@code name} with rows of {@code cols} values, in a model of {@code layers}
+     * layers and {@code experts} experts, when the file's matrices are {@code requested}: norms and routers are
+     * F32; {@code Q4_K} is llama.cpp's Q4_K_M mix ({@link #q4KMType}). A type whose block does not divide the row
+     * length falls back to Q8_0 (or F16 when 32 does not divide it either); the fallback is appended to
+     * {@code fallbacks}.
      */
-    public static GgmlType ggufType(String name, long cols, GgmlType requested, List<String> fallbacks) {
+    public static GgmlType ggufType(String name, long cols, GgmlType requested, int layers, int experts, List<String> fallbacks) {
         if (name.endsWith("_norm.weight") || name.contains(".ffn_gate_inp.")) return GgmlType.F32;
-        GgmlType t = requested;
-        if (requested == GgmlType.Q4_K) {
-            if (name.contains(".attn_v.") || name.equals("output.weight")) t = GgmlType.Q6_K;
-            else if (name.contains(".ffn_down")) t = GgmlType.Q5_K;
-            else if (name.contains(".attn_k.")) t = GgmlType.Q8_0;
-        }
+        GgmlType t = requested == GgmlType.Q4_K ? q4KMType(name, layers, experts) : requested;
         if (cols % t.blockSize != 0) {
             GgmlType fb = cols % GgmlType.Q8_0.blockSize == 0 ? GgmlType.Q8_0 : GgmlType.F16;
             fallbacks.add(name + " " + t + "->" + fb);
             t = fb;
         }
         return t;
+    }
+
+    /**
+     * The type llama-quantize gives a matrix in a Q4_K_M file (its {@code llama_tensor_get_type} at the goldens'
+     * commit, for the tensors a Mixtral file has): the output head Q6_K; attn_v Q6_K in the layers of
+     * {@link #usesMoreBits}, attn_k Q4_K — both Q8_0 in 8-expert models — and attn_output Q5_K there; the
+     * experts' down-projections Q6_K in the layers of {@link #usesMoreBits}; everything else Q4_K.
+     */
+    static GgmlType q4KMType(String name, int layers, int experts) {
+        if (name.equals("output.weight")) return GgmlType.Q6_K;
+        boolean eightExperts = experts == 8;
+        if (name.contains(".attn_v.")) {
+            return eightExperts ? GgmlType.Q8_0 : usesMoreBits(layerOf(name), layers) ? GgmlType.Q6_K : GgmlType.Q4_K;
+        }
+        if (name.contains(".attn_k.")) return eightExperts ? GgmlType.Q8_0 : GgmlType.Q4_K;
+        if (name.contains(".attn_output.")) return eightExperts ? GgmlType.Q5_K : GgmlType.Q4_K;
+        if (name.contains(".ffn_down")) return usesMoreBits(layerOf(name), layers) ? GgmlType.Q6_K : GgmlType.Q4_K;
+        return GgmlType.Q4_K;
+    }
+
+    /** llama.cpp's {@code use_more_bits}: the first and last eighth of the layers, and every third one between. */
+    static boolean usesMoreBits(int layer, int layers) {
+        return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
+    }
+
+    /** N of a {@code blk.N.…} tensor name. */
+    private static int layerOf(String name) {
+        return Integer.parseInt(name.substring("blk.".length(), name.indexOf('.', "blk.".length())));
     }
 
     /**
@@ -199,7 +222,7 @@ public final class SyntheticModel {
                     SynthWeights.Logical first = experts.getFirst();
                     long rowsPerExpert = first.rows();
                     String name = g + f[0] + "_exps.weight";
-                    out.add(new Planned(name, ggufType(name, first.cols(), type, fallbacks),
+                    out.add(new Planned(name, ggufType(name, first.cols(), type, spec.layers(), spec.experts(), fallbacks),
                             new long[] {first.cols(), rowsPerExpert, spec.experts()},
                             (r, dst, off) -> w.row(experts.get((int) (r / rowsPerExpert)), r % rowsPerExpert, dst, off)));
                 }
@@ -215,13 +238,13 @@ public final class SyntheticModel {
         SynthWeights.Logical t = w.tensor(hfName);
         long[] shape = t.rows() == 1 && t.init() == SynthWeights.Init.NORM_WEIGHT
                 ? new long[] {t.cols()} : new long[] {t.cols(), t.rows()};
-        out.add(new Planned(name, ggufType(name, t.cols(), type, fallbacks), shape, (r, dst, off) -> w.row(t, r, dst, off)));
+        out.add(new Planned(name, ggufType(name, t.cols(), type, w.spec().layers(), w.spec().experts(), fallbacks), shape, (r, dst, off) -> w.row(t, r, dst, off)));
     }
 
     private static void permuted(List<Planned> out, SynthWeights w, String name, String hfName, int headDim,
                                  GgmlType type, List<String> fallbacks) {
         SynthWeights.Logical t = w.tensor(hfName);
-        out.add(new Planned(name, ggufType(name, t.cols(), type, fallbacks), new long[] {t.cols(), t.rows()},
+        out.add(new Planned(name, ggufType(name, t.cols(), type, w.spec().layers(), w.spec().experts(), fallbacks), new long[] {t.cols(), t.rows()},
                 (r, dst, off) -> w.row(t, hfRowOfGgufRow(r, headDim), dst, off)));
     }
 

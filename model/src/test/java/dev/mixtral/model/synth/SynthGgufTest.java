@@ -203,10 +203,14 @@ class SynthGgufTest {
             assertThat(f.has("synth.type_fallback")).isFalse();
             assertThat(f.tensorInfo("token_embd.weight").type()).isEqualTo(GgmlType.Q4_K);
             assertThat(f.tensorInfo("blk.0.attn_q.weight").type()).isEqualTo(GgmlType.Q4_K);
+            // llama.cpp's Q4_K_M for an 8-expert model: attn_k and attn_v Q8_0, attn_output Q5_K, the one layer's
+            // ffn_down Q6_K (it is the last eighth of the layers)
             assertThat(f.tensorInfo("blk.0.attn_k.weight").type()).isEqualTo(GgmlType.Q8_0);
-            assertThat(f.tensorInfo("blk.0.attn_v.weight").type()).isEqualTo(GgmlType.Q6_K);
+            assertThat(f.tensorInfo("blk.0.attn_v.weight").type()).isEqualTo(GgmlType.Q8_0);
+            assertThat(f.tensorInfo("blk.0.attn_output.weight").type()).isEqualTo(GgmlType.Q5_K);
             assertThat(f.tensorInfo("blk.0.ffn_gate_exps.weight").type()).isEqualTo(GgmlType.Q4_K);
-            assertThat(f.tensorInfo("blk.0.ffn_down_exps.weight").type()).isEqualTo(GgmlType.Q5_K);
+            assertThat(f.tensorInfo("blk.0.ffn_up_exps.weight").type()).isEqualTo(GgmlType.Q4_K);
+            assertThat(f.tensorInfo("blk.0.ffn_down_exps.weight").type()).isEqualTo(GgmlType.Q6_K);
             assertThat(f.tensorInfo("blk.0.ffn_gate_inp.weight").type()).isEqualTo(GgmlType.F32);
             assertThat(f.tensorInfo("output.weight").type()).isEqualTo(GgmlType.Q6_K);
         }
@@ -220,8 +224,32 @@ class SynthGgufTest {
                 assertThat(t.type()).as(t.name()).isIn(GgmlType.F32, GgmlType.Q8_0);
             }
             String[] notes = f.getArray("synth.type_fallback", String[].class);
-            assertThat(notes).contains("blk.0.ffn_down_exps.weight Q5_K->Q8_0", "output.weight Q6_K->Q8_0");
+            assertThat(notes).contains("blk.0.ffn_down_exps.weight Q4_K->Q8_0", "blk.1.ffn_down_exps.weight Q6_K->Q8_0",
+                    "blk.0.attn_output.weight Q5_K->Q8_0", "output.weight Q6_K->Q8_0");
         }
+    }
+
+    /**
+     * The Q4_K_M mix follows llama-quantize's choices for Mixtral 8x7B's 32 layers: the experts' down-projections
+     * get Q6_K in layers 0-3, 28-31 and every third layer between (16 of 32), Q4_K elsewhere; without 8 experts
+     * attn_v follows the same layers and attn_k and attn_output stay Q4_K.
+     */
+    @Test
+    void q4_kMixMatchesLlamaQuantizeQ4KMPerLayer() {
+        List<Integer> moreBits = new ArrayList<>();
+        for (int l = 0; l < 32; l++) {
+            GgmlType down = SyntheticModel.ggufType("blk." + l + ".ffn_down_exps.weight", 14336, GgmlType.Q4_K, 32, 8, new ArrayList<>());
+            assertThat(down).isIn(GgmlType.Q6_K, GgmlType.Q4_K);
+            if (down == GgmlType.Q6_K) moreBits.add(l);
+            assertThat(SyntheticModel.ggufType("blk." + l + ".attn_v.weight", 4096, GgmlType.Q4_K, 32, 8, new ArrayList<>())).isEqualTo(GgmlType.Q8_0);
+            assertThat(SyntheticModel.ggufType("blk." + l + ".ffn_gate_exps.weight", 4096, GgmlType.Q4_K, 32, 8, new ArrayList<>())).isEqualTo(GgmlType.Q4_K);
+        }
+        assertThat(moreBits).containsExactly(0, 1, 2, 3, 6, 9, 12, 15, 18, 21, 24, 27, 28, 29, 30, 31);
+        assertThat(SyntheticModel.ggufType("blk.6.attn_v.weight", 4096, GgmlType.Q4_K, 32, 1, new ArrayList<>())).isEqualTo(GgmlType.Q6_K);
+        assertThat(SyntheticModel.ggufType("blk.7.attn_v.weight", 4096, GgmlType.Q4_K, 32, 1, new ArrayList<>())).isEqualTo(GgmlType.Q4_K);
+        assertThat(SyntheticModel.ggufType("blk.7.attn_k.weight", 4096, GgmlType.Q4_K, 32, 1, new ArrayList<>())).isEqualTo(GgmlType.Q4_K);
+        assertThat(SyntheticModel.ggufType("blk.7.attn_output.weight", 4096, GgmlType.Q4_K, 32, 1, new ArrayList<>())).isEqualTo(GgmlType.Q4_K);
+        assertThat(SyntheticModel.ggufType("output.weight", 4096, GgmlType.Q4_K, 32, 8, new ArrayList<>())).isEqualTo(GgmlType.Q6_K);
     }
 
     /** Every tensor of {@code quantized} dequantizes to within {@code relRms} (RMS error / RMS value) of {@code ref}. */
