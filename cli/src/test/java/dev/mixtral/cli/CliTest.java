@@ -3,7 +3,7 @@ package dev.mixtral.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mixtral.model.Golden;
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The CLI contract: JSON shapes on stdout only, exit codes, one-line errors. */
 class CliTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final Path F32 = SharedData.golden().resolve("tiny/mixtral-tiny-F32.gguf");
+    static final Path F32 = TestData.golden().resolve("tiny/mixtral-tiny-F32.gguf");
 
     record Result(int exit, String out, String err) {
         JsonNode json() throws Exception {

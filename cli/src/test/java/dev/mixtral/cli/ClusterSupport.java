@@ -4,7 +4,7 @@ import dev.mixtral.coordinator.Coordinator;
 import dev.mixtral.coordinator.FanOutStats;
 import dev.mixtral.model.MixtralModel;
 import dev.mixtral.model.ResidentMemory;
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import dev.mixtral.model.forward.Generator;
 import dev.mixtral.model.forward.KvCache;
 import dev.mixtral.model.tensor.GgmlType;
@@ -19,8 +19,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /** Helpers of the multi-process tests: expert nodes as child JVMs, a coordinator in the test JVM. */
 final class ClusterSupport {
-    static final Path Q8 = SharedData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf");
-    static final Path Q4 = SharedData.golden().resolve("tiny/mixtral-tiny-Q4_0.gguf");
+    static final Path Q8 = TestData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf");
+    static final Path Q4 = TestData.golden().resolve("tiny/mixtral-tiny-Q4_0.gguf");
     static final Duration WAIT = Duration.ofSeconds(90);
 
     private ClusterSupport() {}

@@ -1,7 +1,7 @@
 package dev.mixtral.node;
 
 import com.google.protobuf.ByteString;
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import dev.mixtral.model.forward.LocalExperts;
 import dev.mixtral.model.tensor.GgmlType;
 import dev.mixtral.model.tensor.PackedRows;
@@ -42,7 +42,7 @@ class ExpertServiceImplTest {
 
     @BeforeAll
     static void start() throws Exception {
-        files = ModelFiles.open(SharedData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf"));
+        files = ModelFiles.open(TestData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf"));
         dim = files.config().dim();
         held = LocalExperts.load(files, new TreeSet<>(Set.of(1, 5)));
         var service = new ExpertServiceImpl(held, files.config(), files.fingerprint(), "test", files::mappedBytes,

@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The reference outputs in ../shared/golden/tiny-*.json (llama.cpp and an exact float64 forward pass). */
+/** The reference outputs in testdata/golden/tiny-*.json (llama.cpp and an exact float64 forward pass). */
 public record Golden(String type, Path gguf, List<Case> cases) {
 
     /** One prompt's references. {@code exactTop5[step]} holds [id, logit] pairs, best first. */
@@ -17,7 +17,7 @@ public record Golden(String type, Path gguf, List<Case> cases) {
                        float[][][] exactTop5, float[] llamaMargins) {}
 
     public static Golden load(String type) {
-        Path json = SharedData.golden().resolve("tiny-" + type + ".json");
+        Path json = TestData.golden().resolve("tiny-" + type + ".json");
         try {
             JsonNode root = new ObjectMapper().readTree(json.toFile());
             List<Case> cases = new ArrayList<>();
@@ -26,7 +26,7 @@ public record Golden(String type, Path gguf, List<Case> cases) {
                         ints(c.get("generated")), ints(c.get("kv_f32_generated")), top(c.get("exact_top5_per_step")),
                         floats(c.get("margins"))));
             }
-            return new Golden(type, SharedData.golden().resolve(root.get("model").get("file").asText()), cases);
+            return new Golden(type, TestData.golden().resolve(root.get("model").get("file").asText()), cases);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

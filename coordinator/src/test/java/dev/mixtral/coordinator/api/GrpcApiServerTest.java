@@ -1,7 +1,7 @@
 package dev.mixtral.coordinator.api;
 
 import dev.mixtral.model.MixtralModel;
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import dev.mixtral.model.engine.EngineConfig;
 import dev.mixtral.model.engine.InferenceEngine;
 import dev.mixtral.model.forward.KvCache;
@@ -37,7 +37,7 @@ class GrpcApiServerTest {
 
     @BeforeAll
     static void start() throws Exception {
-        model = MixtralModel.open(SharedData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf"), LocalExperts::loadAll);
+        model = MixtralModel.open(TestData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf"), LocalExperts::loadAll);
         engine = new InferenceEngine(model.transformer(), new EngineConfig(4, 16, 1L << 30, 64, KvCache.Type.F32));
         server = new GrpcApiServer(engine, model.tokenizer(), new ServerMetrics(), "127.0.0.1", 0, () -> null);
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();

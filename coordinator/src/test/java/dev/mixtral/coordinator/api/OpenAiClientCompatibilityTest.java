@@ -3,7 +3,7 @@ package dev.mixtral.coordinator.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mixtral.model.MixtralModel;
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import dev.mixtral.model.engine.EngineConfig;
 import dev.mixtral.model.engine.InferenceEngine;
 import dev.mixtral.model.forward.KvCache;
@@ -27,7 +27,7 @@ class OpenAiClientCompatibilityTest {
     void officialOpenAiClientCompletesChatsAndStreams() throws Exception {
         Path client = installClient();
         ServerMetrics metrics = new ServerMetrics();
-        try (MixtralModel model = MixtralModel.open(SharedData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf"), LocalExperts::loadAll);
+        try (MixtralModel model = MixtralModel.open(TestData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf"), LocalExperts::loadAll);
              InferenceEngine engine = new InferenceEngine(model.transformer(), new EngineConfig(4, 16, 1L << 28, 64, KvCache.Type.F32));
              ApiServer server = new ApiServer(engine, model.tokenizer(), metrics, new ApiServer.Options("127.0.0.1", 0, "tiny", null, () -> null)).start()) {
             String out = run(client, List.of("node", "openai-client.mjs", "http://127.0.0.1:" + server.port() + "/v1", "tiny"));

@@ -1,6 +1,6 @@
 package dev.mixtral.model.engine;
 
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import dev.mixtral.model.forward.Generator;
 import dev.mixtral.model.forward.KvCache;
 import dev.mixtral.model.forward.SamplingParams;
@@ -26,7 +26,7 @@ class InferenceEngineTest {
 
     @BeforeAll
     static void load() {
-        files = ModelFiles.open(SharedData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf"));
+        files = ModelFiles.open(TestData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf"));
         transformer = new Transformer(files.config(), files.loadDense(), LocalExperts.loadAll(files));
     }
 

@@ -1,6 +1,6 @@
 package dev.mixtral.model.forward;
 
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import dev.mixtral.model.kernel.Parallel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -20,7 +20,7 @@ class DeterminismTest {
     }
 
     private static Transformer model() {
-        return GoldenOutputTest.load(SharedData.golden().resolve("tiny/mixtral-tiny-Q4_0.gguf"));
+        return GoldenOutputTest.load(TestData.golden().resolve("tiny/mixtral-tiny-Q4_0.gguf"));
     }
 
     @Test

@@ -1,7 +1,7 @@
 package dev.mixtral.model.forward;
 
 import dev.mixtral.model.Golden;
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import org.junit.jupiter.api.Test;
 import dev.mixtral.model.weights.ModelFiles;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -22,7 +22,7 @@ class GoldenOutputTest {
 
     /** The golden files: GGUF F32/Q8_0/Q4_0, and the same weights as Hugging Face F32 and BF16 checkpoints. */
     static Path file(String source) {
-        return source.startsWith("hf-") ? SharedData.golden().resolve("tiny/" + source) : Golden.load(source).gguf();
+        return source.startsWith("hf-") ? TestData.hfCheckpoint(source) : Golden.load(source).gguf();
     }
 
     static Golden goldenOf(String source) {

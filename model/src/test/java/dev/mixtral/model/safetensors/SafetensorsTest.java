@@ -3,7 +3,7 @@ package dev.mixtral.model.safetensors;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mixtral.model.ModelFileException;
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import dev.mixtral.model.tensor.GgmlType;
 import dev.mixtral.model.tensor.RowEncoder;
 import dev.mixtral.model.tensor.Tensor;
@@ -152,9 +152,8 @@ class SafetensorsTest {
 
     @Test
     void readsTheGoldenCheckpointsInGgmlOrder() {
-        Path golden = SharedData.golden().resolve("tiny");
-        try (SafetensorsCheckpoint f32 = SafetensorsCheckpoint.open(golden.resolve("hf-f32"));
-             SafetensorsCheckpoint bf16 = SafetensorsCheckpoint.open(golden.resolve("hf-bf16"))) {
+        try (SafetensorsCheckpoint f32 = SafetensorsCheckpoint.open(TestData.hfCheckpoint("hf-f32"));
+             SafetensorsCheckpoint bf16 = SafetensorsCheckpoint.open(TestData.hfCheckpoint("hf-bf16"))) {
             assertThat(f32.names()).hasSize(3 + 2 * (7 + 8 * 3));
             Tensor k = f32.tensor("model.layers.0.self_attn.k_proj.weight");
             assertThat(k.type()).isEqualTo(GgmlType.F32);

@@ -1,6 +1,6 @@
 package dev.mixtral.model.synth;
 
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import dev.mixtral.model.gguf.GgufFile;
 import dev.mixtral.model.gguf.GgufValue;
 import dev.mixtral.model.tensor.GgmlType;
@@ -41,7 +41,7 @@ class SynthGgufTest {
     }
 
     private static Path golden(String file) {
-        return SharedData.golden().resolve("tiny").resolve(file);
+        return TestData.golden().resolve("tiny").resolve(file);
     }
 
     @Test
@@ -143,7 +143,7 @@ class SynthGgufTest {
     void qAndKPermutationFollowsTheGoldenFiles() {
         // the golden GGUF and HF checkpoints hold the same weights: check the convention the writer uses
         try (GgufFile gguf = GgufFile.open(golden("mixtral-tiny-F32.gguf"));
-             var hf = dev.mixtral.model.safetensors.SafetensorsCheckpoint.open(golden("hf-f32"))) {
+             var hf = dev.mixtral.model.safetensors.SafetensorsCheckpoint.open(TestData.hfCheckpoint("hf-f32"))) {
             int hd = TINY.headDim();
             for (String[] qk : new String[][] {{"blk.0.attn_q.weight", "model.layers.0.self_attn.q_proj.weight"},
                                                {"blk.1.attn_k.weight", "model.layers.1.self_attn.k_proj.weight"}}) {

@@ -1,6 +1,6 @@
 package dev.mixtral.model.synth;
 
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import dev.mixtral.model.gguf.GgufFile;
 import dev.mixtral.model.safetensors.SafetensorsCheckpoint;
 import dev.mixtral.model.safetensors.SafetensorsFile;
@@ -38,7 +38,7 @@ class SynthHuggingFaceTest {
     }
 
     private static Path golden(String dir) {
-        return SharedData.golden().resolve("tiny").resolve(dir);
+        return TestData.hfCheckpoint(dir);
     }
 
     @Test

@@ -2,7 +2,7 @@ package dev.mixtral.model.tensor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import dev.mixtral.model.gguf.GgufFile;
 
 import java.lang.foreign.Arena;
@@ -25,7 +25,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class QuantGoldenFilesTest {
 
     private static Path tiny(String name) {
-        return SharedData.golden().resolve("tiny").resolve(name);
+        return TestData.golden().resolve("tiny").resolve(name);
     }
 
     @ParameterizedTest

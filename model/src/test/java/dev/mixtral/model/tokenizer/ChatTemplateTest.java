@@ -1,6 +1,6 @@
 package dev.mixtral.model.tokenizer;
 
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import dev.mixtral.model.gguf.GgufFile;
 import dev.mixtral.model.tokenizer.ChatTemplate.Message;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,7 +21,7 @@ class ChatTemplateTest {
 
     @Test
     void isTheTemplateStoredInTheGoldenMixtralGguf() {
-        try (GgufFile gguf = GgufFile.open(SharedData.golden().resolve("tiny/mixtral-tiny-F32.gguf"))) {
+        try (GgufFile gguf = GgufFile.open(TestData.golden().resolve("tiny/mixtral-tiny-F32.gguf"))) {
             assertThat(gguf.getString("tokenizer.chat_template")).isEqualTo(ChatTemplate.JINJA);
         }
     }
@@ -34,7 +34,7 @@ class ChatTemplateTest {
 
     @Test
     void singleTurnEncodesLikeLlamaCppEncodesTheRenderedPrompt() {
-        // prompt_ids that llama.cpp produced for this text in ../shared/golden/tiny-F32.json
+        // prompt_ids that llama.cpp produced for this text in testdata/golden/tiny-F32.json
         List<Message> chat = List.of(Message.user("Explain mixture of experts."));
         assertThat(ChatTemplate.encode(tokenizer, chat)).containsExactly(
                 1, 518, 25580, 29962, 12027, 7420, 29544, 310, 2902, 1372, 29889, 518, 29914, 25580, 29962);

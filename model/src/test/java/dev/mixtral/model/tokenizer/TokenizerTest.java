@@ -75,7 +75,7 @@ class TokenizerTest {
 
     @Test
     void matchesTheGoldenPromptIdsOfLlamaCpp() {
-        // prompt_ids of ../shared/golden/tiny-*.json, produced by llama.cpp
+        // prompt_ids of testdata/golden/tiny-*.json, produced by llama.cpp
         assertThat(tokenizer.encode("The capital of France is", true)).containsExactly(1, 450, 7483, 310, 3444, 338);
         assertThat(tokenizer.encode("[INST] Explain mixture of experts. [/INST]", true)).containsExactly(
                 1, 518, 25580, 29962, 12027, 7420, 29544, 310, 2902, 1372, 29889, 518, 29914, 25580, 29962);

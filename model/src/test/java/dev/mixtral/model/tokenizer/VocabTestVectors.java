@@ -1,6 +1,6 @@
 package dev.mixtral.model.tokenizer;
 
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import dev.mixtral.model.gguf.GgufFile;
 
 import java.io.IOException;
@@ -28,7 +28,7 @@ final class VocabTestVectors {
     private VocabTestVectors() {}
 
     static Path gguf() {
-        return SharedData.vocab().resolve("ggml-vocab-llama-spm.gguf");
+        return TestData.vocab().resolve("ggml-vocab-llama-spm.gguf");
     }
 
     static synchronized Vocabulary vocabulary() {

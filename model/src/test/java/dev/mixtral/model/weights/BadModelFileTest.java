@@ -1,7 +1,7 @@
 package dev.mixtral.model.weights;
 
 import dev.mixtral.model.ModelFileException;
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Broken files get an error that names the file, the tensor and the problem. */
 class BadModelFileTest {
-    static final Path GOOD = SharedData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf");
+    static final Path GOOD = TestData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf");
 
     @TempDir Path dir;
 
