@@ -68,8 +68,8 @@ class BenchCommandIT {
         assertThat(j.get("decode_context").asInt()).isEqualTo(40);
         assertThat(j.at("/decode_tokens_per_s/2").asDouble()).isPositive();
         assertThat(r.out()).contains("decode context   40 tokens");
-        // warm-up rounds repeat until 0.3 s have passed: a tiny-model step takes about a millisecond, so more than one
-        assertThat(j.at("/warmup_steps/1").asInt()).isGreaterThan(1);
+        // at least --warmup rounds (the time bound may add more)
+        assertThat(j.at("/warmup_steps/1").asInt()).isGreaterThanOrEqualTo(1);
         assertThat(j.at("/decode_runs_tokens_per_s/2")).hasSize(1);
         // the roofline's bandwidth is the mean of two measurements, right before and right after the timed runs
         double before = j.at("/bandwidth_before_after_bytes_per_s/0").asDouble(), after = j.at("/bandwidth_before_after_bytes_per_s/1").asDouble();

@@ -1,7 +1,7 @@
 package dev.mixtral.coordinator;
 
 import com.google.protobuf.UnsafeByteOperations;
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import dev.mixtral.model.forward.ExpertBatch;
 import dev.mixtral.model.forward.LocalExperts;
 import dev.mixtral.model.tensor.GgmlType;
@@ -55,7 +55,7 @@ class RemoteExpertsTest {
 
     @BeforeEach
     void open() {
-        files = ModelFiles.open(SharedData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf"));
+        files = ModelFiles.open(TestData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf"));
         all = LocalExperts.loadAll(files);
         registry = new NodeRegistry(files.fingerprint(), files.config(), 0); // warm-up has tests of its own
     }
@@ -133,11 +133,16 @@ class RemoteExpertsTest {
         registry.nodeUp(new NodeRegistry.Member("b", node(files.fingerprint(), range(4, 7), false), null, null));
         registry.awaitCoverage(Duration.ofSeconds(10));
         ExpertBatch b = batch(6, 1, 7, 2);
-        float[][] remote = remote().compute(b);
+        RemoteExperts executor = remote();
+        float[][] remote = executor.compute(b);
         float[][] local = all.compute(b);
         for (int i = 0; i < local.length; i++) assertThat(remote[i]).containsExactly(local[i]);
-        FanOutStats.Snapshot s = remote().stats().snapshot();
-        assertThat(s.layerCalls()).isZero(); // stats are per executor
+        FanOutStats.Snapshot s = executor.stats().snapshot();
+        assertThat(s.layerCalls()).isEqualTo(1);
+        assertThat(s.nodeCalls()).as("experts 1, 2 on node a; 6, 7 on node b").isEqualTo(2);
+        assertThat(s.bytesSent()).isPositive();
+        assertThat(s.bytesReceived()).isPositive();
+        assertThat(remote().stats().snapshot().layerCalls()).as("stats are per executor").isZero();
     }
 
     @Test

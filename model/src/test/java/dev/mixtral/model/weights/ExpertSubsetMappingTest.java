@@ -1,9 +1,10 @@
 package dev.mixtral.model.weights;
 
 import dev.mixtral.model.ResidentMemory;
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 import dev.mixtral.model.forward.LocalExperts;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,8 +18,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ExpertSubsetMappingTest {
 
     @Test
-    void loadingTwoExpertsMapsAndTouchesOnlyTheirBytes() throws IOException {
-        Path gguf = SharedData.golden().resolve("tiny/mixtral-tiny-F32.gguf");
+    void loadingTwoExpertsMapsAndTouchesOnlyTheirBytes(@TempDir Path dir) throws IOException {
+        // a private copy: other tests in this JVM may have the fixture mapped, and residency is counted per file
+        Path gguf = Files.copy(TestData.tinyGguf("F32"), dir.resolve("private-copy.gguf"));
         try (ModelFiles files = ModelFiles.open(gguf)) {
             var c = files.config();
             long expertTensorBytes = files.tensors().stream().filter(t -> t.name().contains("_exps")).mapToLong(ModelFiles.TensorEntry::bytes).sum();
