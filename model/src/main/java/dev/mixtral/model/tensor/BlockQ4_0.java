@@ -1,6 +1,6 @@
 package dev.mixtral.model.tensor;
 
-import static dev.mixtral.model.tensor.HalfFloats.I8;
+import static dev.mixtral.model.tensor.ByteLayouts.BYTE;
 
 import java.lang.foreign.MemorySegment;
 
@@ -22,7 +22,7 @@ public final class BlockQ4_0 {
         float d = HalfFloats.readF16(src, off + D);
         long qs = off + QS;
         for (int j = 0; j < VALUES / 2; j++) {
-            int b = src.get(I8, qs + j) & 0xFF;
+            int b = src.get(BYTE, qs + j) & 0xFF;
             dst[dstOff + j] = ((b & 0x0F) - 8) * d;
             dst[dstOff + j + VALUES / 2] = ((b >>> 4) - 8) * d;
         }
@@ -49,7 +49,7 @@ public final class BlockQ4_0 {
         for (int j = 0; j < VALUES / 2; j++) {
             int lo = Math.min(15, (int) (src[srcOff + j] * id + 8.5f));
             int hi = Math.min(15, (int) (src[srcOff + j + VALUES / 2] * id + 8.5f));
-            dst.set(I8, qs + j, (byte) (lo | (hi << 4)));
+            dst.set(BYTE, qs + j, (byte) (lo | (hi << 4)));
         }
     }
 }

@@ -1,6 +1,6 @@
 package dev.mixtral.model.tensor;
 
-import static dev.mixtral.model.tensor.HalfFloats.I8;
+import static dev.mixtral.model.tensor.ByteLayouts.BYTE;
 
 import java.lang.foreign.MemorySegment;
 
@@ -38,7 +38,7 @@ public final class BlockQ4_K {
             long qs = off + QS + 32L * c;
             int y = dstOff + 64 * c;
             for (int l = 0; l < 32; l++) {
-                int b = src.get(I8, qs + l) & 0xFF;
+                int b = src.get(BYTE, qs + l) & 0xFF;
                 dst[y + l] = d1 * (b & 0x0F) - m1;
                 dst[y + 32 + l] = d2 * (b >>> 4) - m2;
             }
@@ -57,7 +57,7 @@ public final class BlockQ4_K {
         int[] levels = s.levels;
         for (int c = 0; c < 4; c++) {
             for (int l = 0; l < 32; l++) {
-                dst.set(I8, qs + 32L * c + l, (byte) (levels[64 * c + l] | (levels[64 * c + 32 + l] << 4)));
+                dst.set(BYTE, qs + 32L * c + l, (byte) (levels[64 * c + l] | (levels[64 * c + 32 + l] << 4)));
             }
         }
     }

@@ -1,6 +1,6 @@
 package dev.mixtral.model.tensor;
 
-import static dev.mixtral.model.tensor.HalfFloats.I8;
+import static dev.mixtral.model.tensor.ByteLayouts.BYTE;
 
 import java.lang.foreign.MemorySegment;
 
@@ -38,8 +38,8 @@ public final class BlockQ5_K {
             long qs = off + QS + 32L * c;
             int y = dstOff + 64 * c;
             for (int l = 0; l < 32; l++) {
-                int b = src.get(I8, qs + l) & 0xFF;
-                int h = (src.get(I8, qh + l) & 0xFF) >>> (2 * c);
+                int b = src.get(BYTE, qs + l) & 0xFF;
+                int h = (src.get(BYTE, qh + l) & 0xFF) >>> (2 * c);
                 dst[y + l] = d1 * ((b & 0x0F) + ((h & 1) << 4)) - m1;
                 dst[y + 32 + l] = d2 * ((b >>> 4) + ((h & 2) << 3)) - m2;
             }
@@ -61,12 +61,12 @@ public final class BlockQ5_K {
                 high |= (levels[64 * c + l] >>> 4) << (2 * c);
                 high |= (levels[64 * c + 32 + l] >>> 4) << (2 * c + 1);
             }
-            dst.set(I8, qh + l, (byte) high);
+            dst.set(BYTE, qh + l, (byte) high);
         }
         for (int c = 0; c < 4; c++) {
             for (int l = 0; l < 32; l++) {
                 int lo = levels[64 * c + l] & 0x0F, hi = levels[64 * c + 32 + l] & 0x0F;
-                dst.set(I8, qs + 32L * c + l, (byte) (lo | (hi << 4)));
+                dst.set(BYTE, qs + 32L * c + l, (byte) (lo | (hi << 4)));
             }
         }
     }

@@ -1,6 +1,6 @@
 package dev.mixtral.model.tensor;
 
-import static dev.mixtral.model.tensor.HalfFloats.I8;
+import static dev.mixtral.model.tensor.ByteLayouts.BYTE;
 
 import java.lang.foreign.MemorySegment;
 
@@ -21,7 +21,7 @@ public final class BlockQ8_0 {
         float d = HalfFloats.readF16(src, off + D);
         long qs = off + QS;
         for (int j = 0; j < VALUES; j++) {
-            dst[dstOff + j] = src.get(I8, qs + j) * d;
+            dst[dstOff + j] = src.get(BYTE, qs + j) * d;
         }
     }
 
@@ -39,7 +39,7 @@ public final class BlockQ8_0 {
         HalfFloats.writeF16(dst, off + D, d);
         long qs = off + QS;
         for (int j = 0; j < VALUES; j++) {
-            dst.set(I8, qs + j, (byte) roundHalfAway(src[srcOff + j] * id));
+            dst.set(BYTE, qs + j, (byte) roundHalfAway(src[srcOff + j] * id));
         }
     }
 

@@ -1,7 +1,7 @@
 package dev.mixtral.model.tensor;
 
-import static dev.mixtral.model.tensor.HalfFloats.F32_LE;
-import static dev.mixtral.model.tensor.HalfFloats.I16_LE;
+import static dev.mixtral.model.tensor.ByteLayouts.FLOAT_LE;
+import static dev.mixtral.model.tensor.ByteLayouts.SHORT_LE;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
@@ -29,12 +29,12 @@ public final class Dequantize {
         }
         int blocks = n / type.blockSize;
         switch (type) {
-            case F32 -> MemorySegment.copy(src, F32_LE, offset, dst, dstOff, n);
+            case F32 -> MemorySegment.copy(src, FLOAT_LE, offset, dst, dstOff, n);
             case F16 -> {
-                for (int i = 0; i < n; i++) dst[dstOff + i] = Float.float16ToFloat(src.get(I16_LE, offset + 2L * i));
+                for (int i = 0; i < n; i++) dst[dstOff + i] = Float.float16ToFloat(src.get(SHORT_LE, offset + 2L * i));
             }
             case BF16 -> {
-                for (int i = 0; i < n; i++) dst[dstOff + i] = HalfFloats.bf16ToF32(src.get(I16_LE, offset + 2L * i));
+                for (int i = 0; i < n; i++) dst[dstOff + i] = HalfFloats.bf16ToF32(src.get(SHORT_LE, offset + 2L * i));
             }
             case Q8_0 -> {
                 for (int b = 0; b < blocks; b++) {

@@ -1,7 +1,7 @@
 package dev.mixtral.model.tensor;
 
-import static dev.mixtral.model.tensor.HalfFloats.F32_LE;
-import static dev.mixtral.model.tensor.HalfFloats.I16_LE;
+import static dev.mixtral.model.tensor.ByteLayouts.FLOAT_LE;
+import static dev.mixtral.model.tensor.ByteLayouts.SHORT_LE;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
@@ -34,12 +34,12 @@ public final class Quantize {
         }
         int blocks = n / type.blockSize;
         switch (type) {
-            case F32 -> MemorySegment.copy(src, srcOff, dst, F32_LE, dstOffset, n);
+            case F32 -> MemorySegment.copy(src, srcOff, dst, FLOAT_LE, dstOffset, n);
             case F16 -> {
-                for (int i = 0; i < n; i++) dst.set(I16_LE, dstOffset + 2L * i, Float.floatToFloat16(src[srcOff + i]));
+                for (int i = 0; i < n; i++) dst.set(SHORT_LE, dstOffset + 2L * i, Float.floatToFloat16(src[srcOff + i]));
             }
             case BF16 -> {
-                for (int i = 0; i < n; i++) dst.set(I16_LE, dstOffset + 2L * i, HalfFloats.f32ToBf16(src[srcOff + i]));
+                for (int i = 0; i < n; i++) dst.set(SHORT_LE, dstOffset + 2L * i, HalfFloats.f32ToBf16(src[srcOff + i]));
             }
             case Q8_0 -> {
                 for (int b = 0; b < blocks; b++) {
