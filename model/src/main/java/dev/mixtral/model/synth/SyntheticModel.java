@@ -109,26 +109,12 @@ public final class SyntheticModel {
         m.put("llama.attention.layer_norm_rms_epsilon", GgufValue.f32((float) spec.rmsEps()));
         m.put("llama.expert_count", GgufValue.u32(spec.experts()));
         m.put("llama.expert_used_count", GgufValue.u32(spec.topK()));
-        m.put("general.file_type", GgufValue.u32(fileType(type)));
+        m.put("general.file_type", GgufValue.u32(type.format().fileType()));
         m.put("llama.vocab_size", GgufValue.u32(spec.vocab()));
         m.put("llama.rope.dimension_count", GgufValue.u32(spec.headDim()));
         m.putAll(BundledVocabulary.ggufMetadata());
         m.put("general.quantization_version", GgufValue.u32(2));
         return m;
-    }
-
-    /** llama.cpp's {@code general.file_type} (llama_ftype) for a file whose matrices are {@code type}. */
-    public static int fileType(GgmlType type) {
-        return switch (type) {
-            case F32 -> 0;       // ALL_F32
-            case F16 -> 1;       // MOSTLY_F16
-            case Q4_0 -> 2;      // MOSTLY_Q4_0
-            case Q8_0 -> 7;      // MOSTLY_Q8_0
-            case Q4_K -> 15;     // MOSTLY_Q4_K_M (the mix of ggufType)
-            case Q5_K -> 16;     // MOSTLY_Q5_K_S
-            case Q6_K -> 18;     // MOSTLY_Q6_K
-            case BF16 -> 32;     // MOSTLY_BF16
-        };
     }
 
     /**

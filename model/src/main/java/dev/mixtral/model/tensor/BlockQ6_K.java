@@ -2,6 +2,9 @@ package dev.mixtral.model.tensor;
 
 import static dev.mixtral.model.tensor.ByteLayouts.BYTE;
 
+import dev.mixtral.model.kernel.Q6_KKernel;
+import dev.mixtral.model.kernel.RowKernel;
+
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -17,15 +20,18 @@ import java.lang.foreign.MemorySegment;
  *
  * Value {@code i} is {@code (d · scales[i/16]) · (q − 32)} with {@code q} in 0..63.
  */
-public final class BlockQ6_K {
-    private BlockQ6_K() {}
-
+public final class BlockQ6_K extends BlockFormat {
     public static final int VALUES = 256;
     public static final int BYTES = 210;
     public static final int QL = 0, QH = 128, SCALES = 192, D = 208;
 
+    BlockQ6_K() {
+        super(VALUES, BYTES, 18); // LLAMA_FTYPE_MOSTLY_Q6_K
+    }
+
     /** Decodes the block at {@code src[off ..)} into {@code dst[dstOff .. dstOff + 256)}. */
-    public static void dequantize(MemorySegment src, long off, float[] dst, int dstOff) {
+    @Override
+    protected void decodeBlock(MemorySegment src, long off, float[] dst, int dstOff) {
         float d = HalfFloats.readF16(src, off + D);
         for (int h = 0; h < 2; h++) {
             long ql = off + QL + 64L * h, qh = off + QH + 32L * h, sc = off + SCALES + 8L * h;
@@ -52,7 +58,8 @@ public final class BlockQ6_K {
      * per sub-block of 16 ({@link KQuants#fitSymmetric}), the 16 scales quantized to int8 against the largest,
      * then every value re-rounded against the stored scales.
      */
-    public static void quantize(float[] x, int xOff, MemorySegment dst, long off) {
+    @Override
+    protected void encodeBlock(float[] x, int xOff, MemorySegment dst, long off) {
         KQuants.Scratch s = KQuants.SCRATCH.get();
         float[] scales = s.scales;
         int[] levels = s.levels;
@@ -92,5 +99,15 @@ public final class BlockQ6_K {
                 dst.set(BYTE, qh + l, (byte) ((q1 >>> 4) | ((q2 >>> 4) << 2) | ((q3 >>> 4) << 4) | ((q4 >>> 4) << 6)));
             }
         }
+    }
+
+    @Override
+    public int[] scaleOffsets() {
+        return new int[] {D};
+    }
+
+    @Override
+    protected RowKernel newKernel() {
+        return new Q6_KKernel();
     }
 }

@@ -50,11 +50,7 @@ public final class WeightMatrix {
 
     /** Decodes row {@code r} into {@code dst[dstOff .. dstOff + cols)}. */
     public void row(int r, float[] dst, int dstOff) {
-        if (type == GgmlType.F32) {
-            MemorySegment.copy(data, ByteLayouts.FLOAT_LE, r * rowBytes, dst, dstOff, cols);
-            return;
-        }
-        Dequantize.row(type, data, r * rowBytes, dst, dstOff, cols);
+        type.decode(data, r * rowBytes, dst, dstOff, cols);
     }
 
     /**
