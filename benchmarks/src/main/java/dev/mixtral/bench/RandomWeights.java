@@ -50,12 +50,7 @@ final class RandomWeights {
                 long i = 0;
                 for (; i + 8 <= n; i += 8) w.set(ValueLayout.JAVA_LONG_UNALIGNED, i, rnd.nextLong());
                 for (; i < n; i++) w.set(ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt());
-                int[] scales = switch (type) {
-                    case Q8_0, Q4_0 -> new int[] {0};
-                    case Q4_K, Q5_K -> new int[] {0, 2};
-                    case Q6_K -> new int[] {208};
-                    default -> throw new IllegalArgumentException(type.toString());
-                };
+                int[] scales = type.format().scaleOffsets();
                 for (long b = 0; b < n / type.blockBytes; b++) {
                     for (int s : scales) {
                         w.set(I16, b * type.blockBytes + s, Float.floatToFloat16((float) (rnd.nextDouble() * 0.02 - 0.01)));

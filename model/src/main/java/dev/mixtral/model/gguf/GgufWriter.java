@@ -2,7 +2,6 @@ package dev.mixtral.model.gguf;
 
 import dev.mixtral.model.io.MappedOutputFile;
 import dev.mixtral.model.tensor.GgmlType;
-import dev.mixtral.model.tensor.RowEncoder;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -194,7 +193,7 @@ public final class GgufWriter implements AutoCloseable {
                     + firstRow + "+" + count);
         }
         int n = Math.toIntExact(t.shape[0] * count);
-        RowEncoder.encode(t.type, src, srcOff, n, data, t.offset + firstRow * t.rowBytes());
+        t.type.encode(src, srcOff, n, data, t.offset + firstRow * t.rowBytes());
     }
 
     /** Unmaps, closes and moves the finished file to its name. */

@@ -7,7 +7,7 @@ import jdk.incubator.vector.FloatVector;
  * F32 rows: groups of 8 in column order, then a scalar tail for the last {@code cols % 8} columns. A group
  * is 32 bytes reinterpreted as 8 floats (the Vector API orders lanes little-endian, as GGUF stores them).
  */
-final class F32Kernel extends RowKernel {
+public final class F32Kernel extends RowKernel {
 
     @Override
     public void rows4(byte[] w, int p0, int p1, int p2, int p3, float[] x, int xo, int cols, float[] lanes) {

@@ -12,12 +12,12 @@ import jdk.incubator.vector.VectorOperators;
  * included) without ever forming a subnormal float, which some CPUs handle slowly: the exponent is rebiased,
  * exponent 31 becomes 255, and a subnormal {@code m} is computed as {@code 2^-14·(1 + m/1024) − 2^-14}.
  */
-final class HalfKernel extends RowKernel {
+public final class HalfKernel extends RowKernel {
     private static final float TWO_POW_MINUS_14 = 0x1p-14f;
     private static final VectorOperators.Conversion<Short, Integer> S2I = VectorOperators.S2I;
     private final boolean bf16;
 
-    HalfKernel(boolean bf16) {
+    public HalfKernel(boolean bf16) {
         this.bf16 = bf16;
     }
 

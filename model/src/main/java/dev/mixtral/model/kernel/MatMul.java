@@ -1,6 +1,5 @@
 package dev.mixtral.model.kernel;
 
-import dev.mixtral.model.tensor.Dequantize;
 import dev.mixtral.model.tensor.GgmlType;
 
 import java.lang.foreign.MemorySegment;
@@ -227,7 +226,7 @@ public final class MatMul {
 
     /**
      * The path the kernels replaced, kept for before/after measurements ({@code -Dmixtral.matmul=reference}):
-     * each row decoded by the scalar {@link Dequantize#row} into a per-thread array, then dotted with every
+     * each row decoded by the scalar {@link GgmlType#decode} into a per-thread array, then dotted with every
      * token by {@link VectorMath#dot}. Its sums are in a different order from the kernels'.
      */
     public static void multiplyReference(GgmlType type, MemorySegment w, int rows, int cols, float[] x, int batch, float[] out) {
@@ -239,7 +238,7 @@ public final class MatMul {
                 SCRATCH.set(row);
             }
             for (int r = from; r < to; r++) {
-                Dequantize.row(type, w, r * rowBytes, row, 0, cols);
+                type.decode(w, r * rowBytes, row, 0, cols);
                 for (int b = 0; b < batch; b++) out[b * rows + r] = VectorMath.dot(row, 0, x, b * cols, cols);
             }
         });

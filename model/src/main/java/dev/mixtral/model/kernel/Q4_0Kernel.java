@@ -29,7 +29,7 @@ import java.lang.foreign.ValueLayout;
  * It takes the place of the per-weight order described in {@link RowKernel}; like it, it depends on nothing
  * but the row and the token. Every shape runs one row at a time, as {@link Q8_0Kernel} does and for the same reason.
  */
-final class Q4_0Kernel extends RowKernel {
+public final class Q4_0Kernel extends RowKernel {
     private static final int BYTES = BlockQ4_0.BYTES, QS = BlockQ4_0.QS;
     private static final ValueLayout.OfLong SEG_I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
     /** Flips bit 3 of every nibble: the sign-extended nibble is then q − 8. */

@@ -35,7 +35,7 @@ import java.lang.foreign.MemorySegment;
  * It takes the place of the per-weight order described in {@link RowKernel}; like it, it depends on nothing but
  * the row and the token. {@link Q5_KKernel} follows the same rule with its 5-bit values.
  */
-final class Q4_KKernel extends RowKernel {
+public final class Q4_KKernel extends RowKernel {
     private static final int BYTES = BlockQ4_K.BYTES, QS = BlockQ4_K.QS;
 
     @Override

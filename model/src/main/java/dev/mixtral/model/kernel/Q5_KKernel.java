@@ -15,7 +15,7 @@ import java.lang.foreign.MemorySegment;
  * a mask. Its own class, not a flag of Q4_K's: C2 compiles each kernel body once for every caller, so a flag
  * tested in the loop stays a test per group (measured 5-14% on Q4_K).
  */
-final class Q5_KKernel extends RowKernel {
+public final class Q5_KKernel extends RowKernel {
     private static final int BYTES = BlockQ5_K.BYTES, QS = BlockQ5_K.QS, QH = BlockQ5_K.QH;
     @Override
     int[] blockOrder() {

@@ -35,7 +35,7 @@ import java.lang.foreign.ValueLayout;
  * choice inside, measured 8.5 against 5.4 ns per 32 weights); the 4-token tile loops (its unrolled form
  * measured slower, 3.2 against 2.6 ns per token).
  */
-final class Q6_KKernel extends RowKernel {
+public final class Q6_KKernel extends RowKernel {
     private static final int BYTES = BlockQ6_K.BYTES;
     /** Lanes 4-7: the chunk's second sub-block. */
     private static final VectorMask<Float> UPPER = VectorMask.fromLong(F8, 0xF0);

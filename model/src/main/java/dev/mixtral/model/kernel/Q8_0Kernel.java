@@ -28,7 +28,7 @@ import java.lang.foreign.MemorySegment;
  * the loop small, so more of it fits the CPU's reorder window and more memory reads are in flight (4 rows
  * interleaved measured slower from memory).
  */
-final class Q8_0Kernel extends RowKernel {
+public final class Q8_0Kernel extends RowKernel {
     private static final int BYTES = BlockQ8_0.BYTES, QS = BlockQ8_0.QS;
     @Override
     int[] blockOrder() {

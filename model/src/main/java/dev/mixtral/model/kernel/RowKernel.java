@@ -140,27 +140,9 @@ public abstract class RowKernel {
         return s;
     }
 
-    private static final RowKernel F32 = new F32Kernel();
-    private static final RowKernel F16 = new HalfKernel(false);
-    private static final RowKernel BF16 = new HalfKernel(true);
-    private static final RowKernel Q8_0 = new Q8_0Kernel();
-    private static final RowKernel Q4_0 = new Q4_0Kernel();
-    private static final RowKernel Q4_K = new Q4_KKernel();
-    private static final RowKernel Q5_K = new Q5_KKernel();
-    private static final RowKernel Q6_K = new Q6_KKernel();
-
     /** The kernels of a weight type. */
     public static RowKernel of(GgmlType type) {
-        return switch (type) {
-            case F32 -> F32;
-            case F16 -> F16;
-            case BF16 -> BF16;
-            case Q8_0 -> Q8_0;
-            case Q4_0 -> Q4_0;
-            case Q4_K -> Q4_K;
-            case Q5_K -> Q5_K;
-            case Q6_K -> Q6_K;
-        };
+        return type.format().kernel();
     }
 
     // ---- widening helpers shared by the kernels ----

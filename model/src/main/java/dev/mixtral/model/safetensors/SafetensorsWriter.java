@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mixtral.model.io.MappedOutputFile;
 import dev.mixtral.model.io.PythonJson;
 import dev.mixtral.model.tensor.GgmlType;
-import dev.mixtral.model.tensor.RowEncoder;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -172,7 +171,7 @@ public final class SafetensorsWriter implements AutoCloseable {
             throw new IndexOutOfBoundsException("tensor " + name + " has " + rows + " rows; asked for " + firstRow + "+" + count);
         }
         int n = Math.toIntExact(cols * count);
-        RowEncoder.encode(p.tensor.type, src, srcOff, n, regions.get(p.shard),
+        p.tensor.type.encode(src, srcOff, n, regions.get(p.shard),
                 p.offset + firstRow * p.tensor.type.bytesFor(cols));
     }
 

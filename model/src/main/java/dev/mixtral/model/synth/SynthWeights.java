@@ -1,5 +1,7 @@
 package dev.mixtral.model.synth;
 
+import dev.mixtral.model.weights.ExpertProjection;
+import dev.mixtral.model.weights.HuggingFaceTensorNames;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
@@ -51,25 +53,24 @@ public final class SynthWeights {
         Map<String, Logical> m = new LinkedHashMap<>();
         int dim = spec.dim();
         double invDim = 1.0 / Math.sqrt(dim);
-        add(m, "model.embed_tokens.weight", spec.vocab(), dim, Init.NORMAL, 1.0);
+        HuggingFaceTensorNames hf = HuggingFaceTensorNames.NAMES;
+        add(m, hf.embedding(), spec.vocab(), dim, Init.NORMAL, 1.0);
         for (int l = 0; l < spec.layers(); l++) {
-            String p = "model.layers." + l + ".";
-            add(m, p + "input_layernorm.weight", 1, dim, Init.NORM_WEIGHT, 0);
-            add(m, p + "self_attn.q_proj.weight", dim, dim, Init.NORMAL, 1.5 * invDim);
-            add(m, p + "self_attn.k_proj.weight", spec.kvDim(), dim, Init.NORMAL, 1.5 * invDim);
-            add(m, p + "self_attn.v_proj.weight", spec.kvDim(), dim, Init.NORMAL, invDim);
-            add(m, p + "self_attn.o_proj.weight", dim, dim, Init.NORMAL, invDim);
-            add(m, p + "post_attention_layernorm.weight", 1, dim, Init.NORM_WEIGHT, 0);
-            add(m, p + "block_sparse_moe.gate.weight", spec.experts(), dim, Init.NORMAL, 1.5 * invDim);
+            add(m, hf.attentionNorm(l), 1, dim, Init.NORM_WEIGHT, 0);
+            add(m, hf.query(l), dim, dim, Init.NORMAL, 1.5 * invDim);
+            add(m, hf.key(l), spec.kvDim(), dim, Init.NORMAL, 1.5 * invDim);
+            add(m, hf.value(l), spec.kvDim(), dim, Init.NORMAL, invDim);
+            add(m, hf.attentionOutput(l), dim, dim, Init.NORMAL, invDim);
+            add(m, hf.ffnNorm(l), 1, dim, Init.NORM_WEIGHT, 0);
+            add(m, hf.router(l), spec.experts(), dim, Init.NORMAL, 1.5 * invDim);
             for (int e = 0; e < spec.experts(); e++) {
-                String x = p + "block_sparse_moe.experts." + e + ".";
-                add(m, x + "w1.weight", spec.hidden(), dim, Init.NORMAL, invDim);
-                add(m, x + "w2.weight", dim, spec.hidden(), Init.NORMAL, 1.0 / Math.sqrt(spec.hidden()));
-                add(m, x + "w3.weight", spec.hidden(), dim, Init.NORMAL, invDim);
+                add(m, hf.expert(l, e, ExpertProjection.GATE), spec.hidden(), dim, Init.NORMAL, invDim);
+                add(m, hf.expert(l, e, ExpertProjection.DOWN), dim, spec.hidden(), Init.NORMAL, 1.0 / Math.sqrt(spec.hidden()));
+                add(m, hf.expert(l, e, ExpertProjection.UP), spec.hidden(), dim, Init.NORMAL, invDim);
             }
         }
-        add(m, "model.norm.weight", 1, dim, Init.NORM_WEIGHT, 0);
-        add(m, "lm_head.weight", spec.vocab(), dim, Init.NORMAL, 2.0 * invDim);
+        add(m, hf.outputNorm(), 1, dim, Init.NORM_WEIGHT, 0);
+        add(m, hf.output(), spec.vocab(), dim, Init.NORMAL, 2.0 * invDim);
         this.tensors = Collections.unmodifiableMap(m);
     }
 

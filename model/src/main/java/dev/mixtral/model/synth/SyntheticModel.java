@@ -7,6 +7,9 @@ import dev.mixtral.model.gguf.GgufWriter;
 import dev.mixtral.model.safetensors.SafetensorsWriter;
 import dev.mixtral.model.tensor.GgmlType;
 import dev.mixtral.model.tokenizer.Vocabulary;
+import dev.mixtral.model.weights.ExpertProjection;
+import dev.mixtral.model.weights.GgufTensorNames;
+import dev.mixtral.model.weights.HuggingFaceTensorNames;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -109,26 +112,12 @@ public final class SyntheticModel {
         m.put("llama.attention.layer_norm_rms_epsilon", GgufValue.f32((float) spec.rmsEps()));
         m.put("llama.expert_count", GgufValue.u32(spec.experts()));
         m.put("llama.expert_used_count", GgufValue.u32(spec.topK()));
-        m.put("general.file_type", GgufValue.u32(fileType(type)));
+        m.put("general.file_type", GgufValue.u32(type.format().fileType()));
         m.put("llama.vocab_size", GgufValue.u32(spec.vocab()));
         m.put("llama.rope.dimension_count", GgufValue.u32(spec.headDim()));
         m.putAll(BundledVocabulary.ggufMetadata());
         m.put("general.quantization_version", GgufValue.u32(2));
         return m;
-    }
-
-    /** llama.cpp's {@code general.file_type} (llama_ftype) for a file whose matrices are {@code type}. */
-    public static int fileType(GgmlType type) {
-        return switch (type) {
-            case F32 -> 0;       // ALL_F32
-            case F16 -> 1;       // MOSTLY_F16
-            case Q4_0 -> 2;      // MOSTLY_Q4_0
-            case Q8_0 -> 7;      // MOSTLY_Q8_0
-            case Q4_K -> 15;     // MOSTLY_Q4_K_M (the mix of ggufType)
-            case Q5_K -> 16;     // MOSTLY_Q5_K_S
-            case Q6_K -> 18;     // MOSTLY_Q6_K
-            case BF16 -> 32;     // MOSTLY_BF16
-        };
     }
 
     /**
@@ -194,42 +183,38 @@ public final class SyntheticModel {
         SynthWeights w = new SynthWeights(spec, seed);
         List<Planned> out = new ArrayList<>();
         int headDim = spec.headDim();
-        plain(out, w, "token_embd.weight", "model.embed_tokens.weight", type, fallbacks);
+        GgufTensorNames g = GgufTensorNames.NAMES;
+        HuggingFaceTensorNames hf = HuggingFaceTensorNames.NAMES;
+        plain(out, w, g.embedding(), hf.embedding(), type, fallbacks);
         for (int l = 0; l < spec.layers(); l++) {
-            String hf = "model.layers." + l + ".";
-            String g = "blk." + l + ".";
-            plain(out, w, g + "attn_norm.weight", hf + "input_layernorm.weight", type, fallbacks);
-            permuted(out, w, g + "attn_q.weight", hf + "self_attn.q_proj.weight", headDim, type, fallbacks);
-            permuted(out, w, g + "attn_k.weight", hf + "self_attn.k_proj.weight", headDim, type, fallbacks);
-            plain(out, w, g + "attn_v.weight", hf + "self_attn.v_proj.weight", type, fallbacks);
-            plain(out, w, g + "attn_output.weight", hf + "self_attn.o_proj.weight", type, fallbacks);
-            plain(out, w, g + "ffn_norm.weight", hf + "post_attention_layernorm.weight", type, fallbacks);
-            plain(out, w, g + "ffn_gate_inp.weight", hf + "block_sparse_moe.gate.weight", type, fallbacks);
-            String[][] ffn = {{"ffn_gate", "w1"}, {"ffn_down", "w2"}, {"ffn_up", "w3"}};
+            plain(out, w, g.attentionNorm(l), hf.attentionNorm(l), type, fallbacks);
+            permuted(out, w, g.query(l), hf.query(l), headDim, type, fallbacks);
+            permuted(out, w, g.key(l), hf.key(l), headDim, type, fallbacks);
+            plain(out, w, g.value(l), hf.value(l), type, fallbacks);
+            plain(out, w, g.attentionOutput(l), hf.attentionOutput(l), type, fallbacks);
+            plain(out, w, g.ffnNorm(l), hf.ffnNorm(l), type, fallbacks);
+            plain(out, w, g.router(l), hf.router(l), type, fallbacks);
             if (splitExperts) {
                 for (int e = 0; e < spec.experts(); e++) {
-                    for (String[] f : ffn) {
-                        plain(out, w, g + f[0] + "." + e + ".weight",
-                                hf + "block_sparse_moe.experts." + e + "." + f[1] + ".weight", type, fallbacks);
+                    for (ExpertProjection p : ExpertProjection.values()) {
+                        plain(out, w, g.expert(l, e, p), hf.expert(l, e, p), type, fallbacks);
                     }
                 }
             } else {
-                for (String[] f : ffn) {
+                for (ExpertProjection p : ExpertProjection.values()) {
                     List<SynthWeights.Logical> experts = new ArrayList<>();
-                    for (int e = 0; e < spec.experts(); e++) {
-                        experts.add(w.tensor(hf + "block_sparse_moe.experts." + e + "." + f[1] + ".weight"));
-                    }
+                    for (int e = 0; e < spec.experts(); e++) experts.add(w.tensor(hf.expert(l, e, p)));
                     SynthWeights.Logical first = experts.getFirst();
                     long rowsPerExpert = first.rows();
-                    String name = g + f[0] + "_exps.weight";
+                    String name = g.stackedExperts(l, p);
                     out.add(new Planned(name, ggufType(name, first.cols(), type, spec.layers(), spec.experts(), fallbacks),
                             new long[] {first.cols(), rowsPerExpert, spec.experts()},
                             (r, dst, off) -> w.row(experts.get((int) (r / rowsPerExpert)), r % rowsPerExpert, dst, off)));
                 }
             }
         }
-        plain(out, w, "output_norm.weight", "model.norm.weight", type, fallbacks);
-        plain(out, w, "output.weight", "lm_head.weight", type, fallbacks);
+        plain(out, w, g.outputNorm(), hf.outputNorm(), type, fallbacks);
+        plain(out, w, g.output(), hf.output(), type, fallbacks);
         return out;
     }
 

@@ -1,6 +1,9 @@
 package dev.mixtral.model.tensor;
 
-import static dev.mixtral.model.tensor.HalfFloats.I8;
+import static dev.mixtral.model.tensor.ByteLayouts.BYTE;
+
+import dev.mixtral.model.kernel.Q4_KKernel;
+import dev.mixtral.model.kernel.RowKernel;
 
 import java.lang.foreign.MemorySegment;
 
@@ -18,15 +21,18 @@ import java.lang.foreign.MemorySegment;
  *
  * Value {@code i} of sub-block {@code j} is {@code (d·sc[j]) · q − (dmin·m[j])}.
  */
-public final class BlockQ4_K {
-    private BlockQ4_K() {}
-
+public final class BlockQ4_K extends BlockFormat {
     public static final int VALUES = 256;
     public static final int BYTES = 144;
     public static final int D = 0, DMIN = 2, SCALES = 4, QS = 16;
 
+    BlockQ4_K() {
+        super(VALUES, BYTES, 15); // LLAMA_FTYPE_MOSTLY_Q4_K_M: the synthetic writer gives a Q4_K file llama-quantize's Q4_K_M mix
+    }
+
     /** Decodes the block at {@code src[off ..)} into {@code dst[dstOff .. dstOff + 256)}. */
-    public static void dequantize(MemorySegment src, long off, float[] dst, int dstOff) {
+    @Override
+    protected void decodeBlock(MemorySegment src, long off, float[] dst, int dstOff) {
         float d = HalfFloats.readF16(src, off + D);
         float dmin = HalfFloats.readF16(src, off + DMIN);
         long scales = off + SCALES;
@@ -38,7 +44,7 @@ public final class BlockQ4_K {
             long qs = off + QS + 32L * c;
             int y = dstOff + 64 * c;
             for (int l = 0; l < 32; l++) {
-                int b = src.get(I8, qs + l) & 0xFF;
+                int b = src.get(BYTE, qs + l) & 0xFF;
                 dst[y + l] = d1 * (b & 0x0F) - m1;
                 dst[y + 32 + l] = d2 * (b >>> 4) - m2;
             }
@@ -50,14 +56,15 @@ public final class BlockQ4_K {
      * scale + min fit ({@link KQuants#fitScaleMin}, weights {@code rms + |x|}), scales and mins quantized to
      * 6 bits against their maxima, then every value re-rounded against the stored scales.
      */
-    public static void quantize(float[] x, int xOff, MemorySegment dst, long off) {
+    @Override
+    protected void encodeBlock(float[] x, int xOff, MemorySegment dst, long off) {
         KQuants.Scratch s = KQuants.SCRATCH.get();
         quantize(x, xOff, dst, off, 15, -1f, 0.1f, 20, s);
         long qs = off + QS;
         int[] levels = s.levels;
         for (int c = 0; c < 4; c++) {
             for (int l = 0; l < 32; l++) {
-                dst.set(I8, qs + 32L * c + l, (byte) (levels[64 * c + l] | (levels[64 * c + 32 + l] << 4)));
+                dst.set(BYTE, qs + 32L * c + l, (byte) (levels[64 * c + l] | (levels[64 * c + 32 + l] << 4)));
             }
         }
     }
@@ -104,5 +111,15 @@ public final class BlockQ4_K {
                 levels[32 * j + i] = Math.clamp(KQuants.nearestInt((x[xOff + 32 * j + i] + dm) / d), 0, nmax);
             }
         }
+    }
+
+    @Override
+    public int[] scaleOffsets() {
+        return new int[] {D, DMIN};
+    }
+
+    @Override
+    protected RowKernel newKernel() {
+        return new Q4_KKernel();
     }
 }

@@ -1,6 +1,9 @@
 package dev.mixtral.model.tensor;
 
-import static dev.mixtral.model.tensor.HalfFloats.I8;
+import static dev.mixtral.model.tensor.ByteLayouts.BYTE;
+
+import dev.mixtral.model.kernel.Q5_KKernel;
+import dev.mixtral.model.kernel.RowKernel;
 
 import java.lang.foreign.MemorySegment;
 
@@ -17,15 +20,18 @@ import java.lang.foreign.MemorySegment;
  *
  * Value {@code i} of sub-block {@code j} is {@code (d·sc[j]) · q − (dmin·m[j])} with {@code q} in 0..31.
  */
-public final class BlockQ5_K {
-    private BlockQ5_K() {}
-
+public final class BlockQ5_K extends BlockFormat {
     public static final int VALUES = 256;
     public static final int BYTES = 176;
     public static final int D = 0, DMIN = 2, SCALES = 4, QH = 16, QS = 48;
 
+    BlockQ5_K() {
+        super(VALUES, BYTES, 16); // LLAMA_FTYPE_MOSTLY_Q5_K_S
+    }
+
     /** Decodes the block at {@code src[off ..)} into {@code dst[dstOff .. dstOff + 256)}. */
-    public static void dequantize(MemorySegment src, long off, float[] dst, int dstOff) {
+    @Override
+    protected void decodeBlock(MemorySegment src, long off, float[] dst, int dstOff) {
         float d = HalfFloats.readF16(src, off + D);
         float dmin = HalfFloats.readF16(src, off + DMIN);
         long scales = off + SCALES;
@@ -38,8 +44,8 @@ public final class BlockQ5_K {
             long qs = off + QS + 32L * c;
             int y = dstOff + 64 * c;
             for (int l = 0; l < 32; l++) {
-                int b = src.get(I8, qs + l) & 0xFF;
-                int h = (src.get(I8, qh + l) & 0xFF) >>> (2 * c);
+                int b = src.get(BYTE, qs + l) & 0xFF;
+                int h = (src.get(BYTE, qh + l) & 0xFF) >>> (2 * c);
                 dst[y + l] = d1 * ((b & 0x0F) + ((h & 1) << 4)) - m1;
                 dst[y + 32 + l] = d2 * ((b >>> 4) + ((h & 2) << 3)) - m2;
             }
@@ -50,7 +56,8 @@ public final class BlockQ5_K {
      * Encodes {@code x[xOff .. xOff + 256)} following {@code quantize_row_q5_K_ref} (the Q4_K procedure with
      * 5-bit levels and a finer grid search).
      */
-    public static void quantize(float[] x, int xOff, MemorySegment dst, long off) {
+    @Override
+    protected void encodeBlock(float[] x, int xOff, MemorySegment dst, long off) {
         KQuants.Scratch s = KQuants.SCRATCH.get();
         BlockQ4_K.quantize(x, xOff, dst, off, 31, -0.5f, 0.1f, 15, s);
         int[] levels = s.levels;
@@ -61,13 +68,23 @@ public final class BlockQ5_K {
                 high |= (levels[64 * c + l] >>> 4) << (2 * c);
                 high |= (levels[64 * c + 32 + l] >>> 4) << (2 * c + 1);
             }
-            dst.set(I8, qh + l, (byte) high);
+            dst.set(BYTE, qh + l, (byte) high);
         }
         for (int c = 0; c < 4; c++) {
             for (int l = 0; l < 32; l++) {
                 int lo = levels[64 * c + l] & 0x0F, hi = levels[64 * c + 32 + l] & 0x0F;
-                dst.set(I8, qs + 32L * c + l, (byte) (lo | (hi << 4)));
+                dst.set(BYTE, qs + 32L * c + l, (byte) (lo | (hi << 4)));
             }
         }
+    }
+
+    @Override
+    public int[] scaleOffsets() {
+        return new int[] {D, DMIN};
+    }
+
+    @Override
+    protected RowKernel newKernel() {
+        return new Q5_KKernel();
     }
 }

@@ -1,6 +1,9 @@
 package dev.mixtral.model.tensor;
 
-import static dev.mixtral.model.tensor.HalfFloats.I8;
+import static dev.mixtral.model.tensor.ByteLayouts.BYTE;
+
+import dev.mixtral.model.kernel.Q6_KKernel;
+import dev.mixtral.model.kernel.RowKernel;
 
 import java.lang.foreign.MemorySegment;
 
@@ -17,27 +20,30 @@ import java.lang.foreign.MemorySegment;
  *
  * Value {@code i} is {@code (d · scales[i/16]) · (q − 32)} with {@code q} in 0..63.
  */
-public final class BlockQ6_K {
-    private BlockQ6_K() {}
-
+public final class BlockQ6_K extends BlockFormat {
     public static final int VALUES = 256;
     public static final int BYTES = 210;
     public static final int QL = 0, QH = 128, SCALES = 192, D = 208;
 
+    BlockQ6_K() {
+        super(VALUES, BYTES, 18); // LLAMA_FTYPE_MOSTLY_Q6_K
+    }
+
     /** Decodes the block at {@code src[off ..)} into {@code dst[dstOff .. dstOff + 256)}. */
-    public static void dequantize(MemorySegment src, long off, float[] dst, int dstOff) {
+    @Override
+    protected void decodeBlock(MemorySegment src, long off, float[] dst, int dstOff) {
         float d = HalfFloats.readF16(src, off + D);
         for (int h = 0; h < 2; h++) {
             long ql = off + QL + 64L * h, qh = off + QH + 32L * h, sc = off + SCALES + 8L * h;
             int y = dstOff + 128 * h;
             for (int is = 0; is < 2; is++) {
                 // ggml computes d * sc * q left to right; d * sc (fp16 × int8) is exact, so hoisting it changes nothing
-                float s1 = d * src.get(I8, sc + is), s2 = d * src.get(I8, sc + is + 2);
-                float s3 = d * src.get(I8, sc + is + 4), s4 = d * src.get(I8, sc + is + 6);
+                float s1 = d * src.get(BYTE, sc + is), s2 = d * src.get(BYTE, sc + is + 2);
+                float s3 = d * src.get(BYTE, sc + is + 4), s4 = d * src.get(BYTE, sc + is + 6);
                 for (int l = 16 * is; l < 16 * is + 16; l++) {
-                    int a = src.get(I8, ql + l) & 0xFF;
-                    int b = src.get(I8, ql + 32 + l) & 0xFF;
-                    int hb = src.get(I8, qh + l) & 0xFF;
+                    int a = src.get(BYTE, ql + l) & 0xFF;
+                    int b = src.get(BYTE, ql + 32 + l) & 0xFF;
+                    int hb = src.get(BYTE, qh + l) & 0xFF;
                     dst[y + l] = s1 * (((a & 0x0F) | ((hb & 3) << 4)) - 32);
                     dst[y + 32 + l] = s2 * (((b & 0x0F) | (((hb >>> 2) & 3) << 4)) - 32);
                     dst[y + 64 + l] = s3 * (((a >>> 4) | (((hb >>> 4) & 3) << 4)) - 32);
@@ -52,7 +58,8 @@ public final class BlockQ6_K {
      * per sub-block of 16 ({@link KQuants#fitSymmetric}), the 16 scales quantized to int8 against the largest,
      * then every value re-rounded against the stored scales.
      */
-    public static void quantize(float[] x, int xOff, MemorySegment dst, long off) {
+    @Override
+    protected void encodeBlock(float[] x, int xOff, MemorySegment dst, long off) {
         KQuants.Scratch s = KQuants.SCRATCH.get();
         float[] scales = s.scales;
         int[] levels = s.levels;
@@ -72,11 +79,11 @@ public final class BlockQ6_K {
         float iscale = -128f / maxScale;
         HalfFloats.writeF16(dst, off + D, 1 / iscale);
         for (int ib = 0; ib < 16; ib++) {
-            dst.set(I8, off + SCALES + ib, (byte) Math.min(127, KQuants.nearestInt(iscale * scales[ib])));
+            dst.set(BYTE, off + SCALES + ib, (byte) Math.min(127, KQuants.nearestInt(iscale * scales[ib])));
         }
         float dAll = HalfFloats.readF16(dst, off + D);
         for (int j = 0; j < 16; j++) {
-            float d = dAll * dst.get(I8, off + SCALES + j);
+            float d = dAll * dst.get(BYTE, off + SCALES + j);
             if (d == 0) continue; // keep the fit's levels, as ggml does
             for (int i = 0; i < 16; i++) {
                 levels[16 * j + i] = Math.clamp(KQuants.nearestInt(x[xOff + 16 * j + i] / d), -32, 31) + 32;
@@ -87,10 +94,20 @@ public final class BlockQ6_K {
             int L = 128 * h;
             for (int l = 0; l < 32; l++) {
                 int q1 = levels[L + l], q2 = levels[L + 32 + l], q3 = levels[L + 64 + l], q4 = levels[L + 96 + l];
-                dst.set(I8, ql + l, (byte) ((q1 & 0x0F) | ((q3 & 0x0F) << 4)));
-                dst.set(I8, ql + 32 + l, (byte) ((q2 & 0x0F) | ((q4 & 0x0F) << 4)));
-                dst.set(I8, qh + l, (byte) ((q1 >>> 4) | ((q2 >>> 4) << 2) | ((q3 >>> 4) << 4) | ((q4 >>> 4) << 6)));
+                dst.set(BYTE, ql + l, (byte) ((q1 & 0x0F) | ((q3 & 0x0F) << 4)));
+                dst.set(BYTE, ql + 32 + l, (byte) ((q2 & 0x0F) | ((q4 & 0x0F) << 4)));
+                dst.set(BYTE, qh + l, (byte) ((q1 >>> 4) | ((q2 >>> 4) << 2) | ((q3 >>> 4) << 4) | ((q4 >>> 4) << 6)));
             }
         }
+    }
+
+    @Override
+    public int[] scaleOffsets() {
+        return new int[] {D};
+    }
+
+    @Override
+    protected RowKernel newKernel() {
+        return new Q6_KKernel();
     }
 }

@@ -1,11 +1,11 @@
 package dev.mixtral.model.tensor;
 
+import static dev.mixtral.model.tensor.ByteLayouts.SHORT_LE;
+
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 
 /**
- * fp16 / bf16 conversions as ggml does them, and the little-endian layouts every block format reads.
+ * fp16 / bf16 conversions as ggml does them.
  *
  * <ul>
  *   <li>fp16 → f32 is exact; f32 → fp16 rounds to nearest even (what F16C's {@code vcvtps2ph} with
@@ -16,10 +16,6 @@ import java.nio.ByteOrder;
  */
 public final class HalfFloats {
     private HalfFloats() {}
-
-    public static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
-    public static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    public static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public static float f16ToF32(short bits) {
         return Float.float16ToFloat(bits);
@@ -44,12 +40,12 @@ public final class HalfFloats {
 
     /** The fp16 value at byte {@code offset} of {@code seg}, as f32. */
     public static float readF16(MemorySegment seg, long offset) {
-        return Float.float16ToFloat(seg.get(I16_LE, offset));
+        return Float.float16ToFloat(seg.get(SHORT_LE, offset));
     }
 
     /** Rounds {@code value} to fp16 (nearest even) and stores it at byte {@code offset} of {@code seg}. */
     public static void writeF16(MemorySegment seg, long offset, float value) {
-        seg.set(I16_LE, offset, Float.floatToFloat16(value));
+        seg.set(SHORT_LE, offset, Float.floatToFloat16(value));
     }
 
     /** {@code value} rounded to fp16 and back: the scale a block actually stores. */

@@ -1,6 +1,6 @@
 package dev.mixtral.model.tensor;
 
-import static dev.mixtral.model.tensor.HalfFloats.I8;
+import static dev.mixtral.model.tensor.ByteLayouts.BYTE;
 
 import java.lang.foreign.MemorySegment;
 
@@ -48,23 +48,23 @@ final class KQuants {
 
     /** The 6-bit scale of sub-block {@code j} from the 12 bytes at {@code base}. */
     static int scale6(MemorySegment seg, long base, int j) {
-        if (j < 4) return seg.get(I8, base + j) & 63;
-        return (seg.get(I8, base + j + 4) & 0x0F) | (((seg.get(I8, base + j - 4) & 0xFF) >>> 6) << 4);
+        if (j < 4) return seg.get(BYTE, base + j) & 63;
+        return (seg.get(BYTE, base + j + 4) & 0x0F) | (((seg.get(BYTE, base + j - 4) & 0xFF) >>> 6) << 4);
     }
 
     /** The 6-bit min of sub-block {@code j} from the 12 bytes at {@code base}. */
     static int min6(MemorySegment seg, long base, int j) {
-        if (j < 4) return seg.get(I8, base + j + 4) & 63;
-        return ((seg.get(I8, base + j + 4) & 0xFF) >>> 4) | (((seg.get(I8, base + j) & 0xFF) >>> 6) << 4);
+        if (j < 4) return seg.get(BYTE, base + j + 4) & 63;
+        return ((seg.get(BYTE, base + j + 4) & 0xFF) >>> 4) | (((seg.get(BYTE, base + j) & 0xFF) >>> 6) << 4);
     }
 
     /** Packs eight 6-bit scales and mins (each 0..63) into the 12 bytes at {@code base}. */
     static void packScalesMins(int[] scales, int[] mins, MemorySegment seg, long base) {
         for (int j = 0; j < 4; j++) {
             int hiScale = scales[j + 4] >>> 4, hiMin = mins[j + 4] >>> 4;
-            seg.set(I8, base + j, (byte) (scales[j] | (hiScale << 6)));
-            seg.set(I8, base + j + 4, (byte) (mins[j] | (hiMin << 6)));
-            seg.set(I8, base + j + 8, (byte) ((scales[j + 4] & 0x0F) | ((mins[j + 4] & 0x0F) << 4)));
+            seg.set(BYTE, base + j, (byte) (scales[j] | (hiScale << 6)));
+            seg.set(BYTE, base + j + 4, (byte) (mins[j] | (hiMin << 6)));
+            seg.set(BYTE, base + j + 8, (byte) ((scales[j + 4] & 0x0F) | ((mins[j + 4] & 0x0F) << 4)));
         }
     }
 

@@ -1,7 +1,7 @@
 package dev.mixtral.model.tensor;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
 /**
  * Activations as little-endian bytes in F32, BF16 or F16: how rows cross a process boundary (the
@@ -11,22 +11,16 @@ public final class PackedRows {
     private PackedRows() {}
 
     public static int bytesPerElement(GgmlType type) {
-        return switch (type) {
-            case F32 -> 4;
-            case F16, BF16 -> 2;
-            default -> throw new IllegalArgumentException("activations are packed as F32, BF16 or F16, not " + type);
-        };
+        if (type.isQuantized()) {
+            throw new IllegalArgumentException("activations are packed as F32, BF16 or F16, not " + type);
+        }
+        return type.blockBytes;
     }
 
     public static byte[] pack(float[] values, GgmlType type) {
-        ByteBuffer out = ByteBuffer.allocate(values.length * bytesPerElement(type)).order(ByteOrder.LITTLE_ENDIAN);
-        switch (type) {
-            case F32 -> out.asFloatBuffer().put(values);
-            case BF16 -> { for (float v : values) out.putShort(HalfFloats.f32ToBf16(v)); }
-            case F16 -> { for (float v : values) out.putShort(HalfFloats.f32ToF16(v)); }
-            default -> throw new AssertionError(type);
-        }
-        return out.array();
+        byte[] out = new byte[values.length * bytesPerElement(type)];
+        type.encode(values, 0, values.length, MemorySegment.ofArray(out), 0);
+        return out;
     }
 
     /** Reads {@code count} values from the remaining bytes of {@code bytes}, which must hold exactly that many. */
@@ -36,14 +30,8 @@ public final class PackedRows {
             throw new IllegalArgumentException("expected " + expected + " bytes for " + count + " " + type
                     + " values, got " + bytes.remaining());
         }
-        ByteBuffer in = bytes.slice().order(ByteOrder.LITTLE_ENDIAN);
         float[] values = new float[count];
-        switch (type) {
-            case F32 -> in.asFloatBuffer().get(values);
-            case BF16 -> { for (int i = 0; i < count; i++) values[i] = HalfFloats.bf16ToF32(in.getShort()); }
-            case F16 -> { for (int i = 0; i < count; i++) values[i] = HalfFloats.f16ToF32(in.getShort()); }
-            default -> throw new AssertionError(type);
-        }
+        type.decode(MemorySegment.ofBuffer(bytes.slice()), 0, values, 0, count);
         return values;
     }
 }

@@ -12,8 +12,6 @@ import java.lang.foreign.MemorySegment;
  * thread count.
  */
 public final class WeightMatrix {
-    private static final java.lang.foreign.ValueLayout.OfFloat F32_LE =
-            java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
     /** {@code -Dmixtral.matmul=reference} selects the scalar decode-then-dot path, for before/after measurements. */
     private static final boolean REFERENCE = "reference".equals(System.getProperty("mixtral.matmul"));
 
@@ -52,11 +50,7 @@ public final class WeightMatrix {
 
     /** Decodes row {@code r} into {@code dst[dstOff .. dstOff + cols)}. */
     public void row(int r, float[] dst, int dstOff) {
-        if (type == GgmlType.F32) {
-            MemorySegment.copy(data, F32_LE, r * rowBytes, dst, dstOff, cols);
-            return;
-        }
-        Dequantize.row(type, data, r * rowBytes, dst, dstOff, cols);
+        type.decode(data, r * rowBytes, dst, dstOff, cols);
     }
 
     /**

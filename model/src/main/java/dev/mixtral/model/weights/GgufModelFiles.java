@@ -9,11 +9,10 @@ import dev.mixtral.model.tensor.Vectors;
 import dev.mixtral.model.tensor.WeightMatrix;
 import dev.mixtral.model.tokenizer.Vocabulary;
 
+import static dev.mixtral.model.weights.GgufTensorNames.NAMES;
+
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,17 +23,19 @@ import java.util.Optional;
  * experts stacked in {@code blk.N.ffn_{gate,up,down}_exps.weight} (or, in older files, one tensor per
  * expert {@code blk.N.ffn_gate.E.weight}), Q/K rows permuted for adjacent-pair RoPE.
  */
-final class GgufModelFiles implements ModelFiles {
+final class GgufModelFiles extends NamedModelFiles {
     private final GgufFile file;
     private final ModelConfig config;
     private final boolean stackedExperts;
 
     private GgufModelFiles(GgufFile file) {
+        super(NAMES);
         this.file = file;
         this.config = readConfig(file);
-        this.stackedExperts = file.tensorInfo("blk.0.ffn_gate_exps.weight") != null;
-        if (!stackedExperts && file.tensorInfo("blk.0.ffn_gate.0.weight") == null) {
-            throw new ModelFileException(file.path(), "missing tensor blk.0.ffn_gate_exps.weight (no experts found; is this a Mixtral model?)");
+        this.stackedExperts = file.tensorInfo(NAMES.stackedExperts(0, ExpertProjection.GATE)) != null;
+        if (!stackedExperts && file.tensorInfo(NAMES.expert(0, 0, ExpertProjection.GATE)) == null) {
+            throw new ModelFileException(file.path(), "missing tensor " + NAMES.stackedExperts(0, ExpertProjection.GATE)
+                    + " (no experts found; is this a Mixtral model?)");
         }
     }
 
@@ -64,7 +65,7 @@ final class GgufModelFiles implements ModelFiles {
         int heads = f.getInt(p + "attention.head_count");
         int kvHeads = f.has(p + "attention.head_count_kv") ? f.getInt(p + "attention.head_count_kv") : heads;
         int headDim = f.has(p + "rope.dimension_count") ? f.getInt(p + "rope.dimension_count") : dim / heads;
-        var embd = f.requireTensor("token_embd.weight");
+        var embd = f.requireTensor(NAMES.embedding());
         int vocab = f.has(p + "vocab_size") ? f.getInt(p + "vocab_size") : Math.toIntExact(embd.shape()[1]);
         String name = f.has("general.name") ? f.getString("general.name") : f.path().getFileName().toString();
         return new ModelConfig(name, dim, f.getInt(p + "block_count"), heads, kvHeads, headDim,
@@ -85,53 +86,28 @@ final class GgufModelFiles implements ModelFiles {
     }
 
     @Override
-    public DenseWeights loadDense() {
-        List<LayerWeights> layers = new ArrayList<>();
-        for (int l = 0; l < config.layers(); l++) {
-            String b = "blk." + l + ".";
-            layers.add(new LayerWeights(
-                    vector(b + "attn_norm.weight", config.dim()),
-                    matrix(b + "attn_q.weight", config.qDim(), config.dim()),
-                    matrix(b + "attn_k.weight", config.kvDim(), config.dim()),
-                    matrix(b + "attn_v.weight", config.kvDim(), config.dim()),
-                    matrix(b + "attn_output.weight", config.dim(), config.qDim()),
-                    vector(b + "ffn_norm.weight", config.dim()),
-                    matrix(b + "ffn_gate_inp.weight", config.experts(), config.dim())));
-        }
-        WeightMatrix embedding = matrix("token_embd.weight", config.vocab(), config.dim());
-        // Files with tied embeddings have no output.weight; llama.cpp then reuses token_embd.
-        WeightMatrix output = file.tensorInfo("output.weight") != null
-                ? matrix("output.weight", config.vocab(), config.dim()) : embedding;
-        return new DenseWeights(embedding, List.copyOf(layers), vector("output_norm.weight", config.dim()), output);
+    boolean tiedOutput() {
+        return file.tensorInfo(NAMES.output()) == null; // llama.cpp then reuses token_embd
     }
 
     @Override
-    public ExpertWeights loadExpert(int layer, int expert) {
-        if (expert < 0 || expert >= config.experts()) {
-            throw new IllegalArgumentException("expert " + expert + " out of range 0.." + (config.experts() - 1));
-        }
-        String b = "blk." + layer + ".";
-        return new ExpertWeights(
-                expertMatrix(b, "ffn_gate", expert, config.hidden(), config.dim()),
-                expertMatrix(b, "ffn_up", expert, config.hidden(), config.dim()),
-                expertMatrix(b, "ffn_down", expert, config.dim(), config.hidden()));
-    }
-
-    private WeightMatrix expertMatrix(String prefix, String kind, int expert, int rows, int cols) {
-        if (!stackedExperts) return matrix(prefix + kind + "." + expert + ".weight", rows, cols);
-        String name = prefix + kind + "_exps.weight";
+    WeightMatrix expertMatrix(int layer, int expert, ExpertProjection projection, int rows, int cols) {
+        if (!stackedExperts) return super.expertMatrix(layer, expert, projection, rows, cols);
+        String name = NAMES.stackedExperts(layer, projection);
         var info = file.requireTensor(name);
         checkShape(name, info.shape(), cols, rows, config.experts());
         return new WeightMatrix(name + "[" + expert + "]", info.type(), rows, cols, file.mapSlices(name, expert, 1));
     }
 
-    private WeightMatrix matrix(String name, int rows, int cols) {
+    @Override
+    WeightMatrix matrix(String name, int rows, int cols) {
         var info = file.requireTensor(name);
         checkShape(name, info.shape(), cols, rows);
         return WeightMatrix.of(file.tensor(name));
     }
 
-    private float[] vector(String name, int n) {
+    @Override
+    float[] vector(String name, int n) {
         var info = file.requireTensor(name);
         checkShape(name, info.shape(), n);
         return Vectors.toFloats(file.tensor(name));
@@ -145,18 +121,11 @@ final class GgufModelFiles implements ModelFiles {
     }
 
     @Override
-    public String fingerprint() {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update(config.describe().getBytes());
-            for (var t : file.tensorInfos()) {
-                sha.update((t.name() + ":" + t.typeId() + ":" + java.util.Arrays.toString(t.shape()) + ";").getBytes());
-                if (t.type() != null) sha.update(file.peek(t.name(), 64));
-            }
-            return HexFormat.of().formatHex(sha.digest(), 0, 12);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+    List<FingerprintedTensor> fingerprintedTensors() {
+        return file.tensorInfos().stream()
+                .map(t -> new FingerprintedTensor(t.name(), Integer.toString(t.typeId()), t.shape(),
+                        t.type() != null ? file.peek(t.name(), HEAD_BYTES) : null))
+                .toList();
     }
 
     @Override public long mappedBytes() { return file.mappedBytes(); }

@@ -9,14 +9,13 @@ import dev.mixtral.model.tensor.Vectors;
 import dev.mixtral.model.tensor.WeightMatrix;
 import dev.mixtral.model.tokenizer.Vocabulary;
 
+import static dev.mixtral.model.weights.HuggingFaceTensorNames.NAMES;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,13 +25,14 @@ import java.util.Optional;
  * A Hugging Face {@code MixtralForCausalLM} checkpoint directory: config.json, safetensors (single or
  * sharded), tokenizer.json. Q/K rows are in their original order, so RoPE rotates (i, i + headDim/2).
  */
-final class HuggingFaceModelFiles implements ModelFiles {
+final class HuggingFaceModelFiles extends NamedModelFiles {
     private final Path dir;
     private final JsonNode configJson;
     private final ModelConfig config;
     private final SafetensorsCheckpoint weights;
 
     private HuggingFaceModelFiles(Path dir, JsonNode configJson, ModelConfig config, SafetensorsCheckpoint weights) {
+        super(NAMES);
         this.dir = dir;
         this.configJson = configJson;
         this.config = config;
@@ -90,43 +90,18 @@ final class HuggingFaceModelFiles implements ModelFiles {
     }
 
     @Override
-    public DenseWeights loadDense() {
-        List<LayerWeights> layers = new ArrayList<>();
-        for (int l = 0; l < config.layers(); l++) {
-            String p = "model.layers." + l + ".";
-            layers.add(new LayerWeights(
-                    vector(p + "input_layernorm.weight", config.dim()),
-                    matrix(p + "self_attn.q_proj.weight", config.qDim(), config.dim()),
-                    matrix(p + "self_attn.k_proj.weight", config.kvDim(), config.dim()),
-                    matrix(p + "self_attn.v_proj.weight", config.kvDim(), config.dim()),
-                    matrix(p + "self_attn.o_proj.weight", config.dim(), config.qDim()),
-                    vector(p + "post_attention_layernorm.weight", config.dim()),
-                    matrix(p + "block_sparse_moe.gate.weight", config.experts(), config.dim())));
-        }
-        WeightMatrix embedding = matrix("model.embed_tokens.weight", config.vocab(), config.dim());
-        boolean tied = configJson.path("tie_word_embeddings").asBoolean(false) && !weights.has("lm_head.weight");
-        WeightMatrix output = tied ? embedding : matrix("lm_head.weight", config.vocab(), config.dim());
-        return new DenseWeights(embedding, List.copyOf(layers), vector("model.norm.weight", config.dim()), output);
+    boolean tiedOutput() {
+        return configJson.path("tie_word_embeddings").asBoolean(false) && !weights.has(NAMES.output());
     }
 
     @Override
-    public ExpertWeights loadExpert(int layer, int expert) {
-        if (expert < 0 || expert >= config.experts()) {
-            throw new IllegalArgumentException("expert " + expert + " out of range 0.." + (config.experts() - 1));
-        }
-        String p = "model.layers." + layer + ".block_sparse_moe.experts." + expert + ".";
-        return new ExpertWeights(
-                matrix(p + "w1.weight", config.hidden(), config.dim()),
-                matrix(p + "w3.weight", config.hidden(), config.dim()),
-                matrix(p + "w2.weight", config.dim(), config.hidden()));
-    }
-
-    private WeightMatrix matrix(String name, int rows, int cols) {
+    WeightMatrix matrix(String name, int rows, int cols) {
         checkShape(name, cols, rows);
         return WeightMatrix.of(weights.tensor(name));
     }
 
-    private float[] vector(String name, int n) {
+    @Override
+    float[] vector(String name, int n) {
         checkShape(name, n);
         return Vectors.toFloats(weights.tensor(name));
     }
@@ -140,19 +115,10 @@ final class HuggingFaceModelFiles implements ModelFiles {
     }
 
     @Override
-    public String fingerprint() {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update(config.describe().getBytes());
-            for (String name : weights.names().stream().sorted().toList()) {
-                var e = weights.entry(name);
-                sha.update((name + ":" + e.dtype() + ":" + Arrays.toString(e.shape()) + ";").getBytes());
-                sha.update(weights.peek(name, 64));
-            }
-            return HexFormat.of().formatHex(sha.digest(), 0, 12);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+    List<FingerprintedTensor> fingerprintedTensors() {
+        return weights.names().stream().sorted()
+                .map(n -> new FingerprintedTensor(n, weights.entry(n).dtype(), weights.entry(n).shape(), weights.peek(n, HEAD_BYTES)))
+                .toList();
     }
 
     @Override public long mappedBytes() { return weights.mappedBytes(); }

@@ -1,7 +1,7 @@
 package dev.mixtral.model.gguf;
 
 import dev.mixtral.model.tensor.GgmlType;
-import dev.mixtral.model.tensor.RowEncoder;
+import dev.mixtral.model.tensor.HalfFloats;
 import dev.mixtral.model.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -145,7 +145,7 @@ class GgufWriterTest {
             Tensor c = f.tensor("c.bf16");
             for (int r = 0; r < 5; r++) {
                 for (int k = 0; k < cols; k++) {
-                    float v = RowEncoder.fromBf16(c.data().getAtIndex(I16, (long) r * cols + k));
+                    float v = HalfFloats.bf16ToF32(c.data().getAtIndex(I16, (long) r * cols + k));
                     float expected = r == 3 ? row(0, cols)[k] : r == 4 ? row(1, cols)[k] : 0f;
                     assertThat(v).isEqualTo(expected);  // row() values are bf16-exact
                 }
@@ -164,7 +164,7 @@ class GgufWriterTest {
     private static float[] row(int r, int cols) {
         float[] v = new float[cols];
         for (int c = 0; c < cols; c++) {
-            v[c] = RowEncoder.fromBf16(RowEncoder.toBf16((float) Math.sin(r * 31.0 + c) * (1 + r)));
+            v[c] = HalfFloats.bf16ToF32(HalfFloats.f32ToBf16((float) Math.sin(r * 31.0 + c) * (1 + r)));
         }
         return v;
     }

@@ -1,6 +1,5 @@
 package dev.mixtral.model.kernel;
 
-import dev.mixtral.model.tensor.Dequantize;
 import dev.mixtral.model.tensor.GgmlType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -16,7 +15,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 /**
- * The fused kernels against the scalar reference ({@link Dequantize#row} + a double-accumulated dot), on odd
+ * The fused kernels against the scalar reference ({@link GgmlType#decode} + a double-accumulated dot), on odd
  * shapes, random raw blocks (every quant value, negative and extreme scales), zeros and extreme blocks;
  * and bitwise invariance of every result under batching, batch position and thread count.
  */
@@ -136,7 +135,7 @@ class MatMulTest {
         float[] row = new float[cols];
         long rowBytes = type.bytesFor(cols);
         for (int r = 0; r < rows; r++) {
-            Dequantize.row(type, w, r * rowBytes, row, 0, cols);
+            type.decode(w, r * rowBytes, row, 0, cols);
             for (int t = 0; t < batch; t++) {
                 double sum = 0, abs = 0;
                 for (int c = 0; c < cols; c++) {
@@ -318,7 +317,7 @@ class MatMulTest {
 
     /**
      * The per-weight types (F32, F16, BF16: their groups run in column order) follow {@link RowKernel}'s
-     * rule bit for bit, in every kernel shape: {@code acc = fma(w_g, x_g, acc)} over 8-lane groups with {@code w_g} as {@link Dequantize#row}
+     * rule bit for bit, in every kernel shape: {@code acc = fma(w_g, x_g, acc)} over 8-lane groups with {@code w_g} as {@link GgmlType#decode}
      * decodes it, then {@link VectorMath#sumLanes}, then one {@code fma} per column past the last multiple of 8.
      */
     @ParameterizedTest
@@ -330,7 +329,7 @@ class MatMulTest {
                 MemorySegment w = matrix(type, rows, cols, fill, 41L + variant);
                 float[] row = new float[cols];
                 assertFollowsBitwise(type, w, rows, cols, batch -> 29L * batch + v, fill.toString(), (p, x, xo) -> {
-                    Dequantize.row(type, w, p, row, 0, cols);
+                    type.decode(w, p, row, 0, cols);
                     return columnOrderRule(row, x, xo, cols, RowKernel.of(type).blockOrder());
                 });
             }
@@ -378,7 +377,7 @@ class MatMulTest {
         }
     }
 
-    /** Dotting with unit vectors returns each weight: the kernels decode every value exactly as Dequantize does. */
+    /** Dotting with unit vectors returns each weight: the kernels decode every value exactly as GgmlType.decode does. */
     @ParameterizedTest
     @EnumSource(GgmlType.class)
     void unitVectorsReturnEveryWeightExactly(GgmlType type) {
@@ -390,7 +389,7 @@ class MatMulTest {
         MatMul.multiply(type, w, rows, cols, x, cols, out);
         float[] row = new float[cols];
         for (int r = 0; r < rows; r++) {
-            Dequantize.row(type, w, r * type.bytesFor(cols), row, 0, cols);
+            type.decode(w, r * type.bytesFor(cols), row, 0, cols);
             for (int c = 0; c < cols; c++) {
                 if (out[c * rows + r] != row[c]) fail("%s row %d col %d: got %s, weight is %s", type, r, c, out[c * rows + r], row[c]);
             }

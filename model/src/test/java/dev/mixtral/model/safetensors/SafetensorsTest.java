@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mixtral.model.ModelFileException;
 import dev.mixtral.model.TestData;
 import dev.mixtral.model.tensor.GgmlType;
-import dev.mixtral.model.tensor.RowEncoder;
+import dev.mixtral.model.tensor.HalfFloats;
 import dev.mixtral.model.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,7 +35,7 @@ class SafetensorsTest {
 
     /** Distinct bf16-exact values (exact in F32, BF16 and, for these magnitudes, F16). */
     private static float value(String tensor, long i) {
-        return RowEncoder.fromBf16(RowEncoder.toBf16((float) Math.sin(tensor.hashCode() * 0.001 + i * 0.37)));
+        return HalfFloats.bf16ToF32(HalfFloats.f32ToBf16((float) Math.sin(tensor.hashCode() * 0.001 + i * 0.37)));
     }
 
     private static float[] row(String tensor, long row, int cols) {
@@ -48,7 +48,7 @@ class SafetensorsTest {
         return switch (t.type()) {
             case F32 -> t.data().getAtIndex(F32, i);
             case F16 -> Float.float16ToFloat(t.data().getAtIndex(I16, i));
-            case BF16 -> RowEncoder.fromBf16(t.data().getAtIndex(I16, i));
+            case BF16 -> HalfFloats.bf16ToF32(t.data().getAtIndex(I16, i));
             default -> throw new AssertionError(t.type());
         };
     }

@@ -4,7 +4,7 @@ import dev.mixtral.model.TestData;
 import dev.mixtral.model.gguf.GgufFile;
 import dev.mixtral.model.gguf.GgufValue;
 import dev.mixtral.model.tensor.GgmlType;
-import dev.mixtral.model.tensor.RowEncoder;
+import dev.mixtral.model.tensor.HalfFloats;
 import dev.mixtral.model.tensor.Tensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -93,7 +93,7 @@ class SynthGgufTest {
         try (GgufFile f = GgufFile.open(tinyF32)) {
             for (GgufFile.TensorInfo t : f.tensorInfos()) {
                 for (float v : floats(f.tensor(t.name()))) {
-                    assertThat(RowEncoder.fromBf16(RowEncoder.toBf16(v))).as(t.name()).isEqualTo(v);
+                    assertThat(HalfFloats.bf16ToF32(HalfFloats.f32ToBf16(v))).as(t.name()).isEqualTo(v);
                     assertThat(Float.float16ToFloat(Float.floatToFloat16(v))).as(t.name()).isEqualTo(v);
                 }
             }

@@ -1,8 +1,7 @@
 package dev.mixtral.model.synth;
 
 import dev.mixtral.model.gguf.GgufFile;
-import dev.mixtral.model.tensor.Dequantize;
-import dev.mixtral.model.tensor.RowEncoder;
+import dev.mixtral.model.tensor.HalfFloats;
 import dev.mixtral.model.tensor.Tensor;
 
 import java.io.IOException;
@@ -19,15 +18,15 @@ final class SynthTestSupport {
 
     private SynthTestSupport() {}
 
-    /** All values of a tensor as f32 (decoded; quantized types through {@link Dequantize}). */
+    /** All values of a tensor as f32 (decoded; quantized types through {@code GgmlType.decode}). */
     static float[] floats(Tensor t) {
         int n = Math.toIntExact(t.elements());
         float[] out = new float[n];
         switch (t.type()) {
             case F32 -> { for (int i = 0; i < n; i++) out[i] = t.data().getAtIndex(F32, i); }
             case F16 -> { for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(t.data().getAtIndex(I16, i)); }
-            case BF16 -> { for (int i = 0; i < n; i++) out[i] = RowEncoder.fromBf16(t.data().getAtIndex(I16, i)); }
-            default -> Dequantize.row(t.type(), t.data(), 0, out, 0, n);
+            case BF16 -> { for (int i = 0; i < n; i++) out[i] = HalfFloats.bf16ToF32(t.data().getAtIndex(I16, i)); }
+            default -> t.type().decode(t.data(), 0, out, 0, n);
         }
         return out;
     }

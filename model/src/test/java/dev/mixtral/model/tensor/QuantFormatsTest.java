@@ -26,13 +26,13 @@ class QuantFormatsTest {
 
     private static byte[] quantize(GgmlType t, float[] x) {
         byte[] out = new byte[(int) t.bytesFor(x.length)];
-        Quantize.row(t, x, 0, x.length, MemorySegment.ofArray(out), 0);
+        t.encode(x, 0, x.length, MemorySegment.ofArray(out), 0);
         return out;
     }
 
     private static float[] dequantize(GgmlType t, byte[] bytes, int n) {
         float[] y = new float[n];
-        Dequantize.row(t, MemorySegment.ofArray(bytes), 0, y, 0, n);
+        t.decode(MemorySegment.ofArray(bytes), 0, y, 0, n);
         return y;
     }
 
@@ -407,8 +407,8 @@ class QuantFormatsTest {
         Arrays.fill(dst, (byte) 0x5A);
         MemorySegment seg = MemorySegment.ofArray(dst);
         // two halves at an odd (unaligned) offset must give the bytes of the whole row
-        Quantize.row(type, padded, 7, n / 2, seg, pad);
-        Quantize.row(type, padded, 7 + n / 2, n / 2, seg, pad + type.bytesFor(n / 2));
+        type.encode(padded, 7, n / 2, seg, pad);
+        type.encode(padded, 7 + n / 2, n / 2, seg, pad + type.bytesFor(n / 2));
         assertThat(Arrays.copyOfRange(dst, pad, pad + whole.length)).isEqualTo(whole);
         for (int i = 0; i < pad; i++) {
             assertThat(dst[i]).isEqualTo((byte) 0x5A);
@@ -417,7 +417,7 @@ class QuantFormatsTest {
 
         float[] out = new float[n + 6];
         Arrays.fill(out, -42f);
-        Dequantize.row(type, seg, pad, out, 3, n);
+        type.decode(seg, pad, out, 3, n);
         assertThat(Arrays.copyOfRange(out, 3, 3 + n)).containsExactly(dequantize(type, whole, n));
         assertThat(new float[] {out[0], out[1], out[2], out[n + 3], out[n + 4], out[n + 5]}).containsOnly(-42f);
     }
@@ -426,13 +426,13 @@ class QuantFormatsTest {
     @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     void rowsRejectPartialBlocksAndShortArrays(GgmlType type) {
         MemorySegment seg = MemorySegment.ofArray(new byte[4096]);
-        assertThatThrownBy(() -> Quantize.row(type, new float[1024], 0, type.blockSize + 1, seg, 0))
+        assertThatThrownBy(() -> type.encode(new float[1024], 0, type.blockSize + 1, seg, 0))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a multiple");
-        assertThatThrownBy(() -> Dequantize.row(type, seg, 0, new float[1024], 0, type.blockSize / 2))
+        assertThatThrownBy(() -> type.decode(seg, 0, new float[1024], 0, type.blockSize / 2))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a multiple");
-        assertThatThrownBy(() -> Dequantize.row(type, seg, 0, new float[type.blockSize], 1, type.blockSize))
+        assertThatThrownBy(() -> type.decode(seg, 0, new float[type.blockSize], 1, type.blockSize))
                 .isInstanceOf(IndexOutOfBoundsException.class);
-        assertThatThrownBy(() -> Quantize.row(type, new float[type.blockSize], 0, type.blockSize, seg, 4096 - 1))
+        assertThatThrownBy(() -> type.encode(new float[type.blockSize], 0, type.blockSize, seg, 4096 - 1))
                 .isInstanceOf(IndexOutOfBoundsException.class);
     }
 }

@@ -50,13 +50,13 @@ class QuantGoldenFilesTest {
                 float[] row = new float[rowLen];
                 MemorySegment mine = arena.allocate(rowBytes);
                 for (long r = 0; r < rows; r++) {
-                    Dequantize.row(GgmlType.F32, ref.data(), r * 4L * rowLen, row, 0, rowLen);
-                    Quantize.row(type, row, 0, rowLen, mine, 0);
+                    GgmlType.F32.decode(ref.data(), r * 4L * rowLen, row, 0, rowLen);
+                    type.encode(row, 0, rowLen, mine, 0);
                     MemorySegment theirs = q.data().asSlice(r * rowBytes, rowBytes);
                     long at = mine.mismatch(theirs);
                     if (at >= 0 && mismatches.size() < 5) {
                         mismatches.add(info.name() + " row " + r + " byte " + at + " (block " + at / type.blockBytes
-                                + "): ours " + mine.get(HalfFloats.I8, at) + ", llama.cpp " + theirs.get(HalfFloats.I8, at));
+                                + "): ours " + mine.get(ByteLayouts.BYTE, at) + ", llama.cpp " + theirs.get(ByteLayouts.BYTE, at));
                     }
                 }
                 assertThat(q.data().byteSize()).isEqualTo(rows * rowBytes);
@@ -89,9 +89,9 @@ class QuantGoldenFilesTest {
                 float[] y = new float[rowLen];
                 byte[] raw = new byte[(int) rowBytes];
                 for (long r = 0; r < rows; r++) {
-                    Dequantize.row(GgmlType.F32, ref.data(), r * 4L * rowLen, x, 0, rowLen);
-                    Dequantize.row(type, q.data(), r * rowBytes, y, 0, rowLen);
-                    MemorySegment.copy(q.data(), HalfFloats.I8, r * rowBytes, raw, 0, raw.length);
+                    GgmlType.F32.decode(ref.data(), r * 4L * rowLen, x, 0, rowLen);
+                    type.decode(q.data(), r * rowBytes, y, 0, rowLen);
+                    MemorySegment.copy(q.data(), ByteLayouts.BYTE, r * rowBytes, raw, 0, raw.length);
                     ByteBuffer bb = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
                     for (int b = 0; b < rowLen / 32; b++) {
                         int base = b * type.blockBytes;

@@ -23,7 +23,7 @@ class QuantKLayoutTest {
 
     private static float[] decode(GgmlType type, byte[] block) {
         float[] y = new float[256];
-        Dequantize.row(type, MemorySegment.ofArray(block), 0, y, 0, 256);
+        type.decode(MemorySegment.ofArray(block), 0, y, 0, 256);
         return y;
     }
 
@@ -129,7 +129,7 @@ class QuantKLayoutTest {
             for (int i = 0; i < 256; i++) x[i] = (float) (r.nextGaussian() * (1 + i % 7));
             for (GgmlType t : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
                 byte[] bytes = new byte[t.blockBytes];
-                Quantize.row(t, x, 0, 256, MemorySegment.ofArray(bytes), 0);
+                t.encode(x, 0, 256, MemorySegment.ofArray(bytes), 0);
                 byte[] repacked = switch (t) {
                     case Q4_K -> {
                         int[] q = new int[256];
