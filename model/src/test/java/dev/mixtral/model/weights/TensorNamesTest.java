@@ -3,7 +3,7 @@ package dev.mixtral.model.weights;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mixtral.model.ModelConfig;
-import dev.mixtral.model.SharedData;
+import dev.mixtral.model.TestData;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,7 +40,7 @@ class TensorNamesTest {
 
     @Test
     void ggufNamesAreLlamaCppsWithStackedExperts() {
-        Path gguf = SharedData.golden().resolve("tiny/mixtral-tiny-F32.gguf");
+        Path gguf = TestData.golden().resolve("tiny/mixtral-tiny-F32.gguf");
         ModelConfig c = configOf(gguf);
         List<String> expected = dense(GgufTensorNames.NAMES, c);
         for (int l = 0; l < c.layers(); l++) {
@@ -52,7 +52,7 @@ class TensorNamesTest {
 
     @Test
     void huggingFaceNamesAreMixtralForCausalLMs() {
-        Path dir = SharedData.golden().resolve("tiny/hf-f32");
+        Path dir = TestData.hfCheckpoint("hf-f32");
         ModelConfig c = configOf(dir);
         List<String> expected = dense(HuggingFaceTensorNames.NAMES, c);
         for (int l = 0; l < c.layers(); l++) {
