@@ -5,6 +5,10 @@ import com.marcnuri.helm.InstallCommand;
 import com.marcnuri.helm.TemplateCommand;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 
+import io.fabric8.kubernetes.api.model.Pod;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -53,6 +57,43 @@ final class Chart {
         for (var e : sets.entrySet()) i = i.set(e.getKey(), e.getValue());
         return i.call().getOutput();
     }
+
+    /**
+     * The {@code helm test} hook pod as Helm renders it. helm-java returns manifests without hooks, so this renders
+     * a copy of the chart with one more template that includes the pod's named template, its hook annotation
+     * renamed so Helm keeps it in the manifest (and named back here).
+     */
+    static Pod testPod(Path valuesFile, Map<String, Object> sets) {
+        Path copy;
+        try {
+            copy = Files.createTempDirectory("chart-hooks");
+            try (var walk = Files.walk(dir())) {
+                for (Path p : walk.toList()) {
+                    Path target = copy.resolve(dir().relativize(p).toString());
+                    if (Files.isDirectory(p)) Files.createDirectories(target);
+                    else Files.copy(p, target);
+                }
+            }
+            Files.writeString(copy.resolve("templates/zz-test-hooks-as-manifest.yaml"),
+                    "{{ include \"mixtral.testCompletionPod\" . | replace \"helm.sh/hook\" \"" + RENAMED_HOOK + "\" }}\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        try {
+            TemplateCommand t = new Helm(copy).template().withName(RELEASE).withNamespace(NAMESPACE).withKubeVersion(KUBE_VERSION);
+            if (valuesFile != null) t = t.withValuesFile(valuesFile);
+            for (var e : sets.entrySet()) t = t.set(e.getKey(), e.getValue());
+            Pod pod = new Rendered(KubernetesObjects.parse(t.call())).one(Pod.class, "-test-completion");
+            Map<String, String> annotations = new LinkedHashMap<>();
+            pod.getMetadata().getAnnotations().forEach((k, v) -> annotations.put(k.replace(RENAMED_HOOK, "helm.sh/hook"), v));
+            pod.getMetadata().setAnnotations(annotations);
+            return pod;
+        } finally {
+            Image.deleteQuietly(copy);
+        }
+    }
+
+    private static final String RENAMED_HOOK = "chart-test.mixtral.dev/hook";
 
     /** The part of {@link #dryRunInstall} output between {@code start} and the next of {@code ends}. */
     static String section(String output, String start, String... ends) {

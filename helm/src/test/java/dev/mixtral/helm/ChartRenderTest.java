@@ -92,8 +92,7 @@ class ChartRenderTest {
         String output = Chart.dryRunInstall(null, Map.of());
         Chart.Rendered r = Chart.render(null);
         Service api = r.all(Service.class).stream().filter(s -> !"None".equals(s.getSpec().getClusterIP())).findFirst().orElseThrow();
-        Pod test = (Pod) KubernetesObjects.parse(Chart.section(output, "HOOKS:", "MANIFEST:")).stream()
-                .filter(o -> o instanceof Pod).findFirst().orElseThrow();
+        Pod test = Chart.testPod(null, Map.of());
         assertThat(test.getMetadata().getAnnotations()).containsEntry("helm.sh/hook", "test");
         Container c = test.getSpec().getContainers().getFirst();
         assertThat(String.join(" ", c.getCommand())).contains("/v1/completions");
