@@ -59,7 +59,8 @@ final class Image {
         try (var jars = Files.list(cliTarget.resolve("lib"))) {
             for (Path jar : jars.toList()) Files.createSymbolicLink(app.resolve("lib").resolve(jar.getFileName()), jar);
         }
-        Path runtime = Path.of(System.getProperty("mixtral.runtime", System.getProperty("java.home")));
+        String given = System.getProperty("mixtral.runtime", "");
+        Path runtime = Path.of(given.isBlank() ? System.getProperty("java.home") : given);
         Files.createSymbolicLink(app.resolve("runtime"), runtime);
         return new Image(root, entrypoint, env);
     }
@@ -71,6 +72,7 @@ final class Image {
     }
 
     static void deleteQuietly(Path dir) {
+        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
         try (var walk = Files.walk(dir)) {
             for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         } catch (IOException e) {
