@@ -28,7 +28,6 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -76,7 +75,7 @@ class ChartRenderTest {
 
         assertEveryExpertHeldReplicationFactorTimes(nodes);
         assertSeedsArePodsOfTheHeadlessService(nodes, coordinator, headless);
-        assertPortsAgree(r, nodes, coordinator, headless, api);
+        assertPortsAgree(nodes, coordinator, headless, api);
         assertProbesSecurityAndTermination(nodes.getSpec().getTemplate(), "expert-node");
         assertProbesSecurityAndTermination(coordinator.getSpec().getTemplate(), "coordinator");
         assertSelectorsMatch(r, nodes, coordinator);
@@ -242,7 +241,7 @@ class ChartRenderTest {
         }
     }
 
-    private static void assertPortsAgree(Chart.Rendered r, StatefulSet nodes, Deployment coordinator, Service headless, Service api) {
+    private static void assertPortsAgree(StatefulSet nodes, Deployment coordinator, Service headless, Service api) {
         Container node = nodes.getSpec().getTemplate().getSpec().getContainers().getFirst();
         Map<String, String> nodeEnv = env(node);
         assertThat(nodeEnv.get("MIXTRAL_GRPC_PORT")).isEqualTo(Integer.toString(containerPort(node, "expert-grpc")));
@@ -266,7 +265,6 @@ class ChartRenderTest {
                 resolve(c, port); // fails unless the probe's port is one of the container's
             }
         }
-        assertThat(r.objects()).isNotEmpty();
     }
 
     private static void assertProbesSecurityAndTermination(PodTemplateSpec template, String role) {
@@ -347,9 +345,5 @@ class ChartRenderTest {
 
     private static List<Probe> probes(Container c) {
         return Stream.of(c.getStartupProbe(), c.getReadinessProbe(), c.getLivenessProbe()).filter(Objects::nonNull).toList();
-    }
-
-    static boolean chartExists() {
-        return Files.isDirectory(Chart.dir());
     }
 }

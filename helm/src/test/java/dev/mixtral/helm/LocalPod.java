@@ -46,8 +46,8 @@ final class LocalPod implements AutoCloseable {
     }
 
     /**
-     * @param hosts      DNS name → loopback address of every pod (and Service) the processes may be told about
-     * @param hostPaths  not used for hostPath volumes (their path is taken as is); emptyDirs are made under {@code scratch}
+     * @param hosts   DNS name → loopback address of every pod (and Service) the processes may be told about
+     * @param scratch where emptyDir volumes are made and the log goes (hostPath volumes are used as they are)
      */
     static LocalPod start(Image image, PodSpec spec, Kubelet.PodFacts pod, Map<String, String> hosts, Path scratch) throws IOException {
         Container c = spec.getContainers().getFirst();
