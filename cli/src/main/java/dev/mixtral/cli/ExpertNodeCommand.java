@@ -1,6 +1,7 @@
 package dev.mixtral.cli;
 
 import dev.mixtral.model.kernel.Parallel;
+import dev.mixtral.model.weights.ModelFiles;
 import dev.mixtral.node.ExpertNode;
 import dev.mixtral.node.NodeMetrics;
 import dev.mixtral.node.ExpertRanges;
@@ -27,6 +28,11 @@ final class ExpertNodeCommand implements Callable<Integer> {
     @Option(names = "--experts", paramLabel = "RANGES", defaultValue = "${env:MIXTRAL_EXPERTS}",
             description = "Experts to hold in every layer, e.g. 0-3 or 0,2,5-7. Env: MIXTRAL_EXPERTS.")
     String experts;
+
+    @Option(names = "--placement", paramLabel = "INDEX/NODES/REPLICAS", defaultValue = "${env:MIXTRAL_PLACEMENT}",
+            description = {"Instead of --experts: hold the experts that node INDEX of NODES gets when every expert is on REPLICAS nodes,",
+                    "by the rule of 'cluster --replicas' (e.g. 3/8/2; a StatefulSet pod passes its ordinal). Env: MIXTRAL_PLACEMENT."})
+    String placement;
 
     @Option(names = "--port", paramLabel = "PORT", defaultValue = "${env:MIXTRAL_GRPC_PORT:-0}",
             description = "gRPC port of the ExpertService (0: any free port; the cluster advertises it). Default: ${DEFAULT-VALUE}.")
@@ -57,9 +63,13 @@ final class ExpertNodeCommand implements Callable<Integer> {
             if (threads < 1) throw new UserException("--threads must be >= 1");
             Parallel.setThreads(threads);
         }
-        if (experts == null || experts.isBlank()) throw new UserException("--experts is required (e.g. --experts 0-3)");
+        boolean byPlacement = placement != null && !placement.isBlank();
+        boolean byExperts = experts != null && !experts.isBlank();
+        if (!byPlacement && !byExperts) throw new UserException("--experts is required (e.g. --experts 0-3)");
+        if (byPlacement && byExperts) throw new UserException("give --experts or --placement, not both");
         Path path = ModelOptions.resolveModel(model);
         if (!Files.exists(path)) throw new UserException(path + ": no such file or directory");
+        if (byPlacement) experts = ExpertRanges.format(Placement.parse(placement).experts(modelExperts(path)));
         List<String> seedList = seeds == null ? List.of()
                 : Arrays.stream(seeds.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
         for (String s : seedList) if (!s.matches(".+:\\d+")) throw new UserException("--seeds: '" + s + "' is not HOST:PORT");
@@ -81,6 +91,12 @@ final class ExpertNodeCommand implements Callable<Integer> {
         System.out.flush();
         stopped.await();
         return 0;
+    }
+
+    private static int modelExperts(Path path) {
+        try (ModelFiles files = ModelFiles.open(path)) { // header only
+            return files.config().experts();
+        }
     }
 
     private static void exitWithParent() {

@@ -78,23 +78,9 @@ public final class LocalCluster implements AutoCloseable {
         return start(model, experts, n, replicas, "127.0.0.1", seedPort, List.of(), output);
     }
 
-    /**
-     * Even shares: contiguous blocks of experts, node i holding block i; with replicas R, block i is also
-     * on nodes i+1 … i+R-1 (mod n), so each expert is on exactly R distinct nodes.
-     */
+    /** The project's placement rule (see {@link Placement#shares}). */
     public static List<SortedSet<Integer>> split(int experts, int n, int replicas) {
-        if (n < 1) throw new IllegalArgumentException("--nodes must be >= 1");
-        if (replicas < 1 || replicas > n) throw new IllegalArgumentException("--replicas must be between 1 and the number of nodes (" + n + ")");
-        if (n > experts * replicas) {
-            throw new IllegalArgumentException(n + " nodes cannot all hold experts: the model has " + experts + " experts × " + replicas + " replicas");
-        }
-        List<SortedSet<Integer>> shares = new ArrayList<>();
-        for (int i = 0; i < n; i++) shares.add(new TreeSet<>());
-        for (int e = 0; e < experts; e++) {
-            int block = (int) ((long) e * n / experts);
-            for (int r = 0; r < replicas; r++) shares.get((block + r) % n).add(e);
-        }
-        return shares;
+        return Placement.shares(experts, n, replicas);
     }
 
     public String seedAddress() {
