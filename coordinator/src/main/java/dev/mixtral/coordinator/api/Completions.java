@@ -41,7 +41,7 @@ final class Completions {
                     + " tokens; the model's context is " + context + " tokens");
         }
         int maxTokens = limits.maxTokens(req.maxTokens(), context - prompt.length);
-        if (prompt.length + maxTokens > context) {
+        if (maxTokens > context - prompt.length) { // not prompt + maxTokens > context: that sum overflows for max_tokens near 2^31
             throw ApiException.badRequest("max_tokens", "max_tokens (" + maxTokens + ") + the prompt (" + prompt.length
                     + " tokens) exceeds the model's context of " + context + " tokens");
         }

@@ -4,6 +4,11 @@ import com.sun.net.httpserver.HttpExchange;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -71,11 +76,31 @@ final class RequestGuard {
         byte[] body;
         try (InputStream in = ex.getRequestBody()) {
             body = in.readNBytes(limits.maxBodyBytes() + 1);
-        } catch (IOException e) {
-            throw ApiException.badRequest(null, "could not read the request body: " + e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            // The JDK's chunked-body decoder throws unchecked exceptions on some malformed chunk sizes.
+            throw ApiException.badRequest(null, "could not read the request body: "
+                    + (e.getMessage() != null ? e.getMessage() : "malformed (" + e.getClass().getSimpleName() + ")"));
         }
         if (body.length > limits.maxBodyBytes()) throw limits.bodyTooLarge(-1);
+        requireUtf8(body);
         return body;
+    }
+
+    /**
+     * JSON between systems must be UTF-8 (RFC 8259), and the JSON parser lets some ill-formed sequences
+     * (overlong forms, encoded surrogates) through into strings; they are refused here instead.
+     */
+    private static void requireUtf8(byte[] body) {
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(body);
+        CharBuffer out = CharBuffer.allocate(8192);
+        while (true) {
+            CoderResult r = utf8.decode(in, out, true);
+            if (r.isError()) throw ApiException.badRequest(null, "the request body is not valid UTF-8 (at byte " + in.position() + ")");
+            if (r.isUnderflow()) return;
+            out.clear();
+        }
     }
 
     private static byte[] sha256(String s) {
