@@ -270,7 +270,7 @@ public final class ApiServer implements AutoCloseable {
         if (!actual.equals(expected)) throw new ApiException(405, "invalid_request_error", null, "use " + expected + " for this endpoint, not " + actual);
     }
 
-    private static JsonNode readJson(byte[] body) {
+    static JsonNode readJson(byte[] body) {
         if (body.length == 0) throw ApiException.badRequest(null, "the request body is empty; send a JSON object");
         try {
             return JSON.readTree(body);

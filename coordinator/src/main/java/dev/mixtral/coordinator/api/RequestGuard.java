@@ -90,7 +90,7 @@ final class RequestGuard {
      * JSON between systems must be UTF-8 (RFC 8259), and the JSON parser lets some ill-formed sequences
      * (overlong forms, encoded surrogates) through into strings; they are refused here instead.
      */
-    private static void requireUtf8(byte[] body) {
+    static void requireUtf8(byte[] body) {
         CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
         ByteBuffer in = ByteBuffer.wrap(body);
