@@ -8,7 +8,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
  * request. Anything else thrown would have been a 500.
  */
 class CompletionRequestFuzzTest {
-    @FuzzTest(maxDuration = "5s")
+    @FuzzTest(maxDuration = "3s")
     void requestBody(byte[] data) {
         boolean chat = data.length > 0 && (data[0] & 1) == 1;
         try {

@@ -18,7 +18,7 @@ class ChatTemplateFuzzTest {
     static final Tokenizer TOKENIZER = new Tokenizer(BundledVocabulary.vocabulary());
     static final String[] ROLES = {"user", "assistant", "system", "tool", "User", ""};
 
-    @FuzzTest(maxDuration = "5s")
+    @FuzzTest(maxDuration = "3s")
     void chat(FuzzedDataProvider in) {
         int n = in.consumeInt(0, 6);
         List<ChatTemplate.Message> messages = new ArrayList<>();

@@ -14,7 +14,7 @@ import java.nio.file.Path;
  * header, tensor directory and vocabulary can all be read. Anything else thrown is a finding.
  */
 class GgufFuzzTest {
-    @FuzzTest(maxDuration = "5s")
+    @FuzzTest(maxDuration = "3s")
     @DictionaryEntries({"general.alignment", "tokenizer.ggml.model", "llama", "tokenizer.ggml.tokens", "tokenizer.ggml.scores",
             "tokenizer.ggml.token_type", "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.unknown_token_id",
             "tokenizer.ggml.add_bos_token", "tokenizer.ggml.add_space_prefix"})

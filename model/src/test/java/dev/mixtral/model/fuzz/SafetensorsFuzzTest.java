@@ -8,7 +8,7 @@ import java.nio.file.Path;
 
 /** The safetensors reader on arbitrary bytes: a {@link ModelFileException}, or a readable file. */
 class SafetensorsFuzzTest {
-    @FuzzTest(maxDuration = "5s")
+    @FuzzTest(maxDuration = "3s")
     void safetensors(byte[] data) {
         Path dir = FuzzFiles.newDir();
         try (SafetensorsFile f = SafetensorsFile.open(FuzzFiles.write(dir, "model.safetensors", data))) {

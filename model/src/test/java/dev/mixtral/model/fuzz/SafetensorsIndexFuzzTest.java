@@ -15,7 +15,7 @@ class SafetensorsIndexFuzzTest {
     /** {@code w}: F32, shape [2], data_offsets [0, 8]. */
     static final byte[] SHARD = shard("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}");
 
-    @FuzzTest(maxDuration = "5s")
+    @FuzzTest(maxDuration = "3s")
     void index(byte[] data) {
         Path dir = FuzzFiles.newDir();
         try {

@@ -10,7 +10,7 @@ import java.nio.file.Path;
 
 /** {@code tokenizer.json} on arbitrary bytes: a {@link ModelFileException}, or a vocabulary that tokenizes text. */
 class TokenizerJsonFuzzTest {
-    @FuzzTest(maxDuration = "5s")
+    @FuzzTest(maxDuration = "3s")
     void tokenizerJson(byte[] data) {
         Path dir = FuzzFiles.newDir();
         try {
