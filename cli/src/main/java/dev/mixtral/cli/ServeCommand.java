@@ -59,6 +59,7 @@ final class ServeCommand implements Callable<Integer> {
         Long kvBudgetMb;
         @Option(names = "--local-seed-port", defaultValue = "25520", paramLabel = "PORT", hidden = true)
         int localSeedPort;
+        @Mixin ApiLimitsOptions limits;
 
         /** Opens the model, starts engine and API, and serves until the process is stopped. */
         int run(ModelOptions model) throws Exception {
@@ -74,8 +75,8 @@ final class ServeCommand implements Callable<Integer> {
                         () -> coordinator == null || coordinator.routingTable().complete() ? null
                                 : "experts " + coordinator.routingTable().missing() + " are not held by any live expert node");
                 try (InferenceEngine engine = new InferenceEngine(m.transformer(), config);
-                     ApiServer api = new ApiServer(engine, m.tokenizer(), metrics, options).start();
-                     GrpcApiServer grpc = grpcPort < 0 ? null : new GrpcApiServer(engine, m.tokenizer(), metrics, host, grpcPort, options.notReady())) {
+                     ApiServer api = new ApiServer(engine, m.tokenizer(), metrics, options, limits.limits()).start();
+                     GrpcApiServer grpc = grpcPort < 0 ? null : new GrpcApiServer(engine, m.tokenizer(), metrics, host, grpcPort, options.notReady(), limits.limits())) {
                     String base = "http://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + api.port();
                     System.err.printf("[serve] model '%s' ready at %s/v1%n", id, base);
                     System.err.printf("[serve] try: curl %s/v1/completions -H 'Content-Type: application/json' -d '{\"model\":\"%s\",\"prompt\":\"Once upon a time\",\"max_tokens\":32}'%n", base, id);

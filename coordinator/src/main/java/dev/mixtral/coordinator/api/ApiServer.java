@@ -1,8 +1,11 @@
 package dev.mixtral.coordinator.api;
 
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -13,7 +16,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -31,8 +33,9 @@ import java.util.function.Supplier;
  */
 public final class ApiServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int MAX_BODY_BYTES = 8 << 20;
+    /** Strict about what it reads: a second document after the first, or a key given twice, is refused, not guessed at. */
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
     /**
      * @param modelId    the name clients pass as {@code model}
@@ -44,14 +47,21 @@ public final class ApiServer implements AutoCloseable {
     private final Completions completions;
     private final ServerMetrics metrics;
     private final Options options;
+    private final RequestGuard guard;
     private final HttpServer server;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
     private final long created = System.currentTimeMillis() / 1000;
 
     public ApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, Options options) throws IOException {
-        this.completions = new Completions(engine, tokenizer, metrics, options.notReady());
+        this(engine, tokenizer, metrics, options, RequestLimits.DEFAULTS);
+    }
+
+    public ApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, Options options, RequestLimits limits) throws IOException {
+        this.completions = new Completions(engine, tokenizer, metrics, options.notReady(), limits);
         this.metrics = metrics;
         this.options = options;
+        this.guard = new RequestGuard(limits, options.apiKey());
+        JdkHttpServerLimits.apply(limits);
         this.server = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 128);
         server.setExecutor(executor);
         server.createContext("/", this::handle);
@@ -109,7 +119,13 @@ public final class ApiServer implements AutoCloseable {
             }
         }
         if (!path.startsWith("/v1/")) throw new ApiException(404, "not_found", null, "no such endpoint: " + path);
-        authorize(ex);
+        guard.authorize(ex);
+        try (RequestGuard.Permit _ = guard.enter()) {
+            return routeV1(ex, path, method);
+        }
+    }
+
+    private int routeV1(HttpExchange ex, String path, String method) {
         return switch (path) {
             case "/v1/models" -> {
                 requireMethod(method, "GET");
@@ -120,11 +136,11 @@ public final class ApiServer implements AutoCloseable {
             }
             case "/v1/completions" -> {
                 requireMethod(method, "POST");
-                yield complete(ex, CompletionRequest.parse(readJson(ex), false));
+                yield complete(ex, CompletionRequest.parse(readJson(guard.readBody(ex)), false));
             }
             case "/v1/chat/completions" -> {
                 requireMethod(method, "POST");
-                yield complete(ex, CompletionRequest.parse(readJson(ex), true));
+                yield complete(ex, CompletionRequest.parse(readJson(guard.readBody(ex)), true));
             }
             default -> throw new ApiException(404, "not_found", null, "no such endpoint: " + path);
         };
@@ -250,27 +266,11 @@ public final class ApiServer implements AutoCloseable {
         out.flush();
     }
 
-    private void authorize(HttpExchange ex) {
-        if (options.apiKey() == null || options.apiKey().isEmpty()) return;
-        String auth = ex.getRequestHeaders().getFirst("Authorization");
-        if (auth == null || !auth.equals("Bearer " + options.apiKey())) {
-            throw new ApiException(401, "invalid_request_error", null,
-                    auth == null ? "missing API key: send 'Authorization: Bearer <key>'" : "incorrect API key");
-        }
-    }
-
     private static void requireMethod(String actual, String expected) {
         if (!actual.equals(expected)) throw new ApiException(405, "invalid_request_error", null, "use " + expected + " for this endpoint, not " + actual);
     }
 
-    private static JsonNode readJson(HttpExchange ex) {
-        byte[] body;
-        try (InputStream in = ex.getRequestBody()) {
-            body = in.readNBytes(MAX_BODY_BYTES + 1);
-        } catch (IOException e) {
-            throw ApiException.badRequest(null, "could not read the request body: " + e.getMessage());
-        }
-        if (body.length > MAX_BODY_BYTES) throw new ApiException(413, "invalid_request_error", null, "the request body is larger than " + MAX_BODY_BYTES + " bytes");
+    static JsonNode readJson(byte[] body) {
         if (body.length == 0) throw ApiException.badRequest(null, "the request body is empty; send a JSON object");
         try {
             return JSON.readTree(body);

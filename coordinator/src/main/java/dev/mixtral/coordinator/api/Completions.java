@@ -17,11 +17,13 @@ final class Completions {
     private final Tokenizer tokenizer;
     private final ServerMetrics metrics;
     private final Supplier<String> notReady;
+    private final RequestLimits limits;
 
     /** A submitted request: its output stream, a handle to cancel it, and its prompt length. */
     record Started(GenerationStream stream, InferenceEngine.Handle handle, int promptTokens) {}
 
-    Completions(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, Supplier<String> notReady) {
+    Completions(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, Supplier<String> notReady, RequestLimits limits) {
+        this.limits = limits;
         this.engine = engine;
         this.tokenizer = tokenizer;
         this.metrics = metrics;
@@ -33,12 +35,13 @@ final class Completions {
         if (why != null) throw new ApiException(503, "service_unavailable", null, "not ready: " + why);
         int[] prompt = promptIds(req);
         int context = engine.modelConfig().context();
+        limits.checkPrompt(prompt.length, req.chat() ? "messages" : "prompt");
         if (prompt.length >= context) {
             throw ApiException.badRequest(req.chat() ? "messages" : "prompt", "the prompt has " + prompt.length
                     + " tokens; the model's context is " + context + " tokens");
         }
-        int maxTokens = req.maxTokens() != null ? req.maxTokens() : context - prompt.length;
-        if (prompt.length + maxTokens > context) {
+        int maxTokens = limits.maxTokens(req.maxTokens(), context - prompt.length);
+        if (maxTokens > context - prompt.length) { // not prompt + maxTokens > context: that sum overflows for max_tokens near 2^31
             throw ApiException.badRequest("max_tokens", "max_tokens (" + maxTokens + ") + the prompt (" + prompt.length
                     + " tokens) exceeds the model's context of " + context + " tokens");
         }

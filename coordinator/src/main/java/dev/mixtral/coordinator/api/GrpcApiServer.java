@@ -27,7 +27,13 @@ public final class GrpcApiServer implements AutoCloseable {
 
     public GrpcApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, String host, int port,
                          java.util.function.Supplier<String> notReady) throws IOException {
-        Completions completions = new Completions(engine, tokenizer, metrics, notReady);
+        this(engine, tokenizer, metrics, host, port, notReady, RequestLimits.DEFAULTS);
+    }
+
+    /** {@code limits}: its prompt and {@code max_tokens} limits apply here as over HTTP. */
+    public GrpcApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, String host, int port,
+                         java.util.function.Supplier<String> notReady, RequestLimits limits) throws IOException {
+        Completions completions = new Completions(engine, tokenizer, metrics, notReady, limits);
         server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
                 .addService(new Service(completions, metrics)).build().start();
         log.info("gRPC generation API listening on {}:{}", host, port());

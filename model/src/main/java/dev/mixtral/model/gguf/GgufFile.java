@@ -13,6 +13,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,6 +28,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class GgufFile implements AutoCloseable {
     private static final int MAGIC = 0x46554747; // "GGUF" little-endian
     private static final int DEFAULT_ALIGNMENT = 32;
+    /** Deeper nesting than any real file has; bounds the reader's recursion. */
+    private static final int MAX_ARRAY_NESTING = 16;
 
     /** A tensor's directory entry. {@code type} is null when this build does not read {@code typeId}. */
     public record TensorInfo(String name, int typeId, GgmlType type, long[] shape, long offset) {
@@ -109,8 +112,7 @@ public final class GgufFile implements AutoCloseable {
                 long offset = in.u64("tensor " + name + " offset");
                 tensors.put(name, new TensorInfo(name, typeId, GgmlType.byId(typeId), shape, offset));
             }
-            long alignment = metadata.containsKey("general.alignment")
-                    ? ((Number) metadata.get("general.alignment").value()).longValue() : DEFAULT_ALIGNMENT;
+            long alignment = alignment(path, metadata.get("general.alignment"));
             long dataOffset = (in.position() + alignment - 1) / alignment * alignment;
             for (TensorInfo t : tensors.values()) {
                 checkTensorBounds(path, t, dataOffset, size);
@@ -121,15 +123,43 @@ public final class GgufFile implements AutoCloseable {
         }
     }
 
+    /** {@code general.alignment}: llama.cpp requires a power of two; anything else would misplace every tensor. */
+    private static long alignment(Path path, GgufValue value) {
+        if (value == null) return DEFAULT_ALIGNMENT;
+        if (!(value.value() instanceof Long a) || a <= 0 || a > (1 << 30) || Long.bitCount(a) != 1) {
+            throw new ModelFileException(path, "general.alignment is " + value.value() + "; it must be a power of two (corrupt header?)");
+        }
+        return a;
+    }
+
     private static void checkTensorBounds(Path path, TensorInfo t, long dataOffset, long fileSize) {
+        // Checked before anything sizes an array or a mapping by it: a shape whose product wraps
+        // around 2^63 would otherwise pass as a small (or empty) tensor.
+        long elements = 1;
+        for (long d : t.shape) {
+            try {
+                elements = Math.multiplyExact(elements, d);
+            } catch (ArithmeticException e) {
+                throw new ModelFileException(path, "tensor " + t.name + " has shape " + Arrays.toString(t.shape)
+                        + ", more elements than any file can hold (corrupt header?)");
+            }
+        }
         if (t.type == null) return; // reported when the tensor is used; inspect can still list it
-        long elements = t.elements();
         if (elements % t.type.blockSize != 0) {
             throw new ModelFileException(path, "tensor " + t.name + " (" + t.type + ") has " + elements
                     + " elements, not a multiple of the block size " + t.type.blockSize);
         }
-        long end = dataOffset + t.offset + t.byteSize();
-        if (t.offset < 0 || end > fileSize) {
+        // elements <= 2^63 and a block is at most a few hundred bytes for a few values: compare in
+        // blocks, so neither the byte count nor the end offset can overflow.
+        long blocks = elements / t.type.blockSize;
+        long room = fileSize - dataOffset - t.offset;
+        if (t.offset < 0 || room < 0 || blocks > room / t.type.blockBytes) {
+            String end;
+            try {
+                end = Long.toString(Math.addExact(Math.addExact(dataOffset, t.offset), Math.multiplyExact(blocks, t.type.blockBytes)));
+            } catch (ArithmeticException e) {
+                end = "beyond 2^63";
+            }
             throw new ModelFileException(path, "tensor " + t.name + " needs bytes up to " + end
                     + " but the file has only " + fileSize + " (truncated file?)");
         }
@@ -326,23 +356,42 @@ public final class GgufFile implements AutoCloseable {
         }
 
         GgufValue value(GgufValueType type, String key) {
+            return value(type, key, 0);
+        }
+
+        private GgufValue value(GgufValueType type, String key, int depth) {
             if (type == GgufValueType.ARRAY) {
+                if (depth >= MAX_ARRAY_NESTING) {
+                    throw new ModelFileException(path, "metadata '" + key + "' nests arrays more than " + MAX_ARRAY_NESTING + " deep (corrupt header?)");
+                }
                 int elemId = i32();
                 GgufValueType elem = GgufValueType.byId(elemId);
                 if (elem == null) {
                     throw new ModelFileException(path, "metadata '" + key + "' is an array of unknown type " + elemId);
                 }
                 long n = u64("array length of '" + key + "'");
-                if (n > segment.byteSize() - pos) {
+                // Refused before allocating: every element takes at least this many bytes of the file.
+                if (n > (segment.byteSize() - pos) / minimumBytes(elem) || n > Integer.MAX_VALUE - 8) {
                     throw new ModelFileException(path, "metadata '" + key + "' claims " + n
                             + " elements, more than the file holds (truncated or corrupt file)");
                 }
-                return GgufValue.array(elem, array(elem, (int) n, key));
+                return GgufValue.array(elem, array(elem, (int) n, key, depth));
             }
             return GgufValue.of(type, scalar(type, key));
         }
 
-        private Object array(GgufValueType elem, int n, String key) {
+        /** The fewest bytes one element of this type is stored in: a string is at least its 8-byte length, an array its type and length. */
+        private static long minimumBytes(GgufValueType type) {
+            return switch (type) {
+                case UINT8, INT8, BOOL -> 1;
+                case UINT16, INT16 -> 2;
+                case UINT32, INT32, FLOAT32 -> 4;
+                case UINT64, INT64, FLOAT64, STRING -> 8;
+                case ARRAY -> 12;
+            };
+        }
+
+        private Object array(GgufValueType elem, int n, String key, int depth) {
             switch (elem) {
                 case STRING -> {
                     String[] a = new String[n];
@@ -367,7 +416,7 @@ public final class GgufFile implements AutoCloseable {
                 }
                 case ARRAY -> {
                     GgufValue[] a = new GgufValue[n];
-                    for (int i = 0; i < n; i++) a[i] = value(GgufValueType.ARRAY, key);
+                    for (int i = 0; i < n; i++) a[i] = value(GgufValueType.ARRAY, key, depth + 1);
                     return a;
                 }
                 default -> {

@@ -69,7 +69,15 @@ public final class TokenizerJson {
             addedTypes.put(id, added.path("special").asBoolean(false)
                     ? Vocabulary.TYPE_CONTROL : Vocabulary.TYPE_USER_DEFINED);
         }
-        String[] tokens = new String[byId.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1];
+        // Ids run 0..n-1 without gaps, so the largest is below the count. Checked before sizing an array
+        // by it: then some id below the count is missing, and that is the one reported.
+        int maxId = byId.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1);
+        for (int id = 0; maxId >= byId.size() && id < byId.size(); id++) {
+            if (!byId.containsKey(id)) {
+                throw new ModelFileException(file, "no token has id " + id + " (ids must be 0.." + maxId + " without gaps)");
+            }
+        }
+        String[] tokens = new String[maxId + 1];
         for (int id = 0; id < tokens.length; id++) {
             tokens[id] = byId.get(id);
             if (tokens[id] == null) throw new ModelFileException(file, "no token has id " + id + " (ids must be 0.."
