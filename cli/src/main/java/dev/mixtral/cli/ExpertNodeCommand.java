@@ -51,6 +51,9 @@ final class ExpertNodeCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
     Integer threads;
 
+    @picocli.CommandLine.Mixin
+    TlsOptions tls;
+
     @Override
     public Integer call() throws InterruptedException {
         if (threads != null) {
@@ -66,7 +69,7 @@ final class ExpertNodeCommand implements Callable<Integer> {
         int cport = clusterPort != null ? clusterPort : seedList.isEmpty() ? 25520 : 0;
         if (port < 0 || port > 65535 || cport < 0 || cport > 65535) throw new UserException("ports must be 0..65535");
 
-        ExpertNode node = ExpertNode.start(new ExpertNode.Settings(path, ExpertRanges.parse(experts), host, port, cport, seedList));
+        ExpertNode node = ExpertNode.start(new ExpertNode.Settings(path, ExpertRanges.parse(experts), host, port, cport, seedList, tls.clusterTls()));
         NodeMetrics metrics = metricsPort < 0 ? null
                 : NodeMetrics.start(node.stats(), ExpertRanges.parse(experts), node.files()::mappedBytes, host, metricsPort);
         CountDownLatch stopped = new CountDownLatch(1);
