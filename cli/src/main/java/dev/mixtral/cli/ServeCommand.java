@@ -59,9 +59,11 @@ final class ServeCommand implements Callable<Integer> {
         Long kvBudgetMb;
         @Option(names = "--local-seed-port", defaultValue = "25520", paramLabel = "PORT", hidden = true)
         int localSeedPort;
+        @Mixin ApiTlsOptions apiTls = new ApiTlsOptions();
 
         /** Opens the model, starts engine and API, and serves until the process is stopped. */
         int run(ModelOptions model) throws Exception {
+            var tls = apiTls.apiTls(); // checked before the model is loaded
             ServerMetrics metrics = new ServerMetrics();
             try (MixtralModel m = model.open(metrics::counting)) {
                 EngineConfig defaults = EngineConfig.defaults();
@@ -74,9 +76,9 @@ final class ServeCommand implements Callable<Integer> {
                         () -> coordinator == null || coordinator.routingTable().complete() ? null
                                 : "experts " + coordinator.routingTable().missing() + " are not held by any live expert node");
                 try (InferenceEngine engine = new InferenceEngine(m.transformer(), config);
-                     ApiServer api = new ApiServer(engine, m.tokenizer(), metrics, options).start();
+                     ApiServer api = new ApiServer(engine, m.tokenizer(), metrics, options, tls).start();
                      GrpcApiServer grpc = grpcPort < 0 ? null : new GrpcApiServer(engine, m.tokenizer(), metrics, host, grpcPort, options.notReady())) {
-                    String base = "http://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + api.port();
+                    String base = tls.scheme() + "://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + api.port();
                     System.err.printf("[serve] model '%s' ready at %s/v1%n", id, base);
                     System.err.printf("[serve] try: curl %s/v1/completions -H 'Content-Type: application/json' -d '{\"model\":\"%s\",\"prompt\":\"Once upon a time\",\"max_tokens\":32}'%n", base, id);
                     if (grpc != null) System.err.printf("[serve] gRPC generation API on port %d%n", grpc.port());

@@ -2,22 +2,12 @@ package dev.mixtral.cluster.tls;
 
 import org.slf4j.Logger;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.RSAPrivateCrtKey;
-import java.security.interfaces.RSAPublicKey;
-import java.security.spec.PKCS8EncodedKeySpec;
-import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -54,9 +44,13 @@ public final class ClusterTls {
      * @throws IllegalArgumentException naming the file and what is wrong with it
      */
     public static ClusterTls fromPem(Path cert, Path key, Path ca) {
-        List<X509Certificate> chain = certificates(cert, "--tls-cert");
-        List<X509Certificate> authorities = certificates(ca, "--tls-ca");
-        PrivateKey privateKey = rsaKey(key);
+        List<X509Certificate> chain = PemFiles.certificates(cert, "--tls-cert");
+        List<X509Certificate> authorities = PemFiles.certificates(ca, "--tls-ca");
+        PrivateKey privateKey = PemFiles.privateKey(key, "--tls-key");
+        if (!(privateKey instanceof RSAPrivateCrtKey)) {
+            throw new IllegalArgumentException("--tls-key " + key + ": a " + privateKey.getAlgorithm() + " key; cluster TLS needs RSA"
+                    + " (Pekko's TLS transport reads no other)");
+        }
         X509Certificate leaf = chain.getFirst();
         try {
             leaf.checkValidity();
@@ -64,8 +58,7 @@ public final class ClusterTls {
             throw new IllegalArgumentException("--tls-cert " + cert + ": the certificate is not valid now (" + e.getMessage()
                     + "; valid " + leaf.getNotBefore() + " to " + leaf.getNotAfter() + ")");
         }
-        if (!(leaf.getPublicKey() instanceof RSAPublicKey pub) || !(privateKey instanceof RSAPrivateCrtKey priv)
-                || !pub.getModulus().equals(priv.getModulus())) {
+        if (!PemFiles.isKeyOf(privateKey, leaf)) {
             throw new IllegalArgumentException("--tls-key " + key + " is not the private key of --tls-cert " + cert);
         }
         if (authorities.stream().noneMatch(a -> signedBy(leaf, a))) {
@@ -120,44 +113,6 @@ public final class ClusterTls {
             return true;
         } catch (GeneralSecurityException e) {
             return false;
-        }
-    }
-
-    private static List<X509Certificate> certificates(Path file, String option) {
-        try (InputStream in = Files.newInputStream(file)) {
-            List<X509Certificate> certs = new ArrayList<>();
-            for (var c : CertificateFactory.getInstance("X.509").generateCertificates(in)) certs.add((X509Certificate) c);
-            if (certs.isEmpty()) throw new IllegalArgumentException(option + " " + file + ": no certificate in it (expected PEM, BEGIN CERTIFICATE)");
-            return certs;
-        } catch (IOException e) {
-            throw new IllegalArgumentException(option + " " + file + ": cannot read it (" + e + ")");
-        } catch (CertificateException e) {
-            throw new IllegalArgumentException(option + " " + file + ": not a PEM X.509 certificate (" + e.getMessage() + ")");
-        }
-    }
-
-    private static PrivateKey rsaKey(Path file) {
-        String pem;
-        try {
-            pem = Files.readString(file, StandardCharsets.US_ASCII);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("--tls-key " + file + ": cannot read it (" + e + ")");
-        }
-        String begin = "-----BEGIN PRIVATE KEY-----", end = "-----END PRIVATE KEY-----";
-        int from = pem.indexOf(begin), to = pem.indexOf(end);
-        if (from < 0 || to < from) {
-            String found = pem.contains("BEGIN RSA PRIVATE KEY") ? "a PKCS#1 key"
-                    : pem.contains("BEGIN ENCRYPTED PRIVATE KEY") ? "an encrypted key"
-                    : pem.contains("BEGIN EC PRIVATE KEY") ? "an EC key" : "no PEM private key";
-            throw new IllegalArgumentException("--tls-key " + file + ": found " + found + "; expected an unencrypted PKCS#8 RSA key"
-                    + " (BEGIN PRIVATE KEY; convert with: openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8)");
-        }
-        try {
-            byte[] der = Base64.getMimeDecoder().decode(pem.substring(from + begin.length(), to));
-            return KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(der));
-        } catch (IllegalArgumentException | GeneralSecurityException e) {
-            throw new IllegalArgumentException("--tls-key " + file + ": not a PKCS#8 RSA private key (" + e.getMessage()
-                    + "); the cluster transport needs RSA keys");
         }
     }
 }

@@ -12,6 +12,7 @@ import io.grpc.netty.shaded.io.grpc.netty.InternalProtocolNegotiator;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandler;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext;
 import io.grpc.netty.shaded.io.netty.channel.ChannelInboundHandlerAdapter;
+import io.grpc.netty.shaded.io.netty.handler.ssl.NotSslRecordException;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslHandler;
 import io.grpc.netty.shaded.io.netty.util.AsciiString;
 import org.slf4j.Logger;
@@ -95,12 +96,14 @@ public final class GrpcTls {
     }
 
     /**
-     * Puts gRPC's TLS handler in its place (which adds the SSL handler before itself), logs the peer's
-     * address if that connection's handshake fails, and leaves the pipeline.
+     * Sits after gRPC's TLS handler, which passes a failed handshake on as an exception: logs it with the
+     * peer's address, once per connection. After a successful handshake gRPC's HTTP/2 handler, placed
+     * before this one, consumes every read, so this costs nothing per call.
      */
     private static final class HandshakeWatch extends ChannelInboundHandlerAdapter {
         private final ChannelHandler tls;
         private final String what;
+        private boolean reported;
 
         HandshakeWatch(ChannelHandler tls, String what) {
             this.tls = tls;
@@ -109,27 +112,32 @@ public final class GrpcTls {
 
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
-            ctx.pipeline().addAfter(ctx.name(), null, tls);
-            SslHandler ssl = ctx.pipeline().get(SslHandler.class);
-            if (ssl != null) {
-                var peer = ctx.channel().remoteAddress();
-                ssl.handshakeFuture().addListener(f -> {
-                    if (f.isSuccess()) return;
-                    Throwable why = f.cause();
-                    if (why instanceof ClosedChannelException) {
-                        LOG.debug("{}: connection from {} closed before its TLS handshake", what, peer);
-                    } else {
-                        LOG.warn("{}: refused connection from {}: TLS handshake failed ({}){}", what, peer, reason(why),
-                                why instanceof io.grpc.netty.shaded.io.netty.handler.ssl.NotSslRecordException ? " — a plaintext client?" : "");
-                    }
-                });
-            }
-            ctx.pipeline().remove(this);
+            ctx.pipeline().addBefore(ctx.name(), null, tls);
         }
 
-        private static String reason(Throwable t) {
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+            if (!reported && ssl != null && !ssl.handshakeFuture().isSuccess()) {
+                reported = true;
+                Throwable root = rootCause(cause);
+                if (root instanceof ClosedChannelException) {
+                    LOG.debug("{}: connection from {} closed during its TLS handshake", what, ctx.channel().remoteAddress());
+                } else {
+                    LOG.warn("{}: refused connection from {}: TLS handshake failed ({})", what, ctx.channel().remoteAddress(),
+                            root instanceof NotSslRecordException ? "not TLS: a plaintext client?" : reason(root));
+                }
+            }
+            ctx.fireExceptionCaught(cause);
+        }
+
+        private static Throwable rootCause(Throwable t) {
             Throwable root = t;
             while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+            return root;
+        }
+
+        private static String reason(Throwable root) {
             String m = root.getMessage();
             return root.getClass().getSimpleName() + (m == null ? "" : ": " + (m.length() > 200 ? m.substring(0, 200) + "…" : m));
         }
