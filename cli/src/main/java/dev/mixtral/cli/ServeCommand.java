@@ -27,7 +27,9 @@ final class ServeCommand implements Callable<Integer> {
         LocalCluster local = null;
         if (model.model == null && model.seedList().isEmpty() && System.getenv("MIXTRAL_MODEL") == null) {
             model.model = BuiltinModel.ensure();
-            local = LocalCluster.startFor(model.model, 2, 1, server.localSeedPort, System.err::println);
+            // the nodes get this process's TLS files, if any: they must trust each other
+            local = LocalCluster.startFor(model.model, 2, 1, server.localSeedPort, LocalClusterTls.setUp(false, model.tls, 2).nodeArgs(),
+                    System.err::println);
             model.seeds = local.seedAddress();
             System.err.println("[serve] started a local 2-node expert cluster (seed " + local.seedAddress() + ") for the built-in model");
         }
