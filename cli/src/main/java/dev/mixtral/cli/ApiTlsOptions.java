@@ -5,10 +5,11 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 
-/** HTTPS for the HTTP API. */
+/** TLS for the public APIs (HTTP and gRPC). */
 final class ApiTlsOptions {
     @Option(names = "--api-tls-cert", paramLabel = "FILE", defaultValue = "${env:MIXTRAL_API_TLS_CERT}",
-            description = "Serve the HTTP API over HTTPS with this certificate (PEM, optionally followed by its chain). Env: MIXTRAL_API_TLS_CERT.")
+            description = "Serve the HTTP API over HTTPS, and the gRPC API over TLS, with this certificate (PEM, optionally followed by its chain)."
+                    + " Env: MIXTRAL_API_TLS_CERT.")
     Path cert;
 
     @Option(names = "--api-tls-key", paramLabel = "FILE", defaultValue = "${env:MIXTRAL_API_TLS_KEY}",

@@ -2,6 +2,14 @@ package dev.mixtral.cli;
 
 import dev.mixtral.cluster.tls.ApiTls;
 import dev.mixtral.coordinator.api.ApiServer;
+import dev.mixtral.coordinator.api.GrpcApiServer;
+import dev.mixtral.proto.v1.GenerateRequest;
+import dev.mixtral.proto.v1.GenerationServiceGrpc;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
 import dev.mixtral.coordinator.api.ServerMetrics;
 import dev.mixtral.model.MixtralModel;
 import dev.mixtral.model.SharedData;
@@ -25,6 +33,7 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
@@ -33,7 +42,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The HTTP API over HTTPS, with a certificate from a throwaway CA: a real HTTP client that trusts that
- * CA gets a completion; one that does not trust it, and one speaking plain HTTP, get nothing.
+ * CA gets a completion; one that does not trust it, and one speaking plain HTTP, get nothing. The gRPC
+ * API likewise over TLS.
  */
 class ApiTlsTest {
     @TempDir
@@ -92,6 +102,30 @@ class ApiTlsTest {
         ThrowawayPki.Identity a = pki.issue("a"), b = pki.issue("b");
         assertThatThrownBy(() -> ApiTls.fromPem(a.cert(), b.key()).bind(new java.net.InetSocketAddress("127.0.0.1", 0), 1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--api-tls-key " + b.key());
+    }
+
+    @Test
+    void theGrpcApiIsServedOverTlsWithTheSameCertificate() throws Exception {
+        ThrowawayPki.Identity api = pki.issue("grpc-api");
+        try (GrpcApiServer grpc = new GrpcApiServer(engine, model.tokenizer(), new ServerMetrics(), "127.0.0.1", 0, () -> null,
+                ApiTls.fromPem(api.cert(), api.key()))) {
+            String target = "127.0.0.1:" + grpc.port();
+            ManagedChannel tls = Grpc.newChannelBuilder(target, TlsChannelCredentials.newBuilder().trustManager(pki.caFile().toFile()).build()).build();
+            ManagedChannel plain = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create()).build();
+            try {
+                GenerateRequest request = GenerateRequest.newBuilder().setPrompt("Once upon a time").setMaxTokens(3).setTemperature(0).build();
+                int tokens = 0;
+                for (var it = GenerationServiceGrpc.newBlockingStub(tls).withDeadlineAfter(60, TimeUnit.SECONDS).generate(request); it.hasNext(); ) {
+                    tokens += it.next().getTokenIdsCount();
+                }
+                assertThat(tokens).isEqualTo(3);
+                assertThatThrownBy(() -> GenerationServiceGrpc.newBlockingStub(plain).withDeadlineAfter(30, TimeUnit.SECONDS).generate(request).hasNext())
+                        .isInstanceOf(StatusRuntimeException.class);
+            } finally {
+                tls.shutdownNow();
+                plain.shutdownNow();
+            }
+        }
     }
 
     static SSLContext trusting(Path ca) throws Exception {

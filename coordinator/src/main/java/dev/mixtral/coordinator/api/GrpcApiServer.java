@@ -27,8 +27,14 @@ public final class GrpcApiServer implements AutoCloseable {
 
     public GrpcApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, String host, int port,
                          java.util.function.Supplier<String> notReady) throws IOException {
+        this(engine, tokenizer, metrics, host, port, notReady, dev.mixtral.cluster.tls.ApiTls.OFF);
+    }
+
+    /** {@code tls}: the API's certificate, or {@code ApiTls.OFF} for plaintext. */
+    public GrpcApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, String host, int port,
+                         java.util.function.Supplier<String> notReady, dev.mixtral.cluster.tls.ApiTls tls) throws IOException {
         Completions completions = new Completions(engine, tokenizer, metrics, notReady);
-        server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+        server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port), tls.grpcCredentials())
                 .addService(new Service(completions, metrics)).build().start();
         log.info("gRPC generation API listening on {}:{}", host, port());
     }

@@ -4,7 +4,12 @@ import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ServerCredentials;
+import io.grpc.TlsServerCredentials;
+
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -16,16 +21,20 @@ import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 
 /**
- * TLS of the public HTTP API (server authentication only: clients are authenticated by API key): off,
+ * TLS of the public APIs, HTTP and gRPC (server authentication only: clients are authenticated by API key): off,
  * or a certificate chain and its key from PEM files, checked when the process starts.
  */
 public final class ApiTls {
-    public static final ApiTls OFF = new ApiTls(null);
+    public static final ApiTls OFF = new ApiTls(null, null, null);
 
     private final SSLContext context;
+    private final Path cert;
+    private final Path key;
 
-    private ApiTls(SSLContext context) {
+    private ApiTls(SSLContext context, Path cert, Path key) {
         this.context = context;
+        this.cert = cert;
+        this.key = key;
     }
 
     /** {@code cert}: the server's certificate, optionally followed by its chain; {@code key}: its PKCS#8 key (RSA or EC). */
@@ -44,7 +53,7 @@ public final class ApiTls {
             keys.init(store, password);
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(keys.getKeyManagers(), null, null);
-            return new ApiTls(context);
+            return new ApiTls(context, cert, key);
         } catch (GeneralSecurityException | IOException e) {
             throw new IllegalArgumentException("--api-tls-key " + key + " does not go with --api-tls-cert " + cert + ": " + e.getMessage());
         }
@@ -56,6 +65,16 @@ public final class ApiTls {
 
     public String scheme() {
         return enabled() ? "https" : "http";
+    }
+
+    /** Credentials of the public gRPC API's server: the same certificate when enabled. */
+    public ServerCredentials grpcCredentials() {
+        if (!enabled()) return InsecureServerCredentials.create();
+        try {
+            return TlsServerCredentials.create(cert.toFile(), key.toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read --api-tls-cert/--api-tls-key: " + e.getMessage(), e);
+        }
     }
 
     /** An HTTP server on {@code address}: HTTPS when enabled. */
