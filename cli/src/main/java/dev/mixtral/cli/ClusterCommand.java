@@ -25,12 +25,19 @@ final class ClusterCommand implements Callable<Integer> {
     @Option(names = "--seed-port", defaultValue = "25520", paramLabel = "P", description = "Cluster port of node 0, the seed. Default: ${DEFAULT-VALUE}.")
     int seedPort;
 
+    @Option(names = "--tls", description = "Mutual TLS between all the cluster's processes, with a throwaway CA and a certificate per process"
+            + " made in a private temporary directory (deleted on exit; printed, with a certificate for other processes to join).")
+    boolean tls;
+
     @Override
     public Integer call() throws Exception {
         Path path = model.modelPath();
+        LocalClusterTls certificates = LocalClusterTls.setUp(tls, model.tls, nodes);
+        Runtime.getRuntime().addShutdownHook(new Thread(certificates::close, "local-cluster-certificates"));
         // the shutdown hook LocalCluster registers stops the nodes on Ctrl-C / SIGTERM
-        LocalCluster cluster = LocalCluster.startFor(path, nodes, replicas, seedPort, System.err::println);
+        LocalCluster cluster = LocalCluster.startFor(path, nodes, replicas, seedPort, certificates.nodeArgs(), System.err::println);
         System.out.println("seed " + cluster.seedAddress());
+        if (certificates.joinHint() != null) System.out.println("tls " + certificates.joinHint());
         for (LocalCluster.Node n : cluster.nodes()) {
             System.out.printf("node-%d pid %d experts %s%n", n.index(), n.pid(), ExpertRanges.format(n.experts()));
         }
@@ -41,12 +48,14 @@ final class ClusterCommand implements Callable<Integer> {
                 model.seeds = cluster.seedAddress();
                 return server.run(model);
             }
-            System.out.printf("use it: ./mixtral generate --model %s --seeds %s --prompt …%n", path, cluster.seedAddress());
+            System.out.printf("use it: ./mixtral generate --model %s --seeds %s%s --prompt …%n", path, cluster.seedAddress(),
+                    certificates.joinHint() == null ? "" : " " + certificates.joinHint());
             System.out.flush();
             new CountDownLatch(1).await();
             return 0;
         } finally {
             cluster.close();
+            certificates.close();
         }
     }
 }

@@ -54,8 +54,16 @@ final class ExpertNodeCommand implements Callable<Integer> {
             description = "Port of this node's Prometheus /metrics (0: any free port, logged; -1: off). Default: ${DEFAULT-VALUE} (env MIXTRAL_METRICS_PORT).")
     int metricsPort;
 
+    @Option(names = "--metrics-host", paramLabel = "HOST", defaultValue = "${env:MIXTRAL_METRICS_HOST}",
+            description = "Address the /metrics endpoint binds (plain HTTP, no authentication; see docs/security-transport.md)."
+                    + " Default: --host (env MIXTRAL_METRICS_HOST).")
+    String metricsHost;
+
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
     Integer threads;
+
+    @picocli.CommandLine.Mixin
+    TlsOptions tls;
 
     @Override
     public Integer call() throws InterruptedException {
@@ -76,9 +84,10 @@ final class ExpertNodeCommand implements Callable<Integer> {
         int cport = clusterPort != null ? clusterPort : seedList.isEmpty() ? 25520 : 0;
         if (port < 0 || port > 65535 || cport < 0 || cport > 65535) throw new UserException("ports must be 0..65535");
 
-        ExpertNode node = ExpertNode.start(new ExpertNode.Settings(path, ExpertRanges.parse(experts), host, port, cport, seedList));
+        var clusterTls = tls.clusterTls();
+        ExpertNode node = ExpertNode.start(new ExpertNode.Settings(path, ExpertRanges.parse(experts), host, port, cport, seedList, clusterTls));
         NodeMetrics metrics = metricsPort < 0 ? null
-                : NodeMetrics.start(node.stats(), ExpertRanges.parse(experts), node.files()::mappedBytes, host, metricsPort);
+                : NodeMetrics.start(node.stats(), ExpertRanges.parse(experts), node.files()::mappedBytes, metricsHost(), metricsPort);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             if (metrics != null) metrics.close();
@@ -86,8 +95,9 @@ final class ExpertNodeCommand implements Callable<Integer> {
             stopped.countDown();
         }, "expert-node-shutdown"));
         exitWithParent();
-        System.out.printf("expert node ready: experts %s, gRPC %s, cluster %s, metrics %s%n", ExpertRanges.format(ExpertRanges.parse(experts)),
-                node.grpcAddress(), node.clusterAddress(), metrics == null ? "off" : "http://" + host + ":" + metrics.port() + "/metrics");
+        System.out.printf("expert node ready: experts %s, gRPC %s, cluster %s, metrics %s, cluster traffic: %s%n",
+                ExpertRanges.format(ExpertRanges.parse(experts)), node.grpcAddress(), node.clusterAddress(),
+                metrics == null ? "off" : "http://" + metricsHost() + ":" + metrics.port() + "/metrics", clusterTls.describe());
         System.out.flush();
         stopped.await();
         return 0;
@@ -97,6 +107,10 @@ final class ExpertNodeCommand implements Callable<Integer> {
         try (ModelFiles files = ModelFiles.open(path)) { // header only
             return files.config().experts();
         }
+    }
+
+    private String metricsHost() {
+        return metricsHost == null || metricsHost.isBlank() ? host : metricsHost;
     }
 
     private static void exitWithParent() {

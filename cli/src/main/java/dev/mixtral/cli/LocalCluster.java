@@ -14,6 +14,7 @@ import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.IntFunction;
 
 /**
  * Expert-node processes on this machine (loopback), each holding an even share of the experts: what
@@ -34,17 +35,20 @@ public final class LocalCluster implements AutoCloseable {
     private final String host;
     private final int seedPort;
     private final List<String> extraArgs;
+    private final IntFunction<List<String>> nodeArgs;
     private final Consumer<String> output;
     private final List<SortedSet<Integer>> shares;
     private final Node[] nodes;
     private final Thread hook = new Thread(this::close, "local-cluster-shutdown");
 
-    private LocalCluster(Path model, String host, int seedPort, List<SortedSet<Integer>> shares, List<String> extraArgs, Consumer<String> output) {
+    private LocalCluster(Path model, String host, int seedPort, List<SortedSet<Integer>> shares, List<String> extraArgs,
+                         IntFunction<List<String>> nodeArgs, Consumer<String> output) {
         this.model = model;
         this.host = host;
         this.seedPort = seedPort;
         this.shares = shares;
         this.extraArgs = extraArgs;
+        this.nodeArgs = nodeArgs;
         this.output = output;
         this.nodes = new Node[shares.size()];
     }
@@ -57,7 +61,13 @@ public final class LocalCluster implements AutoCloseable {
      */
     public static LocalCluster start(Path model, int experts, int n, int replicas, String host, int seedPort,
                                      List<String> extraArgs, Consumer<String> output) {
-        LocalCluster cluster = new LocalCluster(model, host, seedPort, split(experts, n, replicas), extraArgs, output);
+        return start(model, experts, n, replicas, host, seedPort, extraArgs, i -> List.of(), output);
+    }
+
+    /** As above, node {@code i} also getting {@code nodeArgs.apply(i)} (e.g. its own TLS certificate). */
+    public static LocalCluster start(Path model, int experts, int n, int replicas, String host, int seedPort,
+                                     List<String> extraArgs, IntFunction<List<String>> nodeArgs, Consumer<String> output) {
+        LocalCluster cluster = new LocalCluster(model, host, seedPort, split(experts, n, replicas), extraArgs, nodeArgs, output);
         Runtime.getRuntime().addShutdownHook(cluster.hook);
         try {
             for (int i = 0; i < n; i++) cluster.start(i);
@@ -70,12 +80,18 @@ public final class LocalCluster implements AutoCloseable {
 
     /** Starts {@code n} nodes for the model at {@code model} (its expert count read from the header) on loopback. */
     public static LocalCluster startFor(Path model, int n, int replicas, int seedPort, Consumer<String> output) {
+        return startFor(model, n, replicas, seedPort, i -> List.of(), output);
+    }
+
+    /** As above, node {@code i} also getting {@code nodeArgs.apply(i)}. */
+    public static LocalCluster startFor(Path model, int n, int replicas, int seedPort, IntFunction<List<String>> nodeArgs,
+                                        Consumer<String> output) {
         if (!java.nio.file.Files.exists(model)) throw new UserException(model + ": no such file or directory");
         int experts;
         try (dev.mixtral.model.weights.ModelFiles files = dev.mixtral.model.weights.ModelFiles.open(model)) { // header only
             experts = files.config().experts();
         }
-        return start(model, experts, n, replicas, "127.0.0.1", seedPort, List.of(), output);
+        return start(model, experts, n, replicas, "127.0.0.1", seedPort, List.of(), nodeArgs, output);
     }
 
     /** The project's placement rule (see {@link Placement#shares}). */
@@ -102,6 +118,7 @@ public final class LocalCluster implements AutoCloseable {
         List<String> clusterArgs = i == 0 ? List.of("--cluster-port", Integer.toString(seedPort)) : List.of("--seeds", seedAddress());
         List<String> args = new ArrayList<>(clusterArgs);
         args.addAll(extraArgs);
+        args.addAll(nodeArgs.apply(i));
         ProcessBuilder pb = nodeProcess(model, ExpertRanges.format(shares.get(i)), host, args);
         Process p;
         try {

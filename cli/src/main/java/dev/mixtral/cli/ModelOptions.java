@@ -63,6 +63,9 @@ final class ModelOptions {
             description = "With --seeds: activations on the wire: f32 (exact, bit-identical to one process), bf16 or f16 (half the bytes, rounded). Default: ${DEFAULT-VALUE}.")
     String wireDtype;
 
+    @picocli.CommandLine.Mixin
+    TlsOptions tls = new TlsOptions();
+
     Path modelPath() {
         return resolveModel(model);
     }
@@ -142,6 +145,6 @@ final class ModelOptions {
             default -> throw new UserException("--wire-dtype must be f32, bf16 or f16, got '" + wireDtype + "'");
         };
         if (nodeWarmUpCalls < 0) throw new UserException("--node-warmup-calls must be >= 0");
-        return new Coordinator.Settings(seedList(), clusterHost, clusterPort, callTimeout, wire, nodeWarmUpCalls);
+        return new Coordinator.Settings(seedList(), clusterHost, clusterPort, callTimeout, wire, nodeWarmUpCalls).withTls(tls.clusterTls());
     }
 }

@@ -27,7 +27,9 @@ final class ServeCommand implements Callable<Integer> {
         LocalCluster local = null;
         if (model.model == null && model.seedList().isEmpty() && System.getenv("MIXTRAL_MODEL") == null) {
             model.model = BuiltinModel.ensure();
-            local = LocalCluster.startFor(model.model, 2, 1, server.localSeedPort, System.err::println);
+            // the nodes get this process's TLS files, if any: they must trust each other
+            local = LocalCluster.startFor(model.model, 2, 1, server.localSeedPort, LocalClusterTls.setUp(false, model.tls, 2).nodeArgs(),
+                    System.err::println);
             model.seeds = local.seedAddress();
             System.err.println("[serve] started a local 2-node expert cluster (seed " + local.seedAddress() + ") for the built-in model");
         }
@@ -60,9 +62,11 @@ final class ServeCommand implements Callable<Integer> {
         @Option(names = "--local-seed-port", defaultValue = "25520", paramLabel = "PORT", hidden = true)
         int localSeedPort;
         @Mixin ApiLimitsOptions limits;
+        @Mixin ApiTlsOptions apiTls = new ApiTlsOptions();
 
         /** Opens the model, starts engine and API, and serves until the process is stopped. */
         int run(ModelOptions model) throws Exception {
+            var tls = apiTls.apiTls(); // checked before the model is loaded
             ServerMetrics metrics = new ServerMetrics();
             try (MixtralModel m = model.open(metrics::counting)) {
                 EngineConfig defaults = EngineConfig.defaults();
@@ -75,9 +79,9 @@ final class ServeCommand implements Callable<Integer> {
                         () -> coordinator == null || coordinator.routingTable().complete() ? null
                                 : "experts " + coordinator.routingTable().missing() + " are not held by any live expert node");
                 try (InferenceEngine engine = new InferenceEngine(m.transformer(), config);
-                     ApiServer api = new ApiServer(engine, m.tokenizer(), metrics, options, limits.limits()).start();
-                     GrpcApiServer grpc = grpcPort < 0 ? null : new GrpcApiServer(engine, m.tokenizer(), metrics, host, grpcPort, options.notReady(), limits.limits())) {
-                    String base = "http://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + api.port();
+                     ApiServer api = new ApiServer(engine, m.tokenizer(), metrics, options, limits.limits(), tls).start();
+                     GrpcApiServer grpc = grpcPort < 0 ? null : new GrpcApiServer(engine, m.tokenizer(), metrics, host, grpcPort, options.notReady(), limits.limits(), tls)) {
+                    String base = tls.scheme() + "://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + api.port();
                     System.err.printf("[serve] model '%s' ready at %s/v1%n", id, base);
                     System.err.printf("[serve] try: curl %s/v1/completions -H 'Content-Type: application/json' -d '{\"model\":\"%s\",\"prompt\":\"Once upon a time\",\"max_tokens\":32}'%n", base, id);
                     if (grpc != null) System.err.printf("[serve] gRPC generation API on port %d%n", grpc.port());

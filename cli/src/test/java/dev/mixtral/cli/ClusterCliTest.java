@@ -45,4 +45,25 @@ class ClusterCliTest {
         assertThat(r.err()).contains("'soon' is not a positive duration");
         assertThat(List.of(CliTest.run("cluster", "--help").out())).first().asString().contains("--replicas");
     }
+
+    @Test
+    void badTlsFlagsAreOneLineErrorsBeforeAnythingStarts(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        ThrowawayPki.Identity id = ThrowawayPki.create(dir, "cli test CA").issue("node");
+        CliTest.Result r = CliTest.run("expert-node", "--model", ClusterSupport.Q8.toString(), "--experts", "0-3",
+                "--tls-cert", id.cert().toString(), "--tls-key", id.key().toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err().strip()).isEqualTo("mixtral expert-node: cluster TLS needs all of --tls-cert, --tls-key and --tls-ca"
+                + " (or MIXTRAL_TLS_CERT/KEY/CA); missing: --tls-ca");
+        r = CliTest.run("generate", "--model", ClusterSupport.Q8.toString(), "--prompt", "x", "--seeds", "127.0.0.1:1",
+                "--tls-cert", id.cert().toString(), "--tls-key", id.cert().toString(), "--tls-ca", id.ca().toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err().strip()).startsWith("mixtral generate: --tls-key " + id.cert() + ": found no PEM private key");
+        r = CliTest.run("cluster", "--model", ClusterSupport.Q8.toString(), "--tls",
+                "--tls-cert", id.cert().toString(), "--tls-key", id.key().toString(), "--tls-ca", id.ca().toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err().strip()).isEqualTo("mixtral cluster: --tls makes its own certificates: give either --tls or --tls-cert/--tls-key/--tls-ca");
+        r = CliTest.run("serve", "--model", ClusterSupport.Q8.toString(), "--api-tls-cert", id.cert().toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err().strip()).isEqualTo("mixtral serve: HTTPS needs both --api-tls-cert and --api-tls-key");
+    }
 }

@@ -41,8 +41,12 @@ final class ClusterSupport {
     /** A model whose experts are computed by the cluster's nodes; closing it leaves the cluster. */
     record Remote(MixtralModel model, Coordinator coordinator) implements AutoCloseable {
         static Remote open(Path path, LocalCluster cluster, Duration callTimeout) {
+            return open(path, cluster, callTimeout, dev.mixtral.cluster.tls.ClusterTls.PLAINTEXT);
+        }
+
+        static Remote open(Path path, LocalCluster cluster, Duration callTimeout, dev.mixtral.cluster.tls.ClusterTls tls) {
             AtomicReference<Coordinator> c = new AtomicReference<>();
-            var settings = new Coordinator.Settings(List.of(cluster.seedAddress()), "127.0.0.1", 0, callTimeout, GgmlType.F32);
+            var settings = new Coordinator.Settings(List.of(cluster.seedAddress()), "127.0.0.1", 0, callTimeout, GgmlType.F32).withTls(tls);
             MixtralModel m = MixtralModel.open(path, files -> {
                 c.set(Coordinator.join(settings, files));
                 try {

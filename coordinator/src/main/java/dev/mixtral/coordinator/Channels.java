@@ -1,5 +1,7 @@
 package dev.mixtral.coordinator;
 
+import dev.mixtral.cluster.tls.ClusterTls;
+import dev.mixtral.cluster.tls.GrpcTls;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 
@@ -10,9 +12,8 @@ final class Channels {
 
     private Channels() {}
 
-    static ManagedChannel open(String hostPort) {
-        return NettyChannelBuilder.forTarget(hostPort)
-                .usePlaintext()
+    static ManagedChannel open(String hostPort, ClusterTls tls) {
+        return NettyChannelBuilder.forTarget(hostPort, GrpcTls.channel(tls))
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                 // callbacks only complete futures: run them on the transport thread, saving a hop per call
                 .directExecutor()

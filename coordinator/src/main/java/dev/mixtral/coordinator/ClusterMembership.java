@@ -1,6 +1,7 @@
 package dev.mixtral.coordinator;
 
 import dev.mixtral.cluster.ClusterContract;
+import dev.mixtral.cluster.tls.ClusterTls;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -25,10 +26,10 @@ final class ClusterMembership implements AutoCloseable {
         this.system = system;
     }
 
-    static ClusterMembership join(String host, int port, List<String> seeds, NodeRegistry registry) {
+    static ClusterMembership join(String host, int port, List<String> seeds, NodeRegistry registry, ClusterTls tls) {
         if (seeds.isEmpty()) throw new IllegalArgumentException("no seed nodes given: a coordinator joins an existing cluster");
         return new ClusterMembership(ClusterContract.start(listener(registry), host, port, seeds,
-                List.of(ClusterContract.COORDINATOR_ROLE)));
+                List.of(ClusterContract.COORDINATOR_ROLE), tls));
     }
 
     /** This member's cluster address, {@code host:port}. */

@@ -1,5 +1,6 @@
 package dev.mixtral.coordinator;
 
+import dev.mixtral.cluster.tls.ClusterTls;
 import dev.mixtral.model.tensor.GgmlType;
 import dev.mixtral.model.weights.ModelFiles;
 
@@ -17,16 +18,26 @@ public final class Coordinator implements AutoCloseable {
      * @param clusterPort 0 for any free port
      * @param callTimeout deadline of every call to a node
      * @param wireType    activations on the wire: F32 (exact), BF16 or F16
+     * @param tls         how cluster traffic (membership, calls to the nodes) is secured
      */
     public record Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType,
-                           int nodeWarmUpCalls) {
+                           int nodeWarmUpCalls, ClusterTls tls) {
         public Settings {
             if (callTimeout.isNegative() || callTimeout.isZero()) throw new IllegalArgumentException("the call timeout must be positive");
             if (nodeWarmUpCalls < 0) throw new IllegalArgumentException("the node warm-up calls must be >= 0");
         }
 
+        public Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType,
+                        int nodeWarmUpCalls) {
+            this(seeds, host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, ClusterTls.PLAINTEXT);
+        }
+
         public Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType) {
             this(seeds, host, clusterPort, callTimeout, wireType, NodeRegistry.DEFAULT_WARMUP_CALLS);
+        }
+
+        public Settings withTls(ClusterTls tls) {
+            return new Settings(seeds, host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, tls);
         }
     }
 
@@ -44,9 +55,9 @@ public final class Coordinator implements AutoCloseable {
 
     /** Joins the cluster; nodes are added to the routing table as they are found (see {@link #awaitReady}). */
     public static Coordinator join(Settings s, ModelFiles files) {
-        NodeRegistry registry = new NodeRegistry(files.fingerprint(), files.config(), s.nodeWarmUpCalls());
+        NodeRegistry registry = new NodeRegistry(files.fingerprint(), files.config(), s.nodeWarmUpCalls(), s.tls());
         try {
-            ClusterMembership membership = ClusterMembership.join(s.host(), s.clusterPort(), s.seeds(), registry);
+            ClusterMembership membership = ClusterMembership.join(s.host(), s.clusterPort(), s.seeds(), registry, s.tls());
             return new Coordinator(registry, membership, s, files);
         } catch (RuntimeException e) {
             registry.close();

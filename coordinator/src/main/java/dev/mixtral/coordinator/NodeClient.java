@@ -18,9 +18,9 @@ final class NodeClient implements AutoCloseable {
     private final ManagedChannel channel;
     private final ExpertServiceGrpc.ExpertServiceStub stub;
 
-    NodeClient(String address) {
+    NodeClient(String address, dev.mixtral.cluster.tls.ClusterTls tls) {
         this.address = address;
-        this.channel = Channels.open(address);
+        this.channel = Channels.open(address, tls);
         this.stub = ExpertServiceGrpc.newStub(channel);
     }
 

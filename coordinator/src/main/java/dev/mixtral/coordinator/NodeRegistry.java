@@ -1,5 +1,6 @@
 package dev.mixtral.coordinator;
 
+import dev.mixtral.cluster.tls.ClusterTls;
 import dev.mixtral.model.ModelConfig;
 import dev.mixtral.proto.v1.NodeDescription;
 import org.slf4j.Logger;
@@ -33,6 +34,7 @@ public final class NodeRegistry implements AutoCloseable {
     private final String fingerprint;
     private final ModelConfig config;
     private final int warmUpCalls;
+    private final ClusterTls tls;
     // one thread applies every change and retries Describe: no races between join, leave and answers
     private final ScheduledExecutorService worker = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "node-registry");
@@ -50,10 +52,16 @@ public final class NodeRegistry implements AutoCloseable {
 
     /** {@code warmUpCalls}: empty calls each new node gets before it is routed to (0: none). */
     public NodeRegistry(String fingerprint, ModelConfig config, int warmUpCalls) {
+        this(fingerprint, config, warmUpCalls, ClusterTls.PLAINTEXT);
+    }
+
+    /** {@code tls}: how the connections to the nodes are secured. */
+    public NodeRegistry(String fingerprint, ModelConfig config, int warmUpCalls, ClusterTls tls) {
         if (warmUpCalls < 0) throw new IllegalArgumentException("warm-up calls must be >= 0, got " + warmUpCalls);
         this.fingerprint = fingerprint;
         this.config = config;
         this.warmUpCalls = warmUpCalls;
+        this.tls = tls;
         this.table = RoutingTable.empty(config.experts());
     }
 
@@ -84,7 +92,7 @@ public final class NodeRegistry implements AutoCloseable {
             refuse(m, "it advertises model fingerprint " + m.fingerprint() + ", ours is " + fingerprint + " (a different model file)");
             return;
         }
-        NodeClient client = new NodeClient(m.address());
+        NodeClient client = new NodeClient(m.address(), tls);
         connecting.put(m.id(), client);
         describe(m, client, 1);
     }

@@ -1,5 +1,6 @@
 package dev.mixtral.node;
 
+import dev.mixtral.cluster.tls.ClusterTls;
 import dev.mixtral.model.forward.LocalExperts;
 import dev.mixtral.model.weights.ModelFiles;
 import org.slf4j.Logger;
@@ -23,9 +24,14 @@ public final class ExpertNode implements AutoCloseable {
      * @param grpcPort    ExpertService port, 0 for any free port (the cluster advertises the one chosen)
      * @param clusterPort Pekko port, 0 for any free port
      * @param seeds       {@code host:port} of cluster members to join; empty to start a new cluster
+     * @param tls         how cluster traffic (gRPC, membership) is secured
      */
     public record Settings(Path model, SortedSet<Integer> experts, String host, int grpcPort, int clusterPort,
-                           List<String> seeds) {}
+                           List<String> seeds, ClusterTls tls) {
+        public Settings(Path model, SortedSet<Integer> experts, String host, int grpcPort, int clusterPort, List<String> seeds) {
+            this(model, experts, host, grpcPort, clusterPort, seeds, ClusterTls.PLAINTEXT);
+        }
+    }
 
     private final ModelFiles files;
     private final NodeStats stats;
@@ -49,10 +55,10 @@ public final class ExpertNode implements AutoCloseable {
             NodeStats stats = new NodeStats(files.config().experts());
             var service = new ExpertServiceImpl(experts, files.config(), files.fingerprint(), nodeName(),
                     files::mappedBytes, stats);
-            server = ExpertServer.start(s.host(), s.grpcPort(), service);
+            server = ExpertServer.start(s.host(), s.grpcPort(), service, s.tls());
             String grpcAddress = s.host() + ":" + server.port();
             NodeMembership membership = NodeMembership.join(s.host(), s.clusterPort(), s.seeds(), grpcAddress,
-                    ExpertRanges.format(s.experts()), files.fingerprint());
+                    ExpertRanges.format(s.experts()), files.fingerprint(), s.tls());
             ExpertNode node = new ExpertNode(files, stats, server, membership, grpcAddress);
             LOG.info("expert node up: experts {} of {} in {} layers ({} MiB mapped), model {} fingerprint {}, gRPC {}, cluster {}{}",
                     ExpertRanges.format(s.experts()), files.config().experts(), files.config().layers(),

@@ -1,5 +1,7 @@
 package dev.mixtral.node;
 
+import dev.mixtral.cluster.tls.ClusterTls;
+import dev.mixtral.cluster.tls.GrpcTls;
 import io.grpc.BindableService;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -20,9 +22,9 @@ final class ExpertServer implements AutoCloseable {
         this.server = server;
     }
 
-    /** Listens on {@code host:port} ({@code port} 0: any free port). */
-    static ExpertServer start(String host, int port, BindableService service) {
-        Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+    /** Listens on {@code host:port} ({@code port} 0: any free port), secured by {@code tls}. */
+    static ExpertServer start(String host, int port, BindableService service, ClusterTls tls) {
+        Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port), GrpcTls.server(tls, "expert node gRPC"))
                 .addService(service)
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                 // compute on the transport thread: the coordinator waits for each layer call, so handing it

@@ -1,6 +1,7 @@
 package dev.mixtral.node;
 
 import dev.mixtral.cluster.ClusterContract;
+import dev.mixtral.cluster.tls.ClusterTls;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -25,12 +26,12 @@ final class NodeMembership implements AutoCloseable {
      * a new cluster), listening for cluster traffic on {@code host:clusterPort}.
      */
     static NodeMembership join(String host, int clusterPort, List<String> seeds, String grpcAddress,
-                               String experts, String fingerprint) {
+                               String experts, String fingerprint, ClusterTls tls) {
         ActorSystem<Void> system = ClusterContract.start(Behaviors.empty(), host, clusterPort, seeds, List.of(
                 ClusterContract.NODE_ROLE,
                 ClusterContract.GRPC_ROLE_PREFIX + grpcAddress,
                 ClusterContract.EXPERTS_ROLE_PREFIX + experts,
-                ClusterContract.FINGERPRINT_ROLE_PREFIX + fingerprint));
+                ClusterContract.FINGERPRINT_ROLE_PREFIX + fingerprint), tls);
         if (seeds.isEmpty()) {
             Cluster cluster = Cluster.get(system);
             cluster.manager().tell(Join.create(cluster.selfMember().address()));

@@ -2,6 +2,8 @@ package dev.mixtral.cluster;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.mixtral.cluster.tls.ArteryTls;
+import dev.mixtral.cluster.tls.ClusterTls;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -34,9 +36,10 @@ public final class ClusterContract {
     /**
      * Starts a member's actor system listening for cluster traffic on {@code host:port} ({@code port} 0:
      * any free port), joining at {@code seeds} ({@code host:port} of running members) with {@code roles},
-     * over the shared settings.
+     * over the shared settings, with cluster traffic secured by {@code tls}.
      */
-    public static <T> ActorSystem<T> start(Behavior<T> guardian, String host, int port, List<String> seeds, List<String> roles) {
+    public static <T> ActorSystem<T> start(Behavior<T> guardian, String host, int port, List<String> seeds, List<String> roles,
+                                           ClusterTls tls) {
         List<String> seedAddresses = new ArrayList<>();
         for (String s : seeds) seedAddresses.add("pekko://" + SYSTEM_NAME + "@" + s.strip());
         Config config = ConfigFactory.parseMap(Map.of(
@@ -44,6 +47,7 @@ public final class ClusterContract {
                         "pekko.remote.artery.canonical.port", port,
                         "pekko.cluster.seed-nodes", seedAddresses,
                         "pekko.cluster.roles", roles))
+                .withFallback(ArteryTls.settings(tls))
                 .withFallback(FILE)
                 .withFallback(ConfigFactory.load());
         return ActorSystem.create(guardian, SYSTEM_NAME, config);

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.mixtral.cluster.tls.ApiTls;
 import dev.mixtral.model.engine.FinishReason;
 import dev.mixtral.model.engine.InferenceEngine;
 import dev.mixtral.model.tokenizer.Tokenizer;
@@ -49,20 +50,32 @@ public final class ApiServer implements AutoCloseable {
     private final Options options;
     private final RequestGuard guard;
     private final HttpServer server;
+    private final ApiTls tls;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
     private final long created = System.currentTimeMillis() / 1000;
 
     public ApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, Options options) throws IOException {
-        this(engine, tokenizer, metrics, options, RequestLimits.DEFAULTS);
+        this(engine, tokenizer, metrics, options, RequestLimits.DEFAULTS, ApiTls.OFF);
     }
 
     public ApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, Options options, RequestLimits limits) throws IOException {
+        this(engine, tokenizer, metrics, options, limits, ApiTls.OFF);
+    }
+
+    public ApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, Options options, ApiTls tls) throws IOException {
+        this(engine, tokenizer, metrics, options, RequestLimits.DEFAULTS, tls);
+    }
+
+    /** {@code tls}: HTTPS with that certificate, or {@link ApiTls#OFF}. */
+    public ApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, Options options, RequestLimits limits,
+                     ApiTls tls) throws IOException {
+        this.tls = tls;
         this.completions = new Completions(engine, tokenizer, metrics, options.notReady(), limits);
         this.metrics = metrics;
         this.options = options;
         this.guard = new RequestGuard(limits, options.apiKey());
         JdkHttpServerLimits.apply(limits);
-        this.server = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 128);
+        this.server = tls.bind(new InetSocketAddress(options.host(), options.port()), 128);
         server.setExecutor(executor);
         server.createContext("/", this::handle);
         metrics.observe(engine);
@@ -70,7 +83,7 @@ public final class ApiServer implements AutoCloseable {
 
     public ApiServer start() {
         server.start();
-        log.info("API listening on http://{}:{}/v1 (model '{}')", options.host(), port(), options.modelId());
+        log.info("API listening on {}://{}:{}/v1 (model '{}')", tls.scheme(), options.host(), port(), options.modelId());
         return this;
     }
 

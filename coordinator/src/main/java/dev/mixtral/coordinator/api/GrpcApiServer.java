@@ -27,14 +27,19 @@ public final class GrpcApiServer implements AutoCloseable {
 
     public GrpcApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, String host, int port,
                          java.util.function.Supplier<String> notReady) throws IOException {
-        this(engine, tokenizer, metrics, host, port, notReady, RequestLimits.DEFAULTS);
+        this(engine, tokenizer, metrics, host, port, notReady, RequestLimits.DEFAULTS, dev.mixtral.cluster.tls.ApiTls.OFF);
     }
 
-    /** {@code limits}: its prompt and {@code max_tokens} limits apply here as over HTTP. */
     public GrpcApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, String host, int port,
-                         java.util.function.Supplier<String> notReady, RequestLimits limits) throws IOException {
+                         java.util.function.Supplier<String> notReady, dev.mixtral.cluster.tls.ApiTls tls) throws IOException {
+        this(engine, tokenizer, metrics, host, port, notReady, RequestLimits.DEFAULTS, tls);
+    }
+
+    /** {@code limits}: its prompt and {@code max_tokens} limits apply here as over HTTP; {@code tls}: the API's certificate, or {@code ApiTls.OFF}. */
+    public GrpcApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, String host, int port,
+                         java.util.function.Supplier<String> notReady, RequestLimits limits, dev.mixtral.cluster.tls.ApiTls tls) throws IOException {
         Completions completions = new Completions(engine, tokenizer, metrics, notReady, limits);
-        server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+        server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port), tls.grpcCredentials())
                 .addService(new Service(completions, metrics)).build().start();
         log.info("gRPC generation API listening on {}:{}", host, port());
     }
