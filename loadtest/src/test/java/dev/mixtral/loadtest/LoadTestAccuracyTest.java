@@ -1,0 +1,187 @@
+package dev.mixtral.loadtest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/**
+ * The load tester measured against a mock server whose timing is known: TTFT, ITL, TPOT and E2E within a few
+ * percent of what the mock did, at rates where the client is not the bottleneck. Tolerances allow for a shared
+ * 2-core machine; each assertion still fails if a definition were wrong (e.g. ITL per token instead of per chunk).
+ */
+class LoadTestAccuracyTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    static JsonNode run(Path dir, String... args) throws Exception {
+        Path out = dir.resolve("summary-" + System.nanoTime() + ".json");
+        List<String> all = new ArrayList<>(Arrays.asList(args));
+        all.addAll(List.of("--json", out.toString(), "--quiet"));
+        int code = LoadTestCommand.execute(all.toArray(String[]::new));
+        JsonNode summary = JSON.readTree(out.toFile());
+        summary = ((com.fasterxml.jackson.databind.node.ObjectNode) summary).put("exit_code", code);
+        return summary;
+    }
+
+    @Test
+    void latenciesMatchTheMockWithinAFewPercent(@TempDir Path dir) throws Exception {
+        // TTFT uniform 100..200 ms (mean 150), a chunk every 20 ms, one token per chunk, 10 tokens
+        try (MockLlmServer mock = MockLlmServer.start(MockLlmServer.Behavior.steady(100, 200, 20))) {
+            JsonNode s = run(dir, "--url", mock.url(), "--rate", "20", "--num-prompts", "60", "--output-len", "10",
+                    "--input-len", "16", "--warmup", "2", "--max-schedule-lag", "100");
+            assertThat(s.get("completed").asInt()).isEqualTo(60);
+            assertThat(s.get("failed").asInt()).isZero();
+            assertThat(s.get("total_output_tokens").asInt()).isEqualTo(600);
+            assertThat(s.get("total_input_tokens").asInt()).isEqualTo(60 * 16); // from usage.prompt_tokens
+
+            List<MockLlmServer.Served> truth = mock.served().stream().filter(x -> x.outcome().equals("ok")).toList();
+            double serverTtftMs = truth.stream().skip(2).mapToLong(MockLlmServer.Served::ttftNanos).average().orElseThrow() / 1e6;
+            double serverE2eMs = truth.stream().skip(2).mapToLong(MockLlmServer.Served::e2eNanos).average().orElseThrow() / 1e6;
+            // the client sees each event a little after the mock wrote it, never before
+            assertThat(s.get("mean_ttft_ms").asDouble()).isCloseTo(serverTtftMs, within(0.05 * serverTtftMs + 3));
+            assertThat(s.get("mean_ttft_ms").asDouble()).isCloseTo(150, within(15.0));
+            assertThat(s.get("mean_e2el_ms").asDouble()).isCloseTo(serverE2eMs, within(0.05 * serverE2eMs + 3));
+            assertThat(s.get("median_itl_ms").asDouble()).isCloseTo(20, within(2.0));
+            assertThat(s.get("mean_itl_ms").asDouble()).isCloseTo(20, within(2.0));
+            // one token per chunk: TPOT = (E2E − TTFT)/(tokens − 1) = 9 gaps of 20 ms / 9
+            assertThat(s.get("mean_tpot_ms").asDouble()).isCloseTo(20, within(2.5));
+            assertThat(s.get("p99_ttft_ms").asDouble()).isBetween(s.get("median_ttft_ms").asDouble(), 200 * 1.1 + 10);
+            assertThat(s.get("median_ttft_ms").asDouble()).isCloseTo(150, within(25.0));
+            assertThat(s.get("requests_usage_not_chunks").asInt()).isZero();
+            assertThat(s.get("request_throughput").asDouble() * s.get("duration").asDouble()).isCloseTo(60, within(0.01));
+            assertThat(s.get("output_throughput").asDouble()).isCloseTo(600 / s.get("duration").asDouble(), within(0.01));
+        }
+    }
+
+    @Test
+    void severalTokensPerChunkSeparateItlFromTpot(@TempDir Path dir) throws Exception {
+        // 16 tokens in chunks of 4: 4 chunks 30 ms apart. ITL = 30 ms (per chunk); TPOT = 3·30 ms / 15 tokens = 6 ms
+        try (MockLlmServer mock = MockLlmServer.start(MockLlmServer.Behavior.steady(50, 50, 30).tokensPerChunk(4))) {
+            JsonNode s = run(dir, "--url", mock.url(), "--concurrency", "4", "--num-prompts", "24", "--output-len", "16", "--warmup", "0");
+            assertThat(s.get("completed").asInt()).isEqualTo(24);
+            assertThat(s.get("total_output_tokens").asInt()).isEqualTo(24 * 16);
+            assertThat(s.get("median_itl_ms").asDouble()).isCloseTo(30, within(3.0));
+            assertThat(s.get("mean_tpot_ms").asDouble()).isCloseTo(6, within(1.0));
+            assertThat(s.get("requests_usage_not_chunks").asInt()).isEqualTo(24);
+            assertThat(s.get("warnings").toString()).contains("ITL is the gap between chunks, TPOT is per token");
+        }
+        // the same server without usage: tokens can only be counted as chunks, and the report says so
+        try (MockLlmServer mock = MockLlmServer.start(MockLlmServer.Behavior.steady(50, 50, 30).tokensPerChunk(4).withoutUsage())) {
+            JsonNode s = run(dir, "--url", mock.url(), "--concurrency", "4", "--num-prompts", "8", "--output-len", "16", "--warmup", "0");
+            assertThat(s.get("total_output_tokens").asInt()).isEqualTo(8 * 4);
+            assertThat(s.get("mean_tpot_ms").asDouble()).isCloseTo(30, within(3.0));
+            assertThat(s.get("warnings").toString()).contains("reported no usage");
+        }
+    }
+
+    @Test
+    void chatEndpointIgnoresTheRoleChunkForTtft(@TempDir Path dir) throws Exception {
+        // the mock sends the role chunk at once and the first content 120 ms later: TTFT is the content's time
+        try (MockLlmServer mock = MockLlmServer.start(MockLlmServer.Behavior.steady(120, 120, 10))) {
+            JsonNode s = run(dir, "--url", mock.url(), "--endpoint", "chat", "--concurrency", "2", "--num-prompts", "8", "--output-len", "5", "--warmup", "0");
+            assertThat(s.get("completed").asInt()).isEqualTo(8);
+            assertThat(s.get("backend").asText()).isEqualTo("openai-chat");
+            assertThat(s.get("median_ttft_ms").asDouble()).isCloseTo(120, within(12.0));
+            assertThat(s.get("total_output_tokens").asInt()).isEqualTo(40);
+        }
+    }
+
+    @Test
+    void aFrozenServerShowsInLatencyFromTheIntendedStart(@TempDir Path dir) throws Exception {
+        // 20 req/s, at most 2 in flight; the server freezes for 1.5 s a second into the run. Measured from the send,
+        // only the 2 requests in flight see the freeze (coordinated omission); from the intended start, the ~30
+        // scheduled during it do, and the client itself stays on schedule (the wait for a slot is not its lag).
+        try (MockLlmServer mock = MockLlmServer.start(MockLlmServer.Behavior.steady(20, 20, 5).freeze(1500, 1500))) {
+            JsonNode s = run(dir, "--url", mock.url(), "--rate", "20", "--arrival", "constant", "--concurrency", "2",
+                    "--num-prompts", "80", "--output-len", "4", "--warmup", "0", "--percentiles", "90,99", "--max-schedule-lag", "100");
+            assertThat(s.get("completed").asInt()).isEqualTo(80);
+            assertThat(s.get("p90_ttft_ms").asDouble()).isLessThan(200);
+            assertThat(s.get("p90_ttft_from_intended_ms").asDouble()).isGreaterThan(600);
+            assertThat(s.get("p99_ttft_from_intended_ms").asDouble()).isBetween(1200.0, 2200.0);
+            assertThat(s.get("p99_concurrency_wait_ms").asDouble()).isGreaterThan(900);
+            assertThat(s.get("valid").asBoolean()).as(s.get("invalid_reasons").toString()).isTrue();
+        }
+    }
+
+    @Test
+    void errorsAreCountedByKindAndTheRunGoesOn(@TempDir Path dir) throws Exception {
+        try (MockLlmServer mock = MockLlmServer.start(MockLlmServer.Behavior.steady(5, 10, 5).failures(0.1, 0.1, 0.1, 0.1))) {
+            JsonNode s = run(dir, "--url", mock.url(), "--concurrency", "8", "--num-prompts", "100", "--output-len", "4", "--warmup", "0");
+            List<MockLlmServer.Served> truth = mock.served();
+            assertThat(truth).hasSize(100);
+            JsonNode kinds = s.get("errors_by_kind");
+            assertThat(kinds.path("http_4xx").asInt()).isEqualTo(count(truth, "http_4xx")).isPositive();
+            assertThat(kinds.path("http_5xx").asInt()).isEqualTo(count(truth, "http_5xx")).isPositive();
+            assertThat(kinds.path("dropped").asInt()).isEqualTo(count(truth, "dropped")).isPositive();
+            assertThat(kinds.path("bad_json").asInt()).isEqualTo(count(truth, "bad_json")).isPositive();
+            assertThat(s.get("completed").asInt()).isEqualTo(count(truth, "ok"));
+            assertThat(s.get("failed").asInt()).isEqualTo(100 - count(truth, "ok"));
+            assertThat(s.get("errors_by_http_status").path("429").asInt()).isEqualTo(count(truth, "http_4xx"));
+        }
+    }
+
+    @Test
+    void aServerThatIsNotThereFailsEveryRequestAsConnectAndTheRunIsInvalid(@TempDir Path dir) throws Exception {
+        int port;
+        try (var probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        JsonNode s = run(dir, "--url", "http://127.0.0.1:" + port, "--model", "m", "--concurrency", "2", "--num-prompts", "6", "--warmup", "0", "--timeout", "5s");
+        assertThat(s.get("errors_by_kind").path("connect").asInt()).isEqualTo(6);
+        assertThat(s.get("valid").asBoolean()).isFalse();
+        assertThat(s.get("exit_code").asInt()).isEqualTo(4);
+    }
+
+    @Test
+    void theScheduleIsKeptOrTheRunSaysItWasNot(@TempDir Path dir) throws Exception {
+        // On a loaded machine the client may fall behind; then it must say so. Either way the schedule it meant
+        // to keep is exact, and the achieved rate is what it really sent.
+        try (MockLlmServer mock = MockLlmServer.start(MockLlmServer.Behavior.steady(1, 2, 1))) {
+            JsonNode s = run(dir, "--url", mock.url(), "--rate", "100", "--arrival", "constant", "--num-prompts", "200",
+                    "--output-len", "2", "--warmup", "10");
+            assertThat(s.get("scheduled_request_rate").asDouble()).isCloseTo(100, within(0.1));
+            assertThat(s.get("completed").asInt()).isEqualTo(200);
+            double achieved = s.get("achieved_request_rate").asDouble();
+            if (achieved < 0.95 * 100 || s.get("p99_schedule_lag_ms").asDouble() > 10) {
+                assertThat(s.get("valid").asBoolean()).isFalse();
+                assertThat(s.get("exit_code").asInt()).isEqualTo(4);
+            } else {
+                assertThat(s.get("valid").asBoolean()).as(s.get("invalid_reasons").toString()).isTrue();
+                assertThat(achieved).isCloseTo(100, within(5.0));
+            }
+        }
+    }
+
+    @Test
+    void perRequestLinesMatchTheSummary(@TempDir Path dir) throws Exception {
+        try (MockLlmServer mock = MockLlmServer.start(MockLlmServer.Behavior.steady(10, 30, 5))) {
+            Path lines = dir.resolve("requests.jsonl");
+            JsonNode s = run(dir, "--url", mock.url(), "--rate", "50", "--num-prompts", "30", "--output-len", "uniform:2:8",
+                    "--warmup", "0", "--jsonl", lines.toString());
+            List<JsonNode> records = new ArrayList<>();
+            for (String l : Files.readAllLines(lines)) records.add(JSON.readTree(l));
+            assertThat(records).hasSize(30);
+            double meanTtft = records.stream().mapToDouble(r -> r.get("ttft_ms").asDouble()).average().orElseThrow();
+            assertThat(s.get("mean_ttft_ms").asDouble()).isCloseTo(meanTtft, within(1e-6 * meanTtft + 1e-9));
+            long tokens = records.stream().mapToLong(r -> r.get("output_tokens").asLong()).sum();
+            assertThat(s.get("total_output_tokens").asLong()).isEqualTo(tokens);
+            for (JsonNode r : records) {
+                assertThat(r.get("output_tokens").asInt()).isEqualTo(r.get("max_tokens").asInt()).isBetween(2, 8);
+                assertThat(r.get("itl_ms").size()).isEqualTo(r.get("output_tokens").asInt() - 1);
+            }
+        }
+    }
+
+    private static int count(List<MockLlmServer.Served> served, String outcome) {
+        return (int) served.stream().filter(x -> x.outcome().equals(outcome)).count();
+    }
+}
