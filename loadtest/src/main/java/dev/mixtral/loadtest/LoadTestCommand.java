@@ -34,7 +34,7 @@ public final class LoadTestCommand implements Callable<Integer> {
 
     @Option(names = "--rate", paramLabel = "R", description = "Open loop: R requests/s ('inf': all at once). Poisson arrivals unless --arrival constant.")
     String rate;
-    @Option(names = "--arrival", defaultValue = "poisson", paramLabel = "poisson|constant", description = "Arrival process for --rate and --ramp. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--arrival", paramLabel = "poisson|constant", description = "Arrival process for --rate, --ramp and --sweep. Default: poisson; constant in a sweep (short steps compare at the rate they name).")
     String arrival;
     @Option(names = "--burstiness", defaultValue = "1", paramLabel = "B", description = "Gamma-distributed gaps of shape B as in vLLM (1 = Poisson, < 1 burstier, > 1 more regular). Default: ${DEFAULT-VALUE}.")
     double burstiness;
@@ -44,6 +44,12 @@ public final class LoadTestCommand implements Callable<Integer> {
     String ramp;
     @Option(names = "--trace", paramLabel = "FILE", description = "Replay a timed trace (JSONL: timestamp in ms, prompt/messages or input_length, output_length).")
     Path trace;
+    @Option(names = "--sweep", description = "Synchronous, then saturation (everything at once, at most --concurrency or 64 in flight), then --sweep-rates rates between.")
+    boolean sweep;
+    @Option(names = "--sweep-rates", defaultValue = "6", paramLabel = "N", description = "Rates between synchronous and saturation in a sweep. Default: ${DEFAULT-VALUE}.")
+    int sweepRates;
+    @Option(names = "--slo-refine", defaultValue = "2", paramLabel = "N", description = "Extra bisection steps of a sweep's SLO search. Default: ${DEFAULT-VALUE}.")
+    int sloRefine;
 
     @Option(names = {"-n", "--num-prompts"}, paramLabel = "N", description = "Stop after N requests (per sweep step). Default: 100 unless --duration is given.")
     Integer numPrompts;
@@ -78,6 +84,8 @@ public final class LoadTestCommand implements Callable<Integer> {
     Path json;
     @Option(names = "--jsonl", paramLabel = "OUT", description = "Write one JSON line per request.")
     Path jsonl;
+    @Option(names = "--html", paramLabel = "OUT", description = "Write a self-contained HTML report (charts inlined; opens offline).")
+    Path html;
     @Option(names = {"-q", "--quiet"}, description = "No live progress line.")
     boolean quiet;
 
@@ -112,13 +120,31 @@ public final class LoadTestCommand implements Callable<Integer> {
                 runner.run(new LoadRunner.Phase("warm-up", null, Math.min(warmup, Math.max(1, concurrency == null ? 1 : concurrency)),
                         warmup, Long.MAX_VALUE, plan.workload(), -warmup), LoadRunner.Listener.NONE);
             }
-            List<RunSummary> runs = new ArrayList<>();
-            RunSummary s = runPhase(runner, plan.phase(), plan.info());
-            runs.add(s);
-            ConsoleReport.print(s, out);
-            if (json != null) ResultFiles.writeJson(json, s.toMap());
-            if (jsonl != null) ResultFiles.writeJsonl(jsonl, runs);
-            return runs.stream().allMatch(RunSummary::valid) ? 0 : 4;
+            Report report;
+            if (sweep) {
+                int[] step = {0};
+                Sweep.Outcome outcome = Sweep.run(st -> runPhase(runner, plan.sweepPhase(st, ++step[0]), plan.info(st)),
+                        sweepRates, concurrency != null ? concurrency : 64, plan.info().slo(), sloRefine, err);
+                for (RunSummary r : outcome.runs()) ConsoleReport.print(r, out);
+                Sweep.printTable(outcome, plan.info().slo(), out);
+                report = new Report(outcome.runs(), outcome);
+            } else {
+                RunSummary s = runPhase(runner, plan.phase(), plan.info());
+                ConsoleReport.print(s, out);
+                report = new Report(List.of(s), null);
+            }
+            if (json != null) ResultFiles.writeJson(json, report.toMap());
+            if (jsonl != null) ResultFiles.writeJsonl(jsonl, report.runs());
+            if (json != null || jsonl != null) err.println("[loadtest] wrote " + (json != null ? json + " " : "") + (jsonl != null ? jsonl : ""));
+            return report.runs().stream().allMatch(RunSummary::valid) ? 0 : 4;
+        }
+    }
+
+    /** What one invocation measured: one run, or a sweep's runs with its outcome. */
+    record Report(List<RunSummary> runs, Sweep.Outcome sweep) {
+        /** A single run: vLLM's document. A sweep: its outcome with every step's document under "benchmarks". */
+        java.util.Map<String, Object> toMap() {
+            return sweep == null ? runs.getFirst().toMap() : sweep.toMap(runs.getFirst().info.slo());
         }
     }
 
@@ -135,7 +161,20 @@ public final class LoadTestCommand implements Callable<Integer> {
     }
 
     /** Everything the options decide, validated with messages naming the option. */
-    record Plan(StreamingClient.Target target, Workload workload, LoadRunner.Phase phase, RunSummary.RunInfo info) {}
+    record Plan(StreamingClient.Target target, Workload workload, LoadRunner.Phase phase, RunSummary.RunInfo info, boolean constant, long seed) {
+        /** A sweep step as a phase: same bounds and workload, fresh prompts (no step reuses another's, so no cache helps it). */
+        LoadRunner.Phase sweepPhase(Sweep.Step step, int number) {
+            ArrivalSchedule schedule = Double.isNaN(step.rate()) ? null
+                    : Double.isInfinite(step.rate()) ? allAtOnce() : ArrivalSchedule.rate(step.rate(), constant, info.burstiness(), seed + number);
+            return new LoadRunner.Phase(step.name(), schedule, step.concurrency(), phase.maxRequests(), phase.maxDurationNanos(), workload, number * 1_000_000);
+        }
+
+        RunSummary.RunInfo info(Sweep.Step step) {
+            double rate = Double.isNaN(step.rate()) || Double.isInfinite(step.rate()) ? Double.NaN : step.rate();
+            return new RunSummary.RunInfo(info.url(), info.model(), info.chat(), rate, info.burstiness(), step.concurrency(),
+                    info.percentiles(), info.slo(), info.maxScheduleLagMs());
+        }
+    }
 
     Plan plan() {
         URI base = baseUrl();
@@ -151,6 +190,7 @@ public final class LoadTestCommand implements Callable<Integer> {
         if (!(burstiness > 0)) throw new IllegalArgumentException("--burstiness must be > 0, got " + burstiness);
         if (!(temperature >= 0)) throw new IllegalArgumentException("--temperature must be ≥ 0, got " + temperature);
         if (!(maxScheduleLagMs > 0)) throw new IllegalArgumentException("--max-schedule-lag must be > 0 ms, got " + maxScheduleLagMs);
+        if (arrival == null) arrival = sweep ? "constant" : "poisson";
         boolean constant = switch (arrival.toLowerCase(Locale.ROOT)) {
             case "poisson" -> false;
             case "constant" -> true;
@@ -163,7 +203,10 @@ public final class LoadTestCommand implements Callable<Integer> {
         long maxDuration = duration == null ? Long.MAX_VALUE : DurationParser.parse(duration, "--duration").toNanos();
         int shapes = (rate != null ? 1 : 0) + (ramp != null ? 1 : 0) + (trace != null ? 1 : 0);
         if (shapes > 1) throw new IllegalArgumentException("choose one of --rate, --ramp and --trace");
-        if (shapes == 0 && concurrency == null) {
+        if (sweep && shapes > 0) throw new IllegalArgumentException("--sweep chooses its own rates: drop --rate, --ramp and --trace");
+        if (sweepRates < 1 || sweepRates > 50) throw new IllegalArgumentException("--sweep-rates must be 1..50, got " + sweepRates);
+        if (sloRefine < 0 || sloRefine > 20) throw new IllegalArgumentException("--slo-refine must be 0..20, got " + sloRefine);
+        if (shapes == 0 && concurrency == null && !sweep) {
             throw new IllegalArgumentException("choose a load shape: --rate R, --concurrency C, both, --ramp FROM:TO, --trace FILE or --sweep");
         }
         if (trace != null && dataset != null) throw new IllegalArgumentException("--trace brings its own requests: drop --dataset");
@@ -195,15 +238,15 @@ public final class LoadTestCommand implements Callable<Integer> {
             requestedRate = schedule.nominalRate();
             name = "trace " + trace.getFileName();
         } else {
-            name = "concurrency " + concurrency;
+            name = sweep ? "sweep" : "concurrency " + concurrency;
         }
-        int cap = concurrency == null ? 0 : concurrency;
+        int cap = concurrency == null ? (sweep ? 64 : 0) : concurrency;
         LoadRunner.Phase phase = new LoadRunner.Phase(name, schedule, cap, maxRequests, maxDuration, workload, 0);
         String modelName = model != null ? model : StreamingClient.firstModel(base, apiKey, requestTimeout);
         StreamingClient.Target target = new StreamingClient.Target(base, chat, modelName, apiKey, temperature, ignoreEos, requestTimeout);
         RunSummary.RunInfo info = new RunSummary.RunInfo(base.toString(), modelName, chat, schedule == null ? Double.NaN : requestedRate,
                 burstiness, cap, pcts, objectives, maxScheduleLagMs);
-        return new Plan(target, workload, phase, info);
+        return new Plan(target, workload, phase, info, constant, seed);
     }
 
     private URI baseUrl() {

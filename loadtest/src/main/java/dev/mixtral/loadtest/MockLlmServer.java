@@ -37,27 +37,33 @@ public final class MockLlmServer implements AutoCloseable {
      *
      * @param freezeAtMs  from the server's start, when it stops answering (-1: never)
      * @param freezeForMs for how long
+     * @param capacity    requests generating at once (0: unlimited)
      */
     public record Behavior(String model, double ttftMinMs, double ttftMaxMs, double chunkGapMs, int tokensPerChunk, boolean sendUsage,
-                           double fail4xx, double fail5xx, double drop, double badJson, long freezeAtMs, long freezeForMs) {
+                           double fail4xx, double fail5xx, double drop, double badJson, long freezeAtMs, long freezeForMs, int capacity) {
         public static Behavior steady(double ttftMinMs, double ttftMaxMs, double chunkGapMs) {
-            return new Behavior("mock-model", ttftMinMs, ttftMaxMs, chunkGapMs, 1, true, 0, 0, 0, 0, -1, 0);
+            return new Behavior("mock-model", ttftMinMs, ttftMaxMs, chunkGapMs, 1, true, 0, 0, 0, 0, -1, 0, 0);
         }
 
         public Behavior tokensPerChunk(int k) {
-            return new Behavior(model, ttftMinMs, ttftMaxMs, chunkGapMs, k, sendUsage, fail4xx, fail5xx, drop, badJson, freezeAtMs, freezeForMs);
+            return new Behavior(model, ttftMinMs, ttftMaxMs, chunkGapMs, k, sendUsage, fail4xx, fail5xx, drop, badJson, freezeAtMs, freezeForMs, capacity);
         }
 
         public Behavior failures(double f4xx, double f5xx, double dropped, double bad) {
-            return new Behavior(model, ttftMinMs, ttftMaxMs, chunkGapMs, tokensPerChunk, sendUsage, f4xx, f5xx, dropped, bad, freezeAtMs, freezeForMs);
+            return new Behavior(model, ttftMinMs, ttftMaxMs, chunkGapMs, tokensPerChunk, sendUsage, f4xx, f5xx, dropped, bad, freezeAtMs, freezeForMs, capacity);
         }
 
         public Behavior freeze(long atMs, long forMs) {
-            return new Behavior(model, ttftMinMs, ttftMaxMs, chunkGapMs, tokensPerChunk, sendUsage, fail4xx, fail5xx, drop, badJson, atMs, forMs);
+            return new Behavior(model, ttftMinMs, ttftMaxMs, chunkGapMs, tokensPerChunk, sendUsage, fail4xx, fail5xx, drop, badJson, atMs, forMs, capacity);
+        }
+
+        /** At most {@code n} requests generate at once; the others queue (their TTFT includes the wait), as on a real server. */
+        public Behavior capacity(int n) {
+            return new Behavior(model, ttftMinMs, ttftMaxMs, chunkGapMs, tokensPerChunk, sendUsage, fail4xx, fail5xx, drop, badJson, freezeAtMs, freezeForMs, n);
         }
 
         public Behavior withoutUsage() {
-            return new Behavior(model, ttftMinMs, ttftMaxMs, chunkGapMs, tokensPerChunk, false, fail4xx, fail5xx, drop, badJson, freezeAtMs, freezeForMs);
+            return new Behavior(model, ttftMinMs, ttftMaxMs, chunkGapMs, tokensPerChunk, false, fail4xx, fail5xx, drop, badJson, freezeAtMs, freezeForMs, capacity);
         }
     }
 
@@ -72,8 +78,11 @@ public final class MockLlmServer implements AutoCloseable {
     private volatile Supplier<String> metrics = () -> "";
     private final Thread acceptor;
 
+    private final java.util.concurrent.Semaphore slots;
+
     private MockLlmServer(Behavior behavior) throws IOException {
         this.behavior = behavior;
+        this.slots = behavior.capacity() > 0 ? new java.util.concurrent.Semaphore(behavior.capacity(), true) : null;
         this.socket = new ServerSocket(0, 1024, InetAddress.getLoopbackAddress());
         this.acceptor = Thread.ofPlatform().daemon().name("mock-llm-accept").start(this::accept);
     }
@@ -156,6 +165,16 @@ public final class MockLlmServer implements AutoCloseable {
 
     private boolean complete(Socket s, OutputStream out, boolean chat, JsonNode req) throws IOException {
         long arrival = System.nanoTime();
+        if (slots == null) return generate(s, out, chat, req, arrival, arrival);
+        slots.acquireUninterruptibly();
+        try {
+            return generate(s, out, chat, req, arrival, System.nanoTime());
+        } finally {
+            slots.release();
+        }
+    }
+
+    private boolean generate(Socket s, OutputStream out, boolean chat, JsonNode req, long arrival, long admitted) throws IOException {
         long seed = req.path("seed").asLong(0);
         int tokens = Math.max(1, req.path("max_tokens").asInt(16));
         boolean usage = behavior.sendUsage() && req.path("stream_options").path("include_usage").asBoolean(false);
@@ -185,7 +204,7 @@ public final class MockLlmServer implements AutoCloseable {
         if (chat) chunk(out, event(chat, id, "", null, true)); // the role chunk OpenAI sends first: no content, no token
         int k = behavior.tokensPerChunk();
         int chunks = (tokens + k - 1) / k;
-        long firstAt = arrival + Math.round(ttftMs * 1e6);
+        long firstAt = admitted + Math.round(ttftMs * 1e6);
         long ttft = -1;
         for (int c = 0; c < chunks; c++) {
             sleepUntil(firstAt + Math.round(c * behavior.chunkGapMs() * 1e6));
