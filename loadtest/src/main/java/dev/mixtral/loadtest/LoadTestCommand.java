@@ -86,6 +86,10 @@ public final class LoadTestCommand implements Callable<Integer> {
     Path jsonl;
     @Option(names = "--html", paramLabel = "OUT", description = "Write a self-contained HTML report (charts inlined; opens offline).")
     Path html;
+    @Option(names = "--metrics-url", split = ",", paramLabel = "URL", description = "Prometheus endpoints to scrape before, during and after (the coordinator's and the nodes' /metrics, or vLLM's).")
+    List<URI> metricsUrls = new ArrayList<>();
+    @Option(names = "--metrics-interval", defaultValue = "1s", paramLabel = "D", description = "Time between scrapes. Default: ${DEFAULT-VALUE}.")
+    String metricsInterval;
     @Option(names = {"-q", "--quiet"}, description = "No live progress line.")
     boolean quiet;
 
@@ -113,13 +117,20 @@ public final class LoadTestCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Plan plan = plan();
-        try (StreamingClient client = new StreamingClient(plan.target())) {
+        Duration scrapeEvery = DurationParser.parse(metricsInterval, "--metrics-interval");
+        for (URI u : metricsUrls) {
+            if (u.getScheme() == null || !u.getScheme().startsWith("http")) throw new IllegalArgumentException("--metrics-url: '" + u + "' is not an http(s) URL");
+        }
+        try (StreamingClient client = new StreamingClient(plan.target());
+             MetricsScraper scraper = metricsUrls.isEmpty() ? null : new MetricsScraper(metricsUrls, scrapeEvery)) {
             LoadRunner runner = new LoadRunner(client);
+            this.scraper = scraper;
             if (warmup > 0) {
                 err.printf("[loadtest] warm-up: %d requests (not counted)%n", warmup);
                 runner.run(new LoadRunner.Phase("warm-up", null, Math.min(warmup, Math.max(1, concurrency == null ? 1 : concurrency)),
                         warmup, Long.MAX_VALUE, plan.workload(), -warmup), LoadRunner.Listener.NONE);
             }
+            if (scraper != null) scraper.start();
             Report report;
             if (sweep) {
                 int[] step = {0};
@@ -127,28 +138,49 @@ public final class LoadTestCommand implements Callable<Integer> {
                         sweepRates, concurrency != null ? concurrency : 64, plan.info().slo(), sloRefine, err);
                 for (RunSummary r : outcome.runs()) ConsoleReport.print(r, out);
                 Sweep.printTable(outcome, plan.info().slo(), out);
-                report = new Report(outcome.runs(), outcome);
+                report = new Report(outcome.runs(), outcome, serverView(scraper));
             } else {
                 RunSummary s = runPhase(runner, plan.phase(), plan.info());
                 ConsoleReport.print(s, out);
-                report = new Report(List.of(s), null);
+                report = new Report(List.of(s), null, serverView(scraper));
             }
+            if (report.server() != null) ServerReport.print(report.server(), out);
             if (json != null) ResultFiles.writeJson(json, report.toMap());
+            if (html != null) HtmlReport.write(html, report);
             if (jsonl != null) ResultFiles.writeJsonl(jsonl, report.runs());
-            if (json != null || jsonl != null) err.println("[loadtest] wrote " + (json != null ? json + " " : "") + (jsonl != null ? jsonl : ""));
+            if (json != null || jsonl != null || html != null) {
+                err.println("[loadtest] wrote " + String.join(" ", java.util.stream.Stream.of(json, jsonl, html).filter(java.util.Objects::nonNull).map(Path::toString).toList()));
+            }
             return report.runs().stream().allMatch(RunSummary::valid) ? 0 : 4;
         }
     }
 
     /** What one invocation measured: one run, or a sweep's runs with its outcome. */
-    record Report(List<RunSummary> runs, Sweep.Outcome sweep) {
-        /** A single run: vLLM's document. A sweep: its outcome with every step's document under "benchmarks". */
+    record Report(List<RunSummary> runs, Sweep.Outcome sweep, java.util.Map<String, Object> server) {
+        /** A single run: vLLM's document. A sweep: its outcome with every step's document under "benchmarks". Then "server". */
         java.util.Map<String, Object> toMap() {
-            return sweep == null ? runs.getFirst().toMap() : sweep.toMap(runs.getFirst().info.slo());
+            java.util.Map<String, Object> m = sweep == null ? runs.getFirst().toMap() : sweep.toMap(runs.getFirst().info.slo());
+            if (server != null) m.put("server", server);
+            return m;
         }
     }
 
+    private MetricsScraper scraper;
+
+    private static java.util.Map<String, Object> serverView(MetricsScraper scraper) {
+        if (scraper == null) return null;
+        scraper.stop();
+        return ServerView.of(scraper);
+    }
+
     RunSummary runPhase(LoadRunner runner, LoadRunner.Phase phase, RunSummary.RunInfo info) {
+        double scrapeStart = scraper != null ? scraper.now() : 0;
+        RunSummary summary = measure(runner, phase, info);
+        if (scraper != null) scraper.span(phase.name(), scrapeStart, scraper.now());
+        return summary;
+    }
+
+    private RunSummary measure(LoadRunner runner, LoadRunner.Phase phase, RunSummary.RunInfo info) {
         LoadRunner.Result result;
         if (quiet) {
             result = runner.run(phase, LoadRunner.Listener.NONE);
