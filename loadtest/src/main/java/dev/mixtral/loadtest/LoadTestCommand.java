@@ -90,6 +90,10 @@ public final class LoadTestCommand implements Callable<Integer> {
     List<URI> metricsUrls = new ArrayList<>();
     @Option(names = "--metrics-interval", defaultValue = "1s", paramLabel = "D", description = "Time between scrapes. Default: ${DEFAULT-VALUE}.")
     String metricsInterval;
+    @Option(names = "--self-test", description = "Measure this tool instead: schedule accuracy and CPU per request at 10, 100 and 1000 req/s against a mock server in a separate JVM.")
+    boolean selfTest;
+    @Option(names = "--mock-server", description = "Try the tool without a server: load an in-process mock (4 requests at a time, 40-120 ms TTFT, made-up expert metrics) instead of --url.")
+    boolean mockServer;
     @Option(names = {"-q", "--quiet"}, description = "No live progress line.")
     boolean quiet;
 
@@ -115,7 +119,19 @@ public final class LoadTestCommand implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
+        if (selfTest) return SelfTest.run(new double[] {10, 100, 1000}, 5, out);
+        if (mockServer) {
+            try (MockLlmServer mock = DemoMock.start()) {
+                url = mock.url();
+                metricsUrls.add(URI.create(mock.url() + "/metrics"));
+                return measureAll();
+            }
+        }
+        return measureAll();
+    }
+
+    private int measureAll() {
         Plan plan = plan();
         Duration scrapeEvery = DurationParser.parse(metricsInterval, "--metrics-interval");
         for (URI u : metricsUrls) {

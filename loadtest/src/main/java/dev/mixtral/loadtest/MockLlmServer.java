@@ -87,6 +87,19 @@ public final class MockLlmServer implements AutoCloseable {
         this.acceptor = Thread.ofPlatform().daemon().name("mock-llm-accept").start(this::accept);
     }
 
+    /**
+     * Runs the mock alone (for {@code --self-test}, which keeps it out of the client's process): arguments TTFT min and
+     * max and chunk gap in ms; prints its URL on stdout, then serves until killed.
+     */
+    public static void main(String[] args) throws Exception {
+        double min = args.length > 0 ? Double.parseDouble(args[0]) : 5, max = args.length > 1 ? Double.parseDouble(args[1]) : min;
+        double gap = args.length > 2 ? Double.parseDouble(args[2]) : 2;
+        MockLlmServer server = start(Behavior.steady(min, max, gap));
+        System.out.println(server.url());
+        System.out.flush();
+        new java.util.concurrent.CountDownLatch(1).await();
+    }
+
     public static MockLlmServer start(Behavior behavior) throws IOException {
         return new MockLlmServer(behavior);
     }
