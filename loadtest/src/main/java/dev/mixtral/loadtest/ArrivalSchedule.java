@@ -28,6 +28,22 @@ interface ArrivalSchedule {
         return new RateSchedule(from, to, seconds, constant, burstiness, seed);
     }
 
+    /**
+     * Every request at the start (vLLM's request rate inf; with a concurrency cap, the cap is the load). There is
+     * no schedule to keep, so lag behind it does not make a run invalid.
+     */
+    record AllAtOnce() implements ArrivalSchedule {
+        @Override
+        public long nextOffsetNanos() {
+            return 0;
+        }
+
+        @Override
+        public double nominalRate() {
+            return Double.NaN;
+        }
+    }
+
     final class RateSchedule implements ArrivalSchedule {
         private final double r0;
         private final double r1;

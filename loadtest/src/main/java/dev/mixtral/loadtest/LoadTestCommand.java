@@ -213,7 +213,7 @@ public final class LoadTestCommand implements Callable<Integer> {
         /** A sweep step as a phase: same bounds and workload, fresh prompts (no step reuses another's, so no cache helps it). */
         LoadRunner.Phase sweepPhase(Sweep.Step step, int number) {
             ArrivalSchedule schedule = Double.isNaN(step.rate()) ? null
-                    : Double.isInfinite(step.rate()) ? allAtOnce() : ArrivalSchedule.rate(step.rate(), constant, info.burstiness(), seed + number);
+                    : Double.isInfinite(step.rate()) ? new ArrivalSchedule.AllAtOnce() : ArrivalSchedule.rate(step.rate(), constant, info.burstiness(), seed + number);
             return new LoadRunner.Phase(step.name(), schedule, step.concurrency(), phase.maxRequests(), phase.maxDurationNanos(), workload, number * 1_000_000);
         }
 
@@ -269,7 +269,7 @@ public final class LoadTestCommand implements Callable<Integer> {
         String name;
         if (rate != null) {
             requestedRate = parseRate(rate);
-            schedule = Double.isInfinite(requestedRate) ? allAtOnce() : ArrivalSchedule.rate(requestedRate, constant, burstiness, seed);
+            schedule = Double.isInfinite(requestedRate) ? new ArrivalSchedule.AllAtOnce() : ArrivalSchedule.rate(requestedRate, constant, burstiness, seed);
             name = Double.isInfinite(requestedRate) ? "rate inf" : String.format(Locale.ROOT, "rate %.4g", requestedRate);
             if (Double.isInfinite(requestedRate)) requestedRate = Double.NaN;
         } else if (ramp != null) {
@@ -341,20 +341,5 @@ public final class LoadTestCommand implements Callable<Integer> {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(option + ": '" + text + "' is not a number of requests/s");
         }
-    }
-
-    /** Every request at the start: what vLLM calls request rate inf (useful with --concurrency as the cap). */
-    static ArrivalSchedule allAtOnce() {
-        return new ArrivalSchedule() {
-            @Override
-            public long nextOffsetNanos() {
-                return 0;
-            }
-
-            @Override
-            public double nominalRate() {
-                return Double.NaN;
-            }
-        };
     }
 }

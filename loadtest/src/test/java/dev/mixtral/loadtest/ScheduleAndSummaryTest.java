@@ -101,6 +101,26 @@ class ScheduleAndSummaryTest {
         assertThat((double) s.toMap().get("request_throughput")).isCloseTo(5, within(1e-9));
     }
 
+    @Test
+    void theTimelineCountsRequestsInFlightAndSpreadsTokensOverChunks() {
+        // three requests overlapping in [0.5 s, 1 s); 6 s run → 0.1 s bins
+        List<RequestRecord> rs = List.of(
+                new RequestRecord(0, 0, 0, 0, 1_000_000_000L, new long[] {100_000_000L, 900_000_000L}, 10, 5, 5, 10, null, 200, null),
+                new RequestRecord(1, 0, 500_000_000L, 0, 1_500_000_000L, new long[] {100_000_000L}, 4, 5, 5, 4, null, 200, null),
+                new RequestRecord(2, 0, 500_000_000L, 0, 5_000_000_000L, new long[0], -1, -1, 5, 4, ErrorKind.TIMEOUT, 200, "t"));
+        Timeline t = Timeline.of(rs, 6_000_000_000L);
+        assertThat(t.binSeconds()).isCloseTo(0.1, within(1e-12));
+        assertThat(t.maxInFlight()).isEqualTo(3);
+        assertThat(t.inFlight()[3]).isEqualTo(1);   // [0.3, 0.4): only request 0
+        assertThat(t.inFlight()[30]).isEqualTo(1);  // [3.0, 3.1): only the request that timed out
+        assertThat(t.inFlight()[55]).isZero();
+        double tokens = 0;
+        for (double v : t.outputTokensPerSecond()) tokens += v * t.binSeconds();
+        assertThat(tokens).isCloseTo(14, within(1e-9)); // 10 + 4; the failed request adds none
+        assertThat(t.outputTokensPerSecond()[1]).isCloseTo(5 / 0.1, within(1e-9)); // half of request 0's 10 tokens at 0.1 s
+        assertThat(t.failedPerSecond()[50]).isCloseTo(10, within(1e-9));
+    }
+
     private static LoadTestCommand parse(String... args) {
         LoadTestCommand c = new LoadTestCommand();
         new CommandLine(c).parseArgs(args);
