@@ -26,7 +26,10 @@ final class SelfTest {
             String url = new BufferedReader(new InputStreamReader(mock.getInputStream(), StandardCharsets.UTF_8)).readLine();
             if (url == null || !url.startsWith("http://127.0.0.1:")) throw new IllegalStateException("the mock server did not start: " + url);
             int cores = Runtime.getRuntime().availableProcessors();
-            out.printf(Locale.ROOT, "loadtest self-test: mock server (separate JVM) at %s, TTFT 5 ms, 8 tokens 2 ms apart; %d CPUs here%n", url, cores);
+            double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+            out.printf(Locale.ROOT, "loadtest self-test: mock server (separate JVM) at %s, TTFT 5 ms, 8 tokens 2 ms apart; %d CPUs here, load average %.1f%n",
+                    url, cores, load);
+            if (load > cores) out.println("NOTE: the machine is busier than its CPUs: lag measured now is mostly other processes' doing");
             out.printf("%10s %9s %10s %10s %11s %11s %11s %13s %11s %6s%n", "requested", "requests", "scheduled", "achieved", "achieved/req",
                     "p50 lag ms", "p99 lag ms", "CPU ms/request", "CPU % core", "valid");
             List<RunSummary> all = new ArrayList<>();

@@ -31,18 +31,20 @@ final class ServerView {
     private ServerView() {}
 
     static Map<String, Object> of(MetricsScraper scraper) {
+        // times from the start of the first measured run, the origin of the client's own timeline
+        double origin = scraper.spans().isEmpty() ? 0 : scraper.spans().getFirst().startSeconds();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("urls", scraper.urls().stream().map(URI::toString).toList());
         m.put("scrape_failures", scraper.failures());
         List<Map<String, Object>> spans = new ArrayList<>();
-        for (MetricsScraper.Span s : scraper.spans()) spans.add(Map.of("name", s.name(), "start_s", s.startSeconds(), "end_s", s.endSeconds()));
+        for (MetricsScraper.Span s : scraper.spans()) spans.add(Map.of("name", s.name(), "start_s", s.startSeconds() - origin, "end_s", s.endSeconds() - origin));
         m.put("spans", spans);
         List<Map<String, Object>> endpoints = new ArrayList<>();
         Map<String, Double> nodeTokens = new LinkedHashMap<>();
         for (URI url : scraper.urls()) {
             List<MetricsScraper.Scrape> series = scraper.scrapes().stream().filter(x -> x.url().equals(url)).toList();
             if (series.size() < 2) continue;
-            Map<String, Object> e = endpoint(url, series);
+            Map<String, Object> e = endpoint(url, series, origin);
             endpoints.add(e);
             if (e.get("node_tokens") instanceof Double t) nodeTokens.put(url.toString(), t);
             if (e.containsKey("expert_load") && !m.containsKey("expert_load")) {
@@ -58,7 +60,7 @@ final class ServerView {
         return m;
     }
 
-    private static Map<String, Object> endpoint(URI url, List<MetricsScraper.Scrape> series) {
+    private static Map<String, Object> endpoint(URI url, List<MetricsScraper.Scrape> series, double origin) {
         MetricsScraper.Scrape first = series.getFirst(), last = series.getLast();
         Map<String, Object> e = new LinkedHashMap<>();
         e.put("url", url.toString());
@@ -72,7 +74,7 @@ final class ServerView {
         histogram(e, "e2e", first, last, E2E);
         delta(e, "generation_tokens", first, last, GENERATED);
         delta(e, "prompt_tokens", first, last, PROMPT);
-        List<Double> t = series.stream().map(MetricsScraper.Scrape::seconds).toList();
+        List<Double> t = series.stream().map(x -> x.seconds() - origin).toList();
         Map<String, Object> ts = new LinkedHashMap<>();
         ts.put("t", t);
         gaugeSeries(e, ts, "requests_waiting", series, WAITING);
