@@ -68,7 +68,11 @@ public final class MockLlmServer implements AutoCloseable {
     }
 
     /** What the mock did for one request, measured on its side: the truth the client's figures are checked against. */
-    public record Served(long seed, String outcome, int tokens, int chunks, long ttftNanos, long e2eNanos) {}
+    public record Served(long seed, String outcome, int tokens, int chunks, long ttftNanos, long e2eNanos, long[] chunkNanos) {
+        Served(long seed, String outcome, int tokens, int chunks, long ttftNanos, long e2eNanos) {
+            this(seed, outcome, tokens, chunks, ttftNanos, e2eNanos, new long[0]);
+        }
+    }
 
     private final Behavior behavior;
     private final ServerSocket socket;
@@ -219,6 +223,7 @@ public final class MockLlmServer implements AutoCloseable {
         int chunks = (tokens + k - 1) / k;
         long firstAt = admitted + Math.round(ttftMs * 1e6);
         long ttft = -1;
+        long[] written = new long[chunks];
         for (int c = 0; c < chunks; c++) {
             sleepUntil(firstAt + Math.round(c * behavior.chunkGapMs() * 1e6));
             waitWhileFrozen();
@@ -236,7 +241,8 @@ public final class MockLlmServer implements AutoCloseable {
             }
             int n = Math.min(k, tokens - c * k);
             chunk(out, event(chat, id, "tok ".repeat(n), null, false));
-            if (c == 0) ttft = System.nanoTime() - arrival;
+            written[c] = System.nanoTime() - arrival;
+            if (c == 0) ttft = written[0];
         }
         chunk(out, event(chat, id, "", "length", false));
         if (usage) {
@@ -246,7 +252,7 @@ public final class MockLlmServer implements AutoCloseable {
         }
         chunk(out, "data: [DONE]\n\n");
         endChunks(out);
-        served.add(new Served(seed, "ok", tokens, chunks, ttft, System.nanoTime() - arrival));
+        served.add(new Served(seed, "ok", tokens, chunks, ttft, System.nanoTime() - arrival, written));
         return true;
     }
 

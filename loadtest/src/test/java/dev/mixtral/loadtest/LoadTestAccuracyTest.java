@@ -15,9 +15,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 /**
- * The load tester measured against a mock server whose timing is known: TTFT, ITL, TPOT and E2E within a few
- * percent of what the mock did, at rates where the client is not the bottleneck. Tolerances allow for a shared
- * 2-core machine; each assertion still fails if a definition were wrong (e.g. ITL per token instead of per chunk).
+ * The load tester measured against a mock server whose timing is known: the mock records when it wrote each chunk,
+ * and the client's TTFT, ITL, TPOT and E2E must match those times, at rates where the client is not the bottleneck.
+ * Tolerances (10–30 %) allow for a shared 2-core machine where both sides wake late; each assertion still fails if a
+ * definition were wrong (ITL per token instead of per chunk is 4× off, TPOT per chunk 5×, a counted role chunk ~100×).
  */
 class LoadTestAccuracyTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -43,19 +44,22 @@ class LoadTestAccuracyTest {
             assertThat(s.get("total_output_tokens").asInt()).isEqualTo(600);
             assertThat(s.get("total_input_tokens").asInt()).isEqualTo(60 * 16); // from usage.prompt_tokens
 
-            List<MockLlmServer.Served> truth = mock.served().stream().filter(x -> x.outcome().equals("ok")).toList();
-            double serverTtftMs = truth.stream().skip(2).mapToLong(MockLlmServer.Served::ttftNanos).average().orElseThrow() / 1e6;
-            double serverE2eMs = truth.stream().skip(2).mapToLong(MockLlmServer.Served::e2eNanos).average().orElseThrow() / 1e6;
+            // the truth: when the mock wrote each chunk, measured on its side (its sleeps overshoot on a loaded machine)
+            List<MockLlmServer.Served> truth = ok(mock).stream().skip(2).toList();
+            double serverTtftMs = truth.stream().mapToLong(MockLlmServer.Served::ttftNanos).average().orElseThrow() / 1e6;
+            double serverE2eMs = truth.stream().mapToLong(MockLlmServer.Served::e2eNanos).average().orElseThrow() / 1e6;
+            double serverItlMs = meanGapMs(truth);
             // the client sees each event a little after the mock wrote it, never before
-            assertThat(s.get("mean_ttft_ms").asDouble()).isCloseTo(serverTtftMs, within(0.05 * serverTtftMs + 3));
-            assertThat(s.get("mean_ttft_ms").asDouble()).isCloseTo(150, within(15.0));
-            assertThat(s.get("mean_e2el_ms").asDouble()).isCloseTo(serverE2eMs, within(0.05 * serverE2eMs + 3));
-            assertThat(s.get("median_itl_ms").asDouble()).isCloseTo(20, within(2.0));
-            assertThat(s.get("mean_itl_ms").asDouble()).isCloseTo(20, within(2.0));
-            // one token per chunk: TPOT = (E2E − TTFT)/(tokens − 1) = 9 gaps of 20 ms / 9
-            assertThat(s.get("mean_tpot_ms").asDouble()).isCloseTo(20, within(2.5));
-            assertThat(s.get("p99_ttft_ms").asDouble()).isBetween(s.get("median_ttft_ms").asDouble(), 200 * 1.1 + 10);
-            assertThat(s.get("median_ttft_ms").asDouble()).isCloseTo(150, within(25.0));
+            assertThat(s.get("mean_ttft_ms").asDouble()).isCloseTo(serverTtftMs, within(0.1 * serverTtftMs + 10));
+            assertThat(s.get("mean_ttft_ms").asDouble()).isGreaterThanOrEqualTo(serverTtftMs).isGreaterThan(100); // designed: uniform 100..200
+            assertThat(s.get("mean_e2el_ms").asDouble()).isCloseTo(serverE2eMs, within(0.1 * serverE2eMs + 10));
+            assertThat(s.get("mean_itl_ms").asDouble()).isCloseTo(serverItlMs, within(0.25 * serverItlMs + 3));
+            assertThat(serverItlMs).isGreaterThan(19); // designed: 20 ms between chunks (the mock keeps an absolute schedule)
+            // one token per chunk: TPOT = (E2E − TTFT)/(tokens − 1) = 9 gaps / 9 tokens = the ITL
+            assertThat(s.get("mean_tpot_ms").asDouble()).isCloseTo(s.get("mean_itl_ms").asDouble(), within(0.1 * serverItlMs + 2));
+            assertThat(s.get("p99_ttft_ms").asDouble()).isGreaterThanOrEqualTo(s.get("median_ttft_ms").asDouble());
+            double serverTtftMaxMs = truth.stream().mapToLong(MockLlmServer.Served::ttftNanos).max().orElseThrow() / 1e6;
+            assertThat(s.get("p99_ttft_ms").asDouble()).isLessThanOrEqualTo(serverTtftMaxMs * 1.1 + 20);
             assertThat(s.get("requests_usage_not_chunks").asInt()).isZero();
             assertThat(s.get("request_throughput").asDouble() * s.get("duration").asDouble()).isCloseTo(60, within(0.01));
             assertThat(s.get("output_throughput").asDouble()).isCloseTo(600 / s.get("duration").asDouble(), within(0.01));
@@ -69,8 +73,11 @@ class LoadTestAccuracyTest {
             JsonNode s = run(dir, "--url", mock.url(), "--concurrency", "4", "--num-prompts", "24", "--output-len", "16", "--warmup", "0");
             assertThat(s.get("completed").asInt()).isEqualTo(24);
             assertThat(s.get("total_output_tokens").asInt()).isEqualTo(24 * 16);
-            assertThat(s.get("median_itl_ms").asDouble()).isCloseTo(30, within(3.0));
-            assertThat(s.get("mean_tpot_ms").asDouble()).isCloseTo(6, within(1.0));
+            double gap = meanGapMs(ok(mock));
+            assertThat(gap).isGreaterThan(29); // designed: 30 ms between chunks
+            assertThat(s.get("mean_itl_ms").asDouble()).isCloseTo(gap, within(0.3 * gap + 3));
+            // TPOT spreads 3 gaps over 15 tokens: a fifth of the ITL, not the ITL
+            assertThat(s.get("mean_tpot_ms").asDouble()).isCloseTo(gap * 3 / 15, within(0.3 * gap * 3 / 15 + 1));
             assertThat(s.get("requests_usage_not_chunks").asInt()).isEqualTo(24);
             assertThat(s.get("warnings").toString()).contains("ITL is the gap between chunks, TPOT is per token");
         }
@@ -78,7 +85,8 @@ class LoadTestAccuracyTest {
         try (MockLlmServer mock = MockLlmServer.start(MockLlmServer.Behavior.steady(50, 50, 30).tokensPerChunk(4).withoutUsage())) {
             JsonNode s = run(dir, "--url", mock.url(), "--concurrency", "4", "--num-prompts", "8", "--output-len", "16", "--warmup", "0");
             assertThat(s.get("total_output_tokens").asInt()).isEqualTo(8 * 4);
-            assertThat(s.get("mean_tpot_ms").asDouble()).isCloseTo(30, within(3.0));
+            double gap = meanGapMs(ok(mock));
+            assertThat(s.get("mean_tpot_ms").asDouble()).isCloseTo(gap, within(0.3 * gap + 3)); // 3 gaps over 3 "tokens"
             assertThat(s.get("warnings").toString()).contains("reported no usage");
         }
     }
@@ -90,7 +98,9 @@ class LoadTestAccuracyTest {
             JsonNode s = run(dir, "--url", mock.url(), "--endpoint", "chat", "--concurrency", "2", "--num-prompts", "8", "--output-len", "5", "--warmup", "0");
             assertThat(s.get("completed").asInt()).isEqualTo(8);
             assertThat(s.get("backend").asText()).isEqualTo("openai-chat");
-            assertThat(s.get("median_ttft_ms").asDouble()).isCloseTo(120, within(12.0));
+            double serverTtftMs = ok(mock).stream().mapToLong(MockLlmServer.Served::ttftNanos).average().orElseThrow() / 1e6;
+            // the role chunk left at once; counting it would give a TTFT of a few ms
+            assertThat(s.get("mean_ttft_ms").asDouble()).isGreaterThanOrEqualTo(120).isCloseTo(serverTtftMs, within(0.1 * serverTtftMs + 10));
             assertThat(s.get("total_output_tokens").asInt()).isEqualTo(40);
         }
     }
@@ -102,13 +112,14 @@ class LoadTestAccuracyTest {
         // scheduled during it do, and the client itself stays on schedule (the wait for a slot is not its lag).
         try (MockLlmServer mock = MockLlmServer.start(MockLlmServer.Behavior.steady(20, 20, 5).freeze(1500, 1500))) {
             JsonNode s = run(dir, "--url", mock.url(), "--rate", "20", "--arrival", "constant", "--concurrency", "2",
-                    "--num-prompts", "80", "--output-len", "4", "--warmup", "0", "--percentiles", "90,99", "--max-schedule-lag", "100");
+                    "--num-prompts", "80", "--output-len", "4", "--warmup", "0", "--percentiles", "90,99");
             assertThat(s.get("completed").asInt()).isEqualTo(80);
-            assertThat(s.get("p90_ttft_ms").asDouble()).isLessThan(200);
+            assertThat(s.get("p90_ttft_ms").asDouble()).isLessThan(400);
             assertThat(s.get("p90_ttft_from_intended_ms").asDouble()).isGreaterThan(600);
-            assertThat(s.get("p99_ttft_from_intended_ms").asDouble()).isBetween(1200.0, 2200.0);
+            assertThat(s.get("p99_ttft_from_intended_ms").asDouble()).isBetween(1200.0, 3000.0);
             assertThat(s.get("p99_concurrency_wait_ms").asDouble()).isGreaterThan(900);
-            assertThat(s.get("valid").asBoolean()).as(s.get("invalid_reasons").toString()).isTrue();
+            // waiting for a slot is the cap's doing, not the client's: it is not schedule lag
+            assertThat(s.get("p99_schedule_lag_ms").asDouble()).isLessThan(s.get("p99_concurrency_wait_ms").asDouble() / 2);
         }
     }
 
@@ -179,6 +190,23 @@ class LoadTestAccuracyTest {
                 assertThat(r.get("itl_ms").size()).isEqualTo(r.get("output_tokens").asInt() - 1);
             }
         }
+    }
+
+    private static List<MockLlmServer.Served> ok(MockLlmServer mock) {
+        return mock.served().stream().filter(x -> x.outcome().equals("ok")).toList();
+    }
+
+    /** The mean gap between consecutive chunks as the mock wrote them. */
+    private static double meanGapMs(List<MockLlmServer.Served> served) {
+        double sum = 0;
+        int n = 0;
+        for (MockLlmServer.Served x : served) {
+            for (int i = 1; i < x.chunkNanos().length; i++) {
+                sum += x.chunkNanos()[i] - x.chunkNanos()[i - 1];
+                n++;
+            }
+        }
+        return sum / n / 1e6;
     }
 
     private static int count(List<MockLlmServer.Served> served, String outcome) {
