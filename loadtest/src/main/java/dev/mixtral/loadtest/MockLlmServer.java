@@ -234,8 +234,8 @@ public final class MockLlmServer implements AutoCloseable {
                 return false;
             }
             if (badJson && c == Math.min(1, chunks - 1)) {
-                chunk(out, "data: {\"choices\": [{\"text\": \"oops\"\n\n");
                 served.add(new Served(seed, "bad_json", 0, c, ttft, System.nanoTime() - arrival));
+                chunk(out, "data: {\"choices\": [{\"text\": \"oops\"\n\n");
                 endChunks(out);
                 return true;
             }
@@ -250,9 +250,11 @@ public final class MockLlmServer implements AutoCloseable {
                     + "\",\"choices\":[],\"usage\":{\"prompt_tokens\":" + promptTokens(req, chat) + ",\"completion_tokens\":" + tokens
                     + ",\"total_tokens\":" + (promptTokens(req, chat) + tokens) + "}}\n\n");
         }
+        // counted before the end is sent, as a real server counts its tokens: a scrape right after the client's last
+        // answer must see it
+        served.add(new Served(seed, "ok", tokens, chunks, ttft, System.nanoTime() - arrival, written));
         chunk(out, "data: [DONE]\n\n");
         endChunks(out);
-        served.add(new Served(seed, "ok", tokens, chunks, ttft, System.nanoTime() - arrival, written));
         return true;
     }
 
