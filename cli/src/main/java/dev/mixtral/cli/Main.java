@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 ExpertNodeCommand.class,
                 CoordinatorCommand.class,
                 ClusterCommand.class,
+                dev.mixtral.loadtest.LoadTestCommand.class,
                 CommandLine.HelpCommand.class
         },
         footer = {"", "Also: ./mixtral test      build and run the test suite.",
