@@ -51,15 +51,25 @@ import java.nio.ByteOrder;
  * fixed at 8, whatever the hardware prefers).
  */
 public abstract class RowKernel {
-    static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
-    static final VectorSpecies<Long> L4 = LongVector.SPECIES_256;
+    /** The execution species ({@link VectorWidth#BITS} wide): floats, ints and longs of one vector. */
+    static final VectorSpecies<Float> FLOATS = VectorWidth.BITS == 128 ? FloatVector.SPECIES_128 : FloatVector.SPECIES_256;
+    static final VectorSpecies<Integer> INTS = VectorWidth.BITS == 128 ? IntVector.SPECIES_128 : IntVector.SPECIES_256;
+    static final VectorSpecies<Long> LONGS = VectorWidth.BITS == 128 ? LongVector.SPECIES_128 : LongVector.SPECIES_256;
+    /** The bytes of one vector of ints, loaded and reinterpreted as ints (or floats). */
+    static final VectorSpecies<Byte> INT_BYTES = VectorWidth.BITS == 128 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_256;
+    /** The bytes of as many 16-bit values as a vector has int lanes, widened to ints. */
+    static final VectorSpecies<Byte> SHORT_BYTES = VectorWidth.BITS == 128 ? ByteVector.SPECIES_64 : ByteVector.SPECIES_128;
+    /**
+     * The lanes of one pass: every kernel's 8-lane accumulator is computed as {@code 8 / PASS} passes of
+     * {@code PASS} lanes, pass {@code l0} (0, or 0 and 4) holding lanes {@code l0 .. l0 + PASS}. All arithmetic is
+     * lanewise, so a lane's value never depends on the pass it is in. At 256 bits the loop over passes runs once
+     * and C2 folds it away.
+     */
+    static final int PASS = FLOATS.length();
     // ints to floats: the quantized kernels widen bytes to ints within 32-bit lanes, by shifts and masks
     static final VectorOperators.Conversion<Integer, Float> I2F = VectorOperators.I2F;
     static final VectorOperators.Binary LSHR = VectorOperators.LSHR, LSHL = VectorOperators.LSHL, ASHR = VectorOperators.ASHR, XOR = VectorOperators.XOR;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
-    static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     static final VarHandle I16_LE = MethodHandles.byteArrayViewVarHandle(short[].class, LE);
     static final VarHandle I32_LE = MethodHandles.byteArrayViewVarHandle(int[].class, LE);
     static final VarHandle I64_LE = MethodHandles.byteArrayViewVarHandle(long[].class, LE);
