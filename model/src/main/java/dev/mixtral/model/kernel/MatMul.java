@@ -33,13 +33,9 @@ public final class MatMul {
 
     private MatMul() {}
 
-    /**
-     * The vector width the JIT prefers on this CPU (512 with AVX-512, 256 with AVX2): the kernels compute on
-     * 8-lane vectors either way, with the same results, but some choose their loads by it — so benchmark
-     * figures name it.
-     */
+    /** The vector width the JIT prefers on this CPU (see {@link VectorWidth} for the width the kernels run at). */
     public static int preferredVectorBits() {
-        return jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize();
+        return VectorWidth.PREFERRED_BITS;
     }
 
     /**
