@@ -31,17 +31,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * The kernels' vector width changes no bit: JVM processes whose JIT compiles 128-bit, 256-bit or 512-bit vectors
- * ({@code -XX:MaxVectorSize=16/32/64}), or that force a width ({@code -Dmixtral.vectorBits}), give the greedy tokens
- * and logits of this process on every weight type; and a cluster whose two expert nodes run different widths gives
- * the tokens and logits of one process.
+ * The kernels' vector width changes no bit: JVM processes whose JIT compiles 128-bit or 256-bit vectors
+ * ({@code -XX:MaxVectorSize=16/32}), or that force 128 bits under the JIT's default ({@code -Dmixtral.vectorBits}),
+ * give the greedy tokens and logits of this process (the JIT's default width: 512 bits on AVX-512 hosts) on models
+ * of every kernel; and a cluster whose two expert nodes run 128 and 256 bits gives the tokens and logits of one
+ * process. The bitwise rule of each kernel at 128 bits is {@code MatMulTest}'s, run again at that width.
  */
 class VectorWidthIT {
     /** dim 256 so the K-quants have whole super-blocks; 2 layers so the Q4_K_M mix has both Q4_K and Q6_K down-projections. */
     static final SynthSpec SPEC = new SynthSpec(256, 2, 4, 2, 256, 8, 2, SynthSpec.VOCAB, 256, 1e6, 1e-5);
     /** Q4_K writes llama-quantize's Q4_K_M mix: Q4_K, Q5_K, Q6_K and Q8_0 matrices; norms and routers are F32 in all. */
-    static final List<GgmlType> TYPES = List.of(GgmlType.Q4_K, GgmlType.Q4_0, GgmlType.F16, GgmlType.BF16);
+    static final List<GgmlType> TYPES = List.of(GgmlType.Q4_K, GgmlType.Q4_0, GgmlType.F16);
     static final Duration PROCESS_TIMEOUT = Duration.ofMinutes(5);
+    /** Joining a Pekko cluster took over 90 s on the shared 2-core machines under load. */
+    static final Duration JOIN_WAIT = Duration.ofMinutes(3);
 
     @TempDir
     static Path dir;
@@ -52,7 +55,7 @@ class VectorWidthIT {
     static void modelsAndThisProcessesAnswers() {
         for (GgmlType t : TYPES) {
             Path p = dir.resolve("width-" + t + ".gguf");
-            SyntheticModel.writeGguf(SPEC, t, 7, p, false, 1);
+            SyntheticModel.writeGguf(SPEC, t, 7, p, false);
             models.add(p);
             expected.add(WidthProbe.answer(p));
         }
@@ -64,7 +67,6 @@ class VectorWidthIT {
         Map<List<String>, Integer> runs = Map.of(
                 List.of("-XX:MaxVectorSize=16"), 128,
                 List.of("-XX:MaxVectorSize=32"), 256,
-                List.of("-XX:MaxVectorSize=64"), 256,
                 List.of("-D" + VectorWidth.PROPERTY + "=128"), 128);
         List<Process> started = new ArrayList<>();
         List<Path> outs = new ArrayList<>();
@@ -110,10 +112,10 @@ class VectorWidthIT {
             var settings = new Coordinator.Settings(List.of("127.0.0.1:" + seedPort), "127.0.0.1", 0, Duration.ofSeconds(60), GgmlType.F32);
             try (MixtralModel remote = MixtralModel.open(model, files -> {
                 c.set(Coordinator.join(settings, files));
-                c.get().awaitReady(ClusterSupport.WAIT);
+                c.get().awaitReady(JOIN_WAIT);
                 return c.get().experts();
             })) {
-                await().atMost(ClusterSupport.WAIT).until(() -> c.get().routingTable().nodes().size() == 2);
+                await().atMost(JOIN_WAIT).until(() -> c.get().routingTable().nodes().size() == 2);
                 assertSame(WidthProbe.answer(remote), expected.get(0), "2 nodes at 128 and 256 bits");
             }
             // each node has logged its width once, when its kernels first ran

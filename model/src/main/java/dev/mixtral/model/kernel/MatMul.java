@@ -222,7 +222,7 @@ public final class MatMul {
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
 
     /**
-     * The path the kernels replaced, kept for before/after measurements ({@code -Dmixtral.matmul=reference}):
+     * A scalar-decode path to measure the kernels against ({@code -Dmixtral.matmul=reference}):
      * each row decoded by the scalar {@link Dequantize#row} into a per-thread array, then dotted with every
      * token by {@link VectorMath#dot}. Its sums are in a different order from the kernels'.
      */

@@ -18,8 +18,8 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>The sub-block scale and min are factored out of each sub-block's dot product, as llama.cpp does: one FMA
  * per weight, and one step of the accumulator's dependency chain per sub-block, where the per-weight form
- * ({@code w = fma(q, d·sc, −dmin·m)}, then {@code acc = fma(w, x, acc)}) took one per 8 weights and was bound by
- * that chain's latency (5.9 against 3.4 ns per 32 weights, one core, rows in cache). The rule, for one (row,
+ * ({@code w = fma(q, d·sc, −dmin·m)}, then {@code acc = fma(w, x, acc)}) takes one per 8 weights and is bound by
+ * that chain's latency (1.7× slower, one core, rows in cache). The rule, for one (row,
  * token) pair, in every kernel shape ({@link #rows4} from the array or the segment, {@link #tile2x4}):
  * <pre>
  *   acc = 0 (8 lanes)
