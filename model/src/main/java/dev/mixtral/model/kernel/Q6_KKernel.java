@@ -36,8 +36,8 @@ import java.lang.foreign.ValueLayout;
  */
 final class Q6_KKernel extends RowKernel {
     // Each body below computes one pass (lanes l0 .. l0 + PASS) and the callers loop over the passes: with that
-    // loop inside the bodies, around their nested block loops, the 256-bit kernel ran 10-30% slower (one thread,
-    // rows in cache, alternating runs); as here it matches the single-width kernel within the noise.
+    // loop inside the bodies, around their nested block loops, the 256-bit kernel ran 10-30% slower in 3 of 4
+    // alternating runs (one thread, rows in cache); as here it matches the single-width kernel within the noise.
     private static final int BYTES = BlockQ6_K.BYTES;
     /**
      * Lanes 4-7 of an 8-lane pass: the chunk's second sub-block. A 4-lane pass lies within one sub-block, which
