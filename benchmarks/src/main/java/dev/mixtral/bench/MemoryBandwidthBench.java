@@ -34,7 +34,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx4g"})
 public class MemoryBandwidthBench {
-    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    /** 256-bit loads of ints (32 bytes each, as the loop's offsets assume). */
+    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_256;
 
     @Param({"2"})
     public int threads;
@@ -67,12 +68,12 @@ public class MemoryBandwidthBench {
     }
 
     static int sum(MemorySegment s, long from, long to) {
-        IntVector a0 = IntVector.zero(I8), a1 = a0, a2 = a0, a3 = a0;
+        IntVector a0 = IntVector.zero(INTS), a1 = a0, a2 = a0, a3 = a0;
         for (long i = from; i < to; i += 128) {
-            a0 = a0.add(IntVector.fromMemorySegment(I8, s, i, ByteOrder.LITTLE_ENDIAN));
-            a1 = a1.add(IntVector.fromMemorySegment(I8, s, i + 32, ByteOrder.LITTLE_ENDIAN));
-            a2 = a2.add(IntVector.fromMemorySegment(I8, s, i + 64, ByteOrder.LITTLE_ENDIAN));
-            a3 = a3.add(IntVector.fromMemorySegment(I8, s, i + 96, ByteOrder.LITTLE_ENDIAN));
+            a0 = a0.add(IntVector.fromMemorySegment(INTS, s, i, ByteOrder.LITTLE_ENDIAN));
+            a1 = a1.add(IntVector.fromMemorySegment(INTS, s, i + 32, ByteOrder.LITTLE_ENDIAN));
+            a2 = a2.add(IntVector.fromMemorySegment(INTS, s, i + 64, ByteOrder.LITTLE_ENDIAN));
+            a3 = a3.add(IntVector.fromMemorySegment(INTS, s, i + 96, ByteOrder.LITTLE_ENDIAN));
         }
         return a0.add(a1).add(a2).add(a3).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
     }

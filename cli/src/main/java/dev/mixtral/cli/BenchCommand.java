@@ -8,6 +8,7 @@ import dev.mixtral.model.forward.Transformer;
 import dev.mixtral.model.kernel.MatMul;
 import dev.mixtral.model.kernel.MemoryBandwidth;
 import dev.mixtral.model.kernel.Parallel;
+import dev.mixtral.model.kernel.VectorWidth;
 import dev.mixtral.model.weights.ModelFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -167,6 +168,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("config", c.describe());
         r.put("threads", Parallel.threads());
         r.put("preferred_vector_bits", MatMul.preferredVectorBits());
+        r.put("kernel_vector_bits", VectorWidth.BITS);
         r.put("nodes", nodes);
         r.put("prompt_len", promptLen);
         r.put("gen_len", genLen);
@@ -326,7 +328,8 @@ final class BenchCommand implements Callable<Integer> {
     private static void print(Map<String, Object> r) {
         System.out.printf("model            %s%n", r.get("model"));
         System.out.printf("                 %s%n", r.get("config"));
-        System.out.printf("threads %s, expert nodes %s, %s-bit vectors preferred by this CPU%n", r.get("threads"), r.get("nodes"), r.get("preferred_vector_bits"));
+        System.out.printf("threads %s, expert nodes %s, kernels at %s bits (%s-bit vectors preferred by this JVM)%n", r.get("threads"),
+                r.get("nodes"), r.get("kernel_vector_bits"), r.get("preferred_vector_bits"));
         List<Double> ba = (List<Double>) r.get("bandwidth_before_after_bytes_per_s");
         System.out.printf("memory bandwidth %.1f GB/s (measured now: %.1f before, %.1f after the timed runs)%n",
                 (Double) r.get("bandwidth_bytes_per_s") / 1e9, ba.get(0) / 1e9, ba.get(1) / 1e9);

@@ -1,5 +1,6 @@
 package dev.mixtral.node;
 
+import dev.mixtral.model.kernel.VectorWidth;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
@@ -38,6 +39,8 @@ public final class NodeMetrics implements AutoCloseable {
                 .callback(cb -> cb.call(stats.inFlight())).register(registry);
         GaugeWithCallback.builder().name("mixtral_node_mapped_bytes").help("Bytes of the model file mapped by this node (its experts)")
                 .callback(cb -> cb.call(mappedBytes.getAsLong())).register(registry);
+        GaugeWithCallback.builder().name("mixtral_kernel_vector_bits").help("Vector width the weight kernels run at on this node (results are the same at every width)")
+                .callback(cb -> cb.call(VectorWidth.BITS)).register(registry);
         JvmMetrics.builder().register(registry);
         try {
             return new NodeMetrics(HTTPServer.builder().hostname(host).port(port).registry(registry).buildAndStart());

@@ -1,5 +1,6 @@
 package dev.mixtral.node;
 
+import dev.mixtral.model.kernel.VectorWidth;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
@@ -27,7 +28,7 @@ class NodeMetricsTest {
         try (NodeMetrics metrics = NodeMetrics.start(stats, new TreeSet<>(List.of(2, 5)), () -> 4096, "127.0.0.1", 0)) {
             String before = scrape(metrics.port());
             assertThat(before).contains("# TYPE mixtral_node_expert_tokens_total counter", "mixtral_node_expert_tokens_total{expert=\"2\"} 0.0",
-                    "mixtral_node_queue_depth 0.0", "mixtral_node_mapped_bytes 4096.0");
+                    "mixtral_node_queue_depth 0.0", "mixtral_node_mapped_bytes 4096.0", "mixtral_kernel_vector_bits " + VectorWidth.BITS + ".0");
             stats.enter();
             assertThat(scrape(metrics.port())).contains("mixtral_node_queue_depth 1.0");
             stats.computed(new int[]{2, 5}, new int[]{3, 1}, 2_000_000_000L);

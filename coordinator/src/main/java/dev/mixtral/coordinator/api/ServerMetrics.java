@@ -3,6 +3,7 @@ package dev.mixtral.coordinator.api;
 import dev.mixtral.model.engine.InferenceEngine;
 import dev.mixtral.model.forward.ExpertBatch;
 import dev.mixtral.model.forward.ExpertExecutor;
+import dev.mixtral.model.kernel.VectorWidth;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
@@ -53,6 +54,8 @@ public final class ServerMetrics {
                 .help("Duration of one layer's call to one expert node, by node address and outcome").labelNames("node", "outcome")
                 .classicOnly().classicUpperBounds(LATENCY_BUCKETS).register(registry);
         JvmMetrics.builder().register(registry);
+        gauge("mixtral_kernel_vector_bits", "Vector width the weight kernels run at on this process (results are the same at every width)",
+                () -> VectorWidth.BITS);
     }
 
     /** Gauges read from the engine at scrape time. */

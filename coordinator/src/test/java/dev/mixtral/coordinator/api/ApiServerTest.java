@@ -9,6 +9,7 @@ import dev.mixtral.model.tensor.GgmlType;
 import dev.mixtral.model.engine.EngineConfig;
 import dev.mixtral.model.engine.InferenceEngine;
 import dev.mixtral.model.forward.KvCache;
+import dev.mixtral.model.kernel.VectorWidth;
 import dev.mixtral.model.forward.LocalExperts;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -277,6 +278,7 @@ class ApiServerTest {
         assertThat(text.value("mixtral_time_to_first_token_seconds_count")).isGreaterThanOrEqualTo(1);
         assertThat(text.value("mixtral_requests_total{finish_reason=\"length\"}")).isGreaterThanOrEqualTo(1);
         assertThat(text.sumOf("mixtral_expert_tokens_total")).isGreaterThan(0);
+        assertThat(text.value("mixtral_kernel_vector_bits")).as("the kernels' width in this process").isEqualTo(VectorWidth.BITS);
         assertThat(text.names()).contains("mixtral_requests_running", "mixtral_requests_waiting", "mixtral_kv_cache_usage_ratio",
                 "mixtral_inter_token_latency_seconds_bucket", "mixtral_request_duration_seconds_sum", "mixtral_generation_tokens_total");
     }

@@ -29,93 +29,97 @@ public final class HalfKernel extends RowKernel {
     }
 
     private void rows2(byte[] w, int p0, int p1, float[] x, int xo, int cols, float[] lanes, int lo) {
-        FloatVector a0 = FloatVector.zero(F8), a1 = a0;
-        for (int c = 0; c + 8 <= cols; c += 8) {
-            int b = 2 * c;
-            IntVector h0 = (IntVector) ByteVector.fromArray(B16, w, p0 + b).reinterpretAsShorts().convertShape(S2I, I8, 0);
-            FloatVector w0;
-            if (bf16) {
-                w0 = h0.lanewise(LSHL, 16).reinterpretAsFloats();
-            } else { // fp16: exponent and mantissa moved to f32's place and rebiased; inf/NaN and subnormals fixed up
-                IntVector o = h0.and(0x7fff).lanewise(LSHL, 13);
-                IntVector exp = o.and(0x1f << 23);
-                VectorMask<Integer> small = exp.eq(0);
-                o = o.add(112 << 23).add(112 << 23, exp.eq(0x1f << 23)).add(1 << 23, small);
-                FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(F8));
-                w0 = f.reinterpretAsInts().or(h0.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+        for (int l0 = 0; l0 < 8; l0 += PASS) {
+            FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0;
+            for (int c = l0; c + 8 - l0 <= cols; c += 8) {
+                int b = 2 * c;
+                IntVector h0 = (IntVector) ByteVector.fromArray(SHORT_BYTES, w, p0 + b).reinterpretAsShorts().convertShape(S2I, INTS, 0);
+                FloatVector w0;
+                if (bf16) {
+                    w0 = h0.lanewise(LSHL, 16).reinterpretAsFloats();
+                } else { // fp16: exponent and mantissa moved to f32's place and rebiased; inf/NaN and subnormals fixed up
+                    IntVector o = h0.and(0x7fff).lanewise(LSHL, 13);
+                    IntVector exp = o.and(0x1f << 23);
+                    VectorMask<Integer> small = exp.eq(0);
+                    o = o.add(112 << 23).add(112 << 23, exp.eq(0x1f << 23)).add(1 << 23, small);
+                    FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(FLOATS));
+                    w0 = f.reinterpretAsInts().or(h0.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                }
+                IntVector h1 = (IntVector) ByteVector.fromArray(SHORT_BYTES, w, p1 + b).reinterpretAsShorts().convertShape(S2I, INTS, 0);
+                FloatVector w1;
+                if (bf16) {
+                    w1 = h1.lanewise(LSHL, 16).reinterpretAsFloats();
+                } else { // fp16: exponent and mantissa moved to f32's place and rebiased; inf/NaN and subnormals fixed up
+                    IntVector o = h1.and(0x7fff).lanewise(LSHL, 13);
+                    IntVector exp = o.and(0x1f << 23);
+                    VectorMask<Integer> small = exp.eq(0);
+                    o = o.add(112 << 23).add(112 << 23, exp.eq(0x1f << 23)).add(1 << 23, small);
+                    FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(FLOATS));
+                    w1 = f.reinterpretAsInts().or(h1.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                }
+                FloatVector xv = FloatVector.fromArray(FLOATS, x, xo + c);
+                a0 = w0.fma(xv, a0);
+                a1 = w1.fma(xv, a1);
             }
-            IntVector h1 = (IntVector) ByteVector.fromArray(B16, w, p1 + b).reinterpretAsShorts().convertShape(S2I, I8, 0);
-            FloatVector w1;
-            if (bf16) {
-                w1 = h1.lanewise(LSHL, 16).reinterpretAsFloats();
-            } else { // fp16: exponent and mantissa moved to f32's place and rebiased; inf/NaN and subnormals fixed up
-                IntVector o = h1.and(0x7fff).lanewise(LSHL, 13);
-                IntVector exp = o.and(0x1f << 23);
-                VectorMask<Integer> small = exp.eq(0);
-                o = o.add(112 << 23).add(112 << 23, exp.eq(0x1f << 23)).add(1 << 23, small);
-                FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(F8));
-                w1 = f.reinterpretAsInts().or(h1.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-            }
-            FloatVector xv = FloatVector.fromArray(F8, x, xo + c);
-            a0 = w0.fma(xv, a0);
-            a1 = w1.fma(xv, a1);
+            a0.intoArray(lanes, lo + l0);
+            a1.intoArray(lanes, lo + 8 + l0);
         }
-        a0.intoArray(lanes, lo);
-        a1.intoArray(lanes, lo + 8);
     }
 
     @Override
     public void tile2x4(byte[] w, int p0, int p1, float[] x, int x0, int x1, int x2, int x3,
                         int cols, float[] lanes) {
-        FloatVector a00 = FloatVector.zero(F8), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        for (int c = 0; c + 8 <= cols; c += 8) {
-            int b = 2 * c;
-            IntVector h0 = (IntVector) ByteVector.fromArray(B16, w, p0 + b).reinterpretAsShorts().convertShape(S2I, I8, 0);
-            FloatVector w0;
-            if (bf16) {
-                w0 = h0.lanewise(LSHL, 16).reinterpretAsFloats();
-            } else { // fp16: exponent and mantissa moved to f32's place and rebiased; inf/NaN and subnormals fixed up
-                IntVector o = h0.and(0x7fff).lanewise(LSHL, 13);
-                IntVector exp = o.and(0x1f << 23);
-                VectorMask<Integer> small = exp.eq(0);
-                o = o.add(112 << 23).add(112 << 23, exp.eq(0x1f << 23)).add(1 << 23, small);
-                FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(F8));
-                w0 = f.reinterpretAsInts().or(h0.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+        for (int l0 = 0; l0 < 8; l0 += PASS) {
+            FloatVector a00 = FloatVector.zero(FLOATS), a01 = a00, a02 = a00, a03 = a00;
+            FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+            for (int c = l0; c + 8 - l0 <= cols; c += 8) {
+                int b = 2 * c;
+                IntVector h0 = (IntVector) ByteVector.fromArray(SHORT_BYTES, w, p0 + b).reinterpretAsShorts().convertShape(S2I, INTS, 0);
+                FloatVector w0;
+                if (bf16) {
+                    w0 = h0.lanewise(LSHL, 16).reinterpretAsFloats();
+                } else { // fp16: exponent and mantissa moved to f32's place and rebiased; inf/NaN and subnormals fixed up
+                    IntVector o = h0.and(0x7fff).lanewise(LSHL, 13);
+                    IntVector exp = o.and(0x1f << 23);
+                    VectorMask<Integer> small = exp.eq(0);
+                    o = o.add(112 << 23).add(112 << 23, exp.eq(0x1f << 23)).add(1 << 23, small);
+                    FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(FLOATS));
+                    w0 = f.reinterpretAsInts().or(h0.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                }
+                IntVector h1 = (IntVector) ByteVector.fromArray(SHORT_BYTES, w, p1 + b).reinterpretAsShorts().convertShape(S2I, INTS, 0);
+                FloatVector w1;
+                if (bf16) {
+                    w1 = h1.lanewise(LSHL, 16).reinterpretAsFloats();
+                } else { // fp16: exponent and mantissa moved to f32's place and rebiased; inf/NaN and subnormals fixed up
+                    IntVector o = h1.and(0x7fff).lanewise(LSHL, 13);
+                    IntVector exp = o.and(0x1f << 23);
+                    VectorMask<Integer> small = exp.eq(0);
+                    o = o.add(112 << 23).add(112 << 23, exp.eq(0x1f << 23)).add(1 << 23, small);
+                    FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(FLOATS));
+                    w1 = f.reinterpretAsInts().or(h1.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                }
+                FloatVector xv = FloatVector.fromArray(FLOATS, x, x0 + c);
+                a00 = w0.fma(xv, a00);
+                a10 = w1.fma(xv, a10);
+                xv = FloatVector.fromArray(FLOATS, x, x1 + c);
+                a01 = w0.fma(xv, a01);
+                a11 = w1.fma(xv, a11);
+                xv = FloatVector.fromArray(FLOATS, x, x2 + c);
+                a02 = w0.fma(xv, a02);
+                a12 = w1.fma(xv, a12);
+                xv = FloatVector.fromArray(FLOATS, x, x3 + c);
+                a03 = w0.fma(xv, a03);
+                a13 = w1.fma(xv, a13);
             }
-            IntVector h1 = (IntVector) ByteVector.fromArray(B16, w, p1 + b).reinterpretAsShorts().convertShape(S2I, I8, 0);
-            FloatVector w1;
-            if (bf16) {
-                w1 = h1.lanewise(LSHL, 16).reinterpretAsFloats();
-            } else { // fp16: exponent and mantissa moved to f32's place and rebiased; inf/NaN and subnormals fixed up
-                IntVector o = h1.and(0x7fff).lanewise(LSHL, 13);
-                IntVector exp = o.and(0x1f << 23);
-                VectorMask<Integer> small = exp.eq(0);
-                o = o.add(112 << 23).add(112 << 23, exp.eq(0x1f << 23)).add(1 << 23, small);
-                FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(F8));
-                w1 = f.reinterpretAsInts().or(h1.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-            }
-            FloatVector xv = FloatVector.fromArray(F8, x, x0 + c);
-            a00 = w0.fma(xv, a00);
-            a10 = w1.fma(xv, a10);
-            xv = FloatVector.fromArray(F8, x, x1 + c);
-            a01 = w0.fma(xv, a01);
-            a11 = w1.fma(xv, a11);
-            xv = FloatVector.fromArray(F8, x, x2 + c);
-            a02 = w0.fma(xv, a02);
-            a12 = w1.fma(xv, a12);
-            xv = FloatVector.fromArray(F8, x, x3 + c);
-            a03 = w0.fma(xv, a03);
-            a13 = w1.fma(xv, a13);
+            a00.intoArray(lanes, l0);
+            a01.intoArray(lanes, 8 + l0);
+            a02.intoArray(lanes, 16 + l0);
+            a03.intoArray(lanes, 24 + l0);
+            a10.intoArray(lanes, 32 + l0);
+            a11.intoArray(lanes, 40 + l0);
+            a12.intoArray(lanes, 48 + l0);
+            a13.intoArray(lanes, 56 + l0);
         }
-        a00.intoArray(lanes, 0);
-        a01.intoArray(lanes, 8);
-        a02.intoArray(lanes, 16);
-        a03.intoArray(lanes, 24);
-        a10.intoArray(lanes, 32);
-        a11.intoArray(lanes, 40);
-        a12.intoArray(lanes, 48);
-        a13.intoArray(lanes, 56);
     }
 
     @Override

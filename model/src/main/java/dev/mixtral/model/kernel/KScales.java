@@ -14,7 +14,7 @@ import java.nio.ByteOrder;
  * The eight 6-bit sub-block scales and mins of a Q4_K or Q5_K super-block (same 12 bytes in both, see
  * {@link BlockQ4_K}), unpacked with a few whole-int operations instead of per sub-block byte arithmetic:
  * byte {@code j} of the returned long is sub-block {@code j}'s value, so a pair of sub-blocks
- * {@code 2p, 2p+1} is {@code (int) (v >>> 16p)}, bits 0-7 and 8-15. {@code Dequantize}, the kernels' test
+ * {@code 2p, 2p+1} is {@code (int) (v >>> 16p)}, bits 0-7 and 8-15. {@code GgmlType.decode}, the kernels' test
  * oracle, reads the same bytes its own way ({@code KQuants}) on purpose: the kernels are checked against an
  * independent reading of the layout.
  */
@@ -51,11 +51,16 @@ final class KScales {
         spread(mins(w, blk), -dmin, lanes, MINS);
     }
 
-    /** {@code s · byte j of v} for the 8 bytes, in {@link #SUB_BLOCK_LANES} order: the long's ints alternate across the lanes. */
+    /**
+     * {@code s · byte j of v} for the 8 bytes, in {@link #SUB_BLOCK_LANES} order: the long's ints alternate across
+     * the lanes, so a pass of 4 lanes sees the same ints as 8 lanes do.
+     */
     private static void spread(long v, float s, float[] lanes, int off) {
-        ((FloatVector) LongVector.broadcast(LongVector.SPECIES_256, v).reinterpretAsInts()
-                .lanewise(VectorOperators.LSHR, IntVector.fromArray(IntVector.SPECIES_256, BYTE_SHIFTS, 0)).and(0xFF)
-                .convert(VectorOperators.I2F, 0)).mul(s).intoArray(lanes, off);
+        for (int l0 = 0; l0 < 8; l0 += RowKernel.PASS) {
+            ((FloatVector) LongVector.broadcast(RowKernel.LONGS, v).reinterpretAsInts()
+                    .lanewise(VectorOperators.LSHR, IntVector.fromArray(RowKernel.INTS, BYTE_SHIFTS, l0)).and(0xFF)
+                    .convert(VectorOperators.I2F, 0)).mul(s).intoArray(lanes, off + l0);
+        }
     }
 
     /** Sub-block scales {@code sc[0..7]}, one per byte. */

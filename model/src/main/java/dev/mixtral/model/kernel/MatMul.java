@@ -32,13 +32,9 @@ public final class MatMul {
 
     private MatMul() {}
 
-    /**
-     * The vector width the JIT prefers on this CPU (512 with AVX-512, 256 with AVX2): the kernels compute on
-     * 8-lane vectors either way, with the same results, but some choose their loads by it — so benchmark
-     * figures name it.
-     */
+    /** The vector width the JIT prefers on this CPU (see {@link VectorWidth} for the width the kernels run at). */
     public static int preferredVectorBits() {
-        return jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize();
+        return VectorWidth.PREFERRED_BITS;
     }
 
     /**
@@ -225,7 +221,7 @@ public final class MatMul {
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
 
     /**
-     * The path the kernels replaced, kept for before/after measurements ({@code -Dmixtral.matmul=reference}):
+     * A scalar-decode path to measure the kernels against ({@code -Dmixtral.matmul=reference}):
      * each row decoded by the scalar {@link GgmlType#decode} into a per-thread array, then dotted with every
      * token by {@link VectorMath#dot}. Its sums are in a different order from the kernels'.
      */

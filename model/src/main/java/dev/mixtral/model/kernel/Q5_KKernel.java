@@ -36,34 +36,36 @@ public final class Q5_KKernel extends RowKernel {
     }
 
     private static void row(byte[] w, int p, float[] x, int xo, int cols, float[] lanes, int lo) {
-        FloatVector acc = FloatVector.zero(F8);
         int blocks = cols / BlockQ5_K.VALUES;
-        for (int b = 0; b < blocks; b++) {
-            int blk = p + b * BYTES;
-            KScales.unpack(w, blk, lanes);
-            acc = FloatVector.fromArray(F8, lanes, KScales.MINS)
-                    .fma(FloatVector.fromArray(F8, x, xo + cols + 8 * b), acc);
-            IntVector qh = ByteVector.fromArray(B32, w, blk + QH).reinterpretAsInts();
-            for (int pair = 0; pair < 4; pair++) {
-                IntVector qs = ByteVector.fromArray(B32, w, blk + QS + 32 * pair).reinterpretAsInts();
-                int c = xo + 256 * b + 64 * pair, lane = SCALES + 4 * (pair & 1) + (pair >> 1); // sub-block 2p's lane (see KScales), 2p + 1's is 2 more
-                // sub-block 2p: low nibbles, fifth bits from bit 2p of qh
-                IntVector q = qs.and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair).and(0x01010101).lanewise(LSHL, 4));
-                FloatVector t = ((FloatVector) q.and(0x1F).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c));
-                t = ((FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 8), t);
-                t = ((FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 16), t);
-                t = ((FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 24), t);
-                acc = t.fma(FloatVector.broadcast(F8, lanes[lane]), acc);
-                // sub-block 2p + 1: high nibbles, bit 2p + 1 of qh
-                q = qs.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair + 1).and(0x01010101).lanewise(LSHL, 4));
-                t = ((FloatVector) q.and(0x1F).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c + 32));
-                t = ((FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 40), t);
-                t = ((FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 48), t);
-                t = ((FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 56), t);
-                acc = t.fma(FloatVector.broadcast(F8, lanes[lane + 2]), acc);
+        for (int l0 = 0; l0 < 8; l0 += PASS) {
+            FloatVector acc = FloatVector.zero(FLOATS);
+            for (int b = 0; b < blocks; b++) {
+                int blk = p + b * BYTES;
+                KScales.unpack(w, blk, lanes);
+                acc = FloatVector.fromArray(FLOATS, lanes, KScales.MINS + l0)
+                        .fma(FloatVector.fromArray(FLOATS, x, xo + cols + 8 * b + l0), acc);
+                IntVector qh = ByteVector.fromArray(INT_BYTES, w, blk + QH + 4 * l0).reinterpretAsInts();
+                for (int pair = 0; pair < 4; pair++) {
+                    IntVector qs = ByteVector.fromArray(INT_BYTES, w, blk + QS + 32 * pair + 4 * l0).reinterpretAsInts();
+                    int c = xo + 256 * b + 64 * pair + l0, lane = SCALES + 4 * (pair & 1) + (pair >> 1); // sub-block 2p's lane (see KScales), 2p + 1's is 2 more
+                    // sub-block 2p: low nibbles, fifth bits from bit 2p of qh
+                    IntVector q = qs.and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair).and(0x01010101).lanewise(LSHL, 4));
+                    FloatVector t = ((FloatVector) q.and(0x1F).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c));
+                    t = ((FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), t);
+                    t = ((FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), t);
+                    t = ((FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), t);
+                    acc = t.fma(FloatVector.broadcast(FLOATS, lanes[lane]), acc);
+                    // sub-block 2p + 1: high nibbles, bit 2p + 1 of qh
+                    q = qs.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair + 1).and(0x01010101).lanewise(LSHL, 4));
+                    t = ((FloatVector) q.and(0x1F).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 32));
+                    t = ((FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 40), t);
+                    t = ((FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 48), t);
+                    t = ((FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 56), t);
+                    acc = t.fma(FloatVector.broadcast(FLOATS, lanes[lane + 2]), acc);
+                }
             }
+            acc.intoArray(lanes, lo + l0);
         }
-        acc.intoArray(lanes, lo);
     }
 
     /** Straight from the mapped segment: the same operations as {@link #row}, the loads from the segment. */
@@ -77,34 +79,36 @@ public final class Q5_KKernel extends RowKernel {
     }
 
     private static void row(MemorySegment w, long p, float[] x, int xo, int cols, float[] lanes, int lo) {
-        FloatVector acc = FloatVector.zero(F8);
         int blocks = cols / BlockQ5_K.VALUES;
-        for (int b = 0; b < blocks; b++) {
-            long blk = p + (long) b * BYTES;
-            KScales.unpack(w, blk, lanes);
-            acc = FloatVector.fromArray(F8, lanes, KScales.MINS)
-                    .fma(FloatVector.fromArray(F8, x, xo + cols + 8 * b), acc);
-            IntVector qh = IntVector.fromMemorySegment(I8, w, blk + QH, LE);
-            for (int pair = 0; pair < 4; pair++) {
-                IntVector qs = IntVector.fromMemorySegment(I8, w, blk + QS + 32 * pair, LE);
-                int c = xo + 256 * b + 64 * pair, lane = SCALES + 4 * (pair & 1) + (pair >> 1); // sub-block 2p's lane (see KScales), 2p + 1's is 2 more
-                // sub-block 2p: low nibbles, fifth bits from bit 2p of qh
-                IntVector q = qs.and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair).and(0x01010101).lanewise(LSHL, 4));
-                FloatVector t = ((FloatVector) q.and(0x1F).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c));
-                t = ((FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 8), t);
-                t = ((FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 16), t);
-                t = ((FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 24), t);
-                acc = t.fma(FloatVector.broadcast(F8, lanes[lane]), acc);
-                // sub-block 2p + 1: high nibbles, bit 2p + 1 of qh
-                q = qs.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair + 1).and(0x01010101).lanewise(LSHL, 4));
-                t = ((FloatVector) q.and(0x1F).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c + 32));
-                t = ((FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 40), t);
-                t = ((FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 48), t);
-                t = ((FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 56), t);
-                acc = t.fma(FloatVector.broadcast(F8, lanes[lane + 2]), acc);
+        for (int l0 = 0; l0 < 8; l0 += PASS) {
+            FloatVector acc = FloatVector.zero(FLOATS);
+            for (int b = 0; b < blocks; b++) {
+                long blk = p + (long) b * BYTES;
+                KScales.unpack(w, blk, lanes);
+                acc = FloatVector.fromArray(FLOATS, lanes, KScales.MINS + l0)
+                        .fma(FloatVector.fromArray(FLOATS, x, xo + cols + 8 * b + l0), acc);
+                IntVector qh = IntVector.fromMemorySegment(INTS, w, blk + QH + 4 * l0, LE);
+                for (int pair = 0; pair < 4; pair++) {
+                    IntVector qs = IntVector.fromMemorySegment(INTS, w, blk + QS + 32 * pair + 4 * l0, LE);
+                    int c = xo + 256 * b + 64 * pair + l0, lane = SCALES + 4 * (pair & 1) + (pair >> 1); // sub-block 2p's lane (see KScales), 2p + 1's is 2 more
+                    // sub-block 2p: low nibbles, fifth bits from bit 2p of qh
+                    IntVector q = qs.and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair).and(0x01010101).lanewise(LSHL, 4));
+                    FloatVector t = ((FloatVector) q.and(0x1F).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c));
+                    t = ((FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), t);
+                    t = ((FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), t);
+                    t = ((FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), t);
+                    acc = t.fma(FloatVector.broadcast(FLOATS, lanes[lane]), acc);
+                    // sub-block 2p + 1: high nibbles, bit 2p + 1 of qh
+                    q = qs.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair + 1).and(0x01010101).lanewise(LSHL, 4));
+                    t = ((FloatVector) q.and(0x1F).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 32));
+                    t = ((FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 40), t);
+                    t = ((FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 48), t);
+                    t = ((FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 56), t);
+                    acc = t.fma(FloatVector.broadcast(FLOATS, lanes[lane + 2]), acc);
+                }
             }
+            acc.intoArray(lanes, lo + l0);
         }
-        acc.intoArray(lanes, lo);
     }
 
     /** A row at a time against the 4 tokens: each widened group feeds all 4 tokens. */
@@ -115,56 +119,58 @@ public final class Q5_KKernel extends RowKernel {
     }
 
     private static void row1x4(byte[] w, int p, float[] x, int x0, int x1, int x2, int x3, int cols, float[] lanes, int lo) {
-        FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
         int blocks = cols / BlockQ5_K.VALUES;
-        for (int b = 0; b < blocks; b++) {
-            int blk = p + b * BYTES;
-            KScales.unpack(w, blk, lanes);
-            FloatVector z = FloatVector.fromArray(F8, lanes, KScales.MINS);
-            int s = cols + 8 * b;
-            a0 = z.fma(FloatVector.fromArray(F8, x, x0 + s), a0);
-            a1 = z.fma(FloatVector.fromArray(F8, x, x1 + s), a1);
-            a2 = z.fma(FloatVector.fromArray(F8, x, x2 + s), a2);
-            a3 = z.fma(FloatVector.fromArray(F8, x, x3 + s), a3);
-            IntVector qh = ByteVector.fromArray(B32, w, blk + QH).reinterpretAsInts();
-            for (int pair = 0; pair < 4; pair++) {
-                IntVector qs = ByteVector.fromArray(B32, w, blk + QS + 32 * pair).reinterpretAsInts();
-                int c = 256 * b + 64 * pair;
-                // sub-block 2p: low nibbles, fifth bits from bit 2p of qh
-                IntVector q = qs.and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair).and(0x01010101).lanewise(LSHL, 4));
-                FloatVector g0 = (FloatVector) q.and(0x1F).convert(I2F, 0);
-                FloatVector g1 = (FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0);
-                FloatVector g2 = (FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0);
-                FloatVector g3 = (FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0);
-                FloatVector k = FloatVector.broadcast(F8, lanes[SCALES + 4 * (pair & 1) + (pair >> 1)]);
-                a0 = g3.fma(FloatVector.fromArray(F8, x, x0 + c + 24), g2.fma(FloatVector.fromArray(F8, x, x0 + c + 16),
-                        g1.fma(FloatVector.fromArray(F8, x, x0 + c + 8), g0.mul(FloatVector.fromArray(F8, x, x0 + c))))).fma(k, a0);
-                a1 = g3.fma(FloatVector.fromArray(F8, x, x1 + c + 24), g2.fma(FloatVector.fromArray(F8, x, x1 + c + 16),
-                        g1.fma(FloatVector.fromArray(F8, x, x1 + c + 8), g0.mul(FloatVector.fromArray(F8, x, x1 + c))))).fma(k, a1);
-                a2 = g3.fma(FloatVector.fromArray(F8, x, x2 + c + 24), g2.fma(FloatVector.fromArray(F8, x, x2 + c + 16),
-                        g1.fma(FloatVector.fromArray(F8, x, x2 + c + 8), g0.mul(FloatVector.fromArray(F8, x, x2 + c))))).fma(k, a2);
-                a3 = g3.fma(FloatVector.fromArray(F8, x, x3 + c + 24), g2.fma(FloatVector.fromArray(F8, x, x3 + c + 16),
-                        g1.fma(FloatVector.fromArray(F8, x, x3 + c + 8), g0.mul(FloatVector.fromArray(F8, x, x3 + c))))).fma(k, a3);
-                // sub-block 2p + 1: high nibbles, fifth bits from bit 2p + 1 of qh
-                q = qs.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair + 1).and(0x01010101).lanewise(LSHL, 4));
-                g0 = (FloatVector) q.and(0x1F).convert(I2F, 0);
-                g1 = (FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0);
-                g2 = (FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0);
-                g3 = (FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0);
-                k = FloatVector.broadcast(F8, lanes[SCALES + 4 * (pair & 1) + (pair >> 1) + 2]);
-                a0 = g3.fma(FloatVector.fromArray(F8, x, x0 + c + 56), g2.fma(FloatVector.fromArray(F8, x, x0 + c + 48),
-                        g1.fma(FloatVector.fromArray(F8, x, x0 + c + 40), g0.mul(FloatVector.fromArray(F8, x, x0 + c + 32))))).fma(k, a0);
-                a1 = g3.fma(FloatVector.fromArray(F8, x, x1 + c + 56), g2.fma(FloatVector.fromArray(F8, x, x1 + c + 48),
-                        g1.fma(FloatVector.fromArray(F8, x, x1 + c + 40), g0.mul(FloatVector.fromArray(F8, x, x1 + c + 32))))).fma(k, a1);
-                a2 = g3.fma(FloatVector.fromArray(F8, x, x2 + c + 56), g2.fma(FloatVector.fromArray(F8, x, x2 + c + 48),
-                        g1.fma(FloatVector.fromArray(F8, x, x2 + c + 40), g0.mul(FloatVector.fromArray(F8, x, x2 + c + 32))))).fma(k, a2);
-                a3 = g3.fma(FloatVector.fromArray(F8, x, x3 + c + 56), g2.fma(FloatVector.fromArray(F8, x, x3 + c + 48),
-                        g1.fma(FloatVector.fromArray(F8, x, x3 + c + 40), g0.mul(FloatVector.fromArray(F8, x, x3 + c + 32))))).fma(k, a3);
+        for (int l0 = 0; l0 < 8; l0 += PASS) {
+            FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
+            for (int b = 0; b < blocks; b++) {
+                int blk = p + b * BYTES;
+                KScales.unpack(w, blk, lanes);
+                FloatVector z = FloatVector.fromArray(FLOATS, lanes, KScales.MINS + l0);
+                int s = cols + 8 * b + l0;
+                a0 = z.fma(FloatVector.fromArray(FLOATS, x, x0 + s), a0);
+                a1 = z.fma(FloatVector.fromArray(FLOATS, x, x1 + s), a1);
+                a2 = z.fma(FloatVector.fromArray(FLOATS, x, x2 + s), a2);
+                a3 = z.fma(FloatVector.fromArray(FLOATS, x, x3 + s), a3);
+                IntVector qh = ByteVector.fromArray(INT_BYTES, w, blk + QH + 4 * l0).reinterpretAsInts();
+                for (int pair = 0; pair < 4; pair++) {
+                    IntVector qs = ByteVector.fromArray(INT_BYTES, w, blk + QS + 32 * pair + 4 * l0).reinterpretAsInts();
+                    int c = 256 * b + 64 * pair + l0;
+                    // sub-block 2p: low nibbles, fifth bits from bit 2p of qh
+                    IntVector q = qs.and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair).and(0x01010101).lanewise(LSHL, 4));
+                    FloatVector g0 = (FloatVector) q.and(0x1F).convert(I2F, 0);
+                    FloatVector g1 = (FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0);
+                    FloatVector g2 = (FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0);
+                    FloatVector g3 = (FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0);
+                    FloatVector k = FloatVector.broadcast(FLOATS, lanes[SCALES + 4 * (pair & 1) + (pair >> 1)]);
+                    a0 = g3.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 24), g2.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 16),
+                            g1.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 8), g0.mul(FloatVector.fromArray(FLOATS, x, x0 + c))))).fma(k, a0);
+                    a1 = g3.fma(FloatVector.fromArray(FLOATS, x, x1 + c + 24), g2.fma(FloatVector.fromArray(FLOATS, x, x1 + c + 16),
+                            g1.fma(FloatVector.fromArray(FLOATS, x, x1 + c + 8), g0.mul(FloatVector.fromArray(FLOATS, x, x1 + c))))).fma(k, a1);
+                    a2 = g3.fma(FloatVector.fromArray(FLOATS, x, x2 + c + 24), g2.fma(FloatVector.fromArray(FLOATS, x, x2 + c + 16),
+                            g1.fma(FloatVector.fromArray(FLOATS, x, x2 + c + 8), g0.mul(FloatVector.fromArray(FLOATS, x, x2 + c))))).fma(k, a2);
+                    a3 = g3.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 24), g2.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 16),
+                            g1.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 8), g0.mul(FloatVector.fromArray(FLOATS, x, x3 + c))))).fma(k, a3);
+                    // sub-block 2p + 1: high nibbles, fifth bits from bit 2p + 1 of qh
+                    q = qs.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair + 1).and(0x01010101).lanewise(LSHL, 4));
+                    g0 = (FloatVector) q.and(0x1F).convert(I2F, 0);
+                    g1 = (FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0);
+                    g2 = (FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0);
+                    g3 = (FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0);
+                    k = FloatVector.broadcast(FLOATS, lanes[SCALES + 4 * (pair & 1) + (pair >> 1) + 2]);
+                    a0 = g3.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 56), g2.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 48),
+                            g1.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 40), g0.mul(FloatVector.fromArray(FLOATS, x, x0 + c + 32))))).fma(k, a0);
+                    a1 = g3.fma(FloatVector.fromArray(FLOATS, x, x1 + c + 56), g2.fma(FloatVector.fromArray(FLOATS, x, x1 + c + 48),
+                            g1.fma(FloatVector.fromArray(FLOATS, x, x1 + c + 40), g0.mul(FloatVector.fromArray(FLOATS, x, x1 + c + 32))))).fma(k, a1);
+                    a2 = g3.fma(FloatVector.fromArray(FLOATS, x, x2 + c + 56), g2.fma(FloatVector.fromArray(FLOATS, x, x2 + c + 48),
+                            g1.fma(FloatVector.fromArray(FLOATS, x, x2 + c + 40), g0.mul(FloatVector.fromArray(FLOATS, x, x2 + c + 32))))).fma(k, a2);
+                    a3 = g3.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 56), g2.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 48),
+                            g1.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 40), g0.mul(FloatVector.fromArray(FLOATS, x, x3 + c + 32))))).fma(k, a3);
+                }
             }
+            a0.intoArray(lanes, lo + l0);
+            a1.intoArray(lanes, lo + 8 + l0);
+            a2.intoArray(lanes, lo + 16 + l0);
+            a3.intoArray(lanes, lo + 24 + l0);
         }
-        a0.intoArray(lanes, lo);
-        a1.intoArray(lanes, lo + 8);
-        a2.intoArray(lanes, lo + 16);
-        a3.intoArray(lanes, lo + 24);
     }
 }

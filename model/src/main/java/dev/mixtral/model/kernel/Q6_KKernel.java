@@ -21,7 +21,7 @@ import java.lang.foreign.ValueLayout;
  * the activations ({@link #blockOrder}); lanes 0-3 belong to the chunk's first sub-block of 16, 4-7 to its second.
  *
  * <p>The sub-block scales are factored out of each chunk's dot product, as for {@link Q4_KKernel} (one FMA per
- * weight, one step of the accumulator's chain per 32 weights: 7.8 → 5.4 ns per 32 weights, one core, rows in
+ * weight, one step of the accumulator's chain per 32 weights: 1.4× faster than per weight, one core, rows in
  * cache). The rule, for one (row, token) pair, in every kernel shape:
  * <pre>
  *   acc = 0 (8 lanes)
@@ -32,13 +32,18 @@ import java.lang.foreign.ValueLayout;
  * </pre>
  * It takes the place of the per-weight order described in {@link RowKernel}; like it, it depends on nothing but
  * the row and the token. Decode spells the four chunks of a half out (a loop over them, with the nibble
- * choice inside, measured 8.5 against 5.4 ns per 32 weights); the 4-token tile loops (its unrolled form
- * measured slower, 3.2 against 2.6 ns per token).
+ * choice inside, is 1.6× slower); the 4-token tile loops (its unrolled form is ~20% slower per token).
  */
 public final class Q6_KKernel extends RowKernel {
+    // Each body below computes one pass (lanes l0 .. l0 + PASS) and the callers loop over the passes: with that
+    // loop inside the bodies, around their nested block loops, the 256-bit kernel ran 10-30% slower in 3 of 4
+    // alternating runs (one thread, rows in cache); as here it matches the single-width kernel within the noise.
     private static final int BYTES = BlockQ6_K.BYTES;
-    /** Lanes 4-7: the chunk's second sub-block. */
-    private static final VectorMask<Float> UPPER = VectorMask.fromLong(F8, 0xF0);
+    /**
+     * Lanes 4-7 of an 8-lane pass: the chunk's second sub-block. A 4-lane pass lies within one sub-block, which
+     * it picks by its first lane ({@code sub + (l0 >> 2)}); its mask is empty.
+     */
+    private static final VectorMask<Float> UPPER = VectorMask.fromLong(FLOATS, 0xF0);
     @Override
     int[] blockOrder() {
         return INT_BYTES_ORDER;
@@ -46,155 +51,161 @@ public final class Q6_KKernel extends RowKernel {
 
     @Override
     public void rows4(byte[] w, int p0, int p1, int p2, int p3, float[] x, int xo, int cols, float[] lanes) {
-        row(w, p0, x, xo, cols, lanes, 0);
-        row(w, p1, x, xo, cols, lanes, 8);
-        row(w, p2, x, xo, cols, lanes, 16);
-        row(w, p3, x, xo, cols, lanes, 24);
+        for (int l0 = 0; l0 < 8; l0 += PASS) {
+            row(w, p0, x, xo, cols, lanes, 0, l0);
+            row(w, p1, x, xo, cols, lanes, 8, l0);
+            row(w, p2, x, xo, cols, lanes, 16, l0);
+            row(w, p3, x, xo, cols, lanes, 24, l0);
+        }
     }
 
-    private static void row(byte[] w, int p, float[] x, int xo, int cols, float[] lanes, int lo) {
-        FloatVector acc = FloatVector.zero(F8);
+    private static void row(byte[] w, int p, float[] x, int xo, int cols, float[] lanes, int lo, int l0) {
         int blocks = cols / BlockQ6_K.VALUES;
+        FloatVector acc = FloatVector.zero(FLOATS);
         for (int b = 0; b < blocks; b++) {
             int blk = p + b * BYTES;
             float d = Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ6_K.D));
             for (int h = 0; h < 2; h++) {
-                IntVector qh = ByteVector.fromArray(B32, w, blk + BlockQ6_K.QH + 32 * h).reinterpretAsInts();
-                IntVector ql0 = ByteVector.fromArray(B32, w, blk + BlockQ6_K.QL + 64 * h).reinterpretAsInts();
-                IntVector ql1 = ByteVector.fromArray(B32, w, blk + BlockQ6_K.QL + 64 * h + 32).reinterpretAsInts();
+                IntVector qh = ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QH + 32 * h + 4 * l0).reinterpretAsInts();
+                IntVector ql0 = ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QL + 64 * h + 4 * l0).reinterpretAsInts();
+                IntVector ql1 = ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QL + 64 * h + 32 + 4 * l0).reinterpretAsInts();
                 int sub = blk + BlockQ6_K.SCALES + 8 * h;
-                int c = xo + 256 * b + 128 * h;
+                int c = xo + 256 * b + 128 * h + l0;
                 IntVector q;
                 FloatVector t;
                 // chunk 0: low nibbles of ql 0-31, qh bits 0-1
-                FloatVector s = FloatVector.broadcast(F8, d * w[sub]).blend(d * w[sub + 1], UPPER);
+                FloatVector s = FloatVector.broadcast(FLOATS, d * w[sub + (l0 >> 2)]).blend(d * w[sub + 1], UPPER);
                 q = ql0.and(0x0F0F0F0F).or(qh.and(0x03030303).lanewise(LSHL, 4)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 8), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 16), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 24), t);
+                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c));
+                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), t);
+                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), t);
+                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), t);
                 acc = t.fma(s, acc);
                 // chunk 1: low nibbles of ql 32-63, qh bits 2-3
-                s = FloatVector.broadcast(F8, d * w[sub + 2]).blend(d * w[sub + 3], UPPER);
+                s = FloatVector.broadcast(FLOATS, d * w[sub + 2 + (l0 >> 2)]).blend(d * w[sub + 3], UPPER);
                 q = ql1.and(0x0F0F0F0F).or(qh.lanewise(LSHL, 2).and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c + 32));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 40), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 48), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 56), t);
+                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 32));
+                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 40), t);
+                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 48), t);
+                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 56), t);
                 acc = t.fma(s, acc);
                 // chunk 2: high nibbles of ql 0-31, qh bits 4-5
-                s = FloatVector.broadcast(F8, d * w[sub + 4]).blend(d * w[sub + 5], UPPER);
+                s = FloatVector.broadcast(FLOATS, d * w[sub + 4 + (l0 >> 2)]).blend(d * w[sub + 5], UPPER);
                 q = ql0.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c + 64));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 72), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 80), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 88), t);
+                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 64));
+                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 72), t);
+                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 80), t);
+                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 88), t);
                 acc = t.fma(s, acc);
                 // chunk 3: high nibbles of ql 32-63, qh bits 6-7
-                s = FloatVector.broadcast(F8, d * w[sub + 6]).blend(d * w[sub + 7], UPPER);
+                s = FloatVector.broadcast(FLOATS, d * w[sub + 6 + (l0 >> 2)]).blend(d * w[sub + 7], UPPER);
                 q = ql1.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2).and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c + 96));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 104), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 112), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 120), t);
+                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 96));
+                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 104), t);
+                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 112), t);
+                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 120), t);
                 acc = t.fma(s, acc);
             }
         }
-        acc.intoArray(lanes, lo);
+        acc.intoArray(lanes, lo + l0);
     }
 
     /** Straight from the mapped segment: the same operations as {@link #row}, the loads from the segment. */
     @Override
     public boolean rows4(MemorySegment w, long p0, long p1, long p2, long p3, float[] x, int xo, int cols, float[] lanes) {
-        row(w, p0, x, xo, cols, lanes, 0);
-        row(w, p1, x, xo, cols, lanes, 8);
-        row(w, p2, x, xo, cols, lanes, 16);
-        row(w, p3, x, xo, cols, lanes, 24);
+        for (int l0 = 0; l0 < 8; l0 += PASS) {
+            row(w, p0, x, xo, cols, lanes, 0, l0);
+            row(w, p1, x, xo, cols, lanes, 8, l0);
+            row(w, p2, x, xo, cols, lanes, 16, l0);
+            row(w, p3, x, xo, cols, lanes, 24, l0);
+        }
         return true;
     }
 
-    private static void row(MemorySegment w, long p, float[] x, int xo, int cols, float[] lanes, int lo) {
-        FloatVector acc = FloatVector.zero(F8);
+    private static void row(MemorySegment w, long p, float[] x, int xo, int cols, float[] lanes, int lo, int l0) {
         int blocks = cols / BlockQ6_K.VALUES;
+        FloatVector acc = FloatVector.zero(FLOATS);
         for (int b = 0; b < blocks; b++) {
             long blk = p + (long) b * BYTES;
             float d = Float.float16ToFloat(w.get(SEG_I16, blk + BlockQ6_K.D));
             for (int h = 0; h < 2; h++) {
-                IntVector qh = IntVector.fromMemorySegment(I8, w, blk + BlockQ6_K.QH + 32 * h, LE);
-                IntVector ql0 = IntVector.fromMemorySegment(I8, w, blk + BlockQ6_K.QL + 64 * h, LE);
-                IntVector ql1 = IntVector.fromMemorySegment(I8, w, blk + BlockQ6_K.QL + 64 * h + 32, LE);
+                IntVector qh = IntVector.fromMemorySegment(INTS, w, blk + BlockQ6_K.QH + 32 * h + 4 * l0, LE);
+                IntVector ql0 = IntVector.fromMemorySegment(INTS, w, blk + BlockQ6_K.QL + 64 * h + 4 * l0, LE);
+                IntVector ql1 = IntVector.fromMemorySegment(INTS, w, blk + BlockQ6_K.QL + 64 * h + 32 + 4 * l0, LE);
                 long sub = blk + BlockQ6_K.SCALES + 8 * h;
-                int c = xo + 256 * b + 128 * h;
+                int c = xo + 256 * b + 128 * h + l0;
                 IntVector q;
                 FloatVector t;
                 // chunk 0: low nibbles of ql 0-31, qh bits 0-1
-                FloatVector s = FloatVector.broadcast(F8, d * w.get(ValueLayout.JAVA_BYTE, sub)).blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 1), UPPER);
+                FloatVector s = FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + (l0 >> 2))).blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 1), UPPER);
                 q = ql0.and(0x0F0F0F0F).or(qh.and(0x03030303).lanewise(LSHL, 4)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 8), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 16), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 24), t);
+                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c));
+                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), t);
+                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), t);
+                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), t);
                 acc = t.fma(s, acc);
                 // chunk 1: low nibbles of ql 32-63, qh bits 2-3
-                s = FloatVector.broadcast(F8, d * w.get(ValueLayout.JAVA_BYTE, sub + 2)).blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 3), UPPER);
+                s = FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + 2 + (l0 >> 2))).blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 3), UPPER);
                 q = ql1.and(0x0F0F0F0F).or(qh.lanewise(LSHL, 2).and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c + 32));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 40), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 48), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 56), t);
+                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 32));
+                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 40), t);
+                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 48), t);
+                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 56), t);
                 acc = t.fma(s, acc);
                 // chunk 2: high nibbles of ql 0-31, qh bits 4-5
-                s = FloatVector.broadcast(F8, d * w.get(ValueLayout.JAVA_BYTE, sub + 4)).blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 5), UPPER);
+                s = FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + 4 + (l0 >> 2))).blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 5), UPPER);
                 q = ql0.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c + 64));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 72), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 80), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 88), t);
+                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 64));
+                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 72), t);
+                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 80), t);
+                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 88), t);
                 acc = t.fma(s, acc);
                 // chunk 3: high nibbles of ql 32-63, qh bits 6-7
-                s = FloatVector.broadcast(F8, d * w.get(ValueLayout.JAVA_BYTE, sub + 6)).blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 7), UPPER);
+                s = FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + 6 + (l0 >> 2))).blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 7), UPPER);
                 q = ql1.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2).and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(F8, x, c + 96));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 104), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 112), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 120), t);
+                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 96));
+                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 104), t);
+                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 112), t);
+                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 120), t);
                 acc = t.fma(s, acc);
             }
         }
-        acc.intoArray(lanes, lo);
+        acc.intoArray(lanes, lo + l0);
     }
 
     /** A row at a time against the 4 tokens: each widened group feeds all 4 tokens. */
     @Override
     public void tile2x4(byte[] w, int p0, int p1, float[] x, int x0, int x1, int x2, int x3, int cols, float[] lanes) {
-        row1x4(w, p0, x, x0, x1, x2, x3, cols, lanes, 0);
-        row1x4(w, p1, x, x0, x1, x2, x3, cols, lanes, 32);
+        for (int l0 = 0; l0 < 8; l0 += PASS) {
+            row1x4(w, p0, x, x0, x1, x2, x3, cols, lanes, 0, l0);
+            row1x4(w, p1, x, x0, x1, x2, x3, cols, lanes, 32, l0);
+        }
     }
 
-    private static void row1x4(byte[] w, int p, float[] x, int x0, int x1, int x2, int x3, int cols, float[] lanes, int lo) {
-        FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
+    private static void row1x4(byte[] w, int p, float[] x, int x0, int x1, int x2, int x3, int cols, float[] lanes, int lo, int l0) {
         int blocks = cols / BlockQ6_K.VALUES;
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
         for (int b = 0; b < blocks; b++) {
             int blk = p + b * BYTES;
             float d = Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ6_K.D));
             for (int h = 0; h < 2; h++) {
-                IntVector qh = ByteVector.fromArray(B32, w, blk + BlockQ6_K.QH + 32 * h).reinterpretAsInts();
+                IntVector qh = ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QH + 32 * h + 4 * l0).reinterpretAsInts();
                 for (int k = 0; k < 4; k++) {
-                    int sub = blk + BlockQ6_K.SCALES + 8 * h + 2 * k, c = 256 * b + 128 * h + 32 * k;
-                    FloatVector s = FloatVector.broadcast(F8, d * w[sub]).blend(d * w[sub + 1], UPPER);
-                    IntVector ql = ByteVector.fromArray(B32, w, blk + BlockQ6_K.QL + 64 * h + 32 * (k & 1)).reinterpretAsInts();
+                    int sub = blk + BlockQ6_K.SCALES + 8 * h + 2 * k, c = 256 * b + 128 * h + 32 * k + l0;
+                    FloatVector s = FloatVector.broadcast(FLOATS, d * w[sub + (l0 >> 2)]).blend(d * w[sub + 1], UPPER);
+                    IntVector ql = ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QL + 64 * h + 32 * (k & 1) + 4 * l0).reinterpretAsInts();
                     IntVector q = ((k >> 1) == 0 ? ql : ql.lanewise(LSHR, 4)).and(0x0F0F0F0F)
                             .or(qh.lanewise(LSHR, 2 * k).and(0x03030303).lanewise(LSHL, 4)).lanewise(XOR, 0x20202020);
                     FloatVector g = (FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0);
-                    FloatVector t0 = g.mul(FloatVector.fromArray(F8, x, x0 + c)), t1 = g.mul(FloatVector.fromArray(F8, x, x1 + c));
-                    FloatVector t2 = g.mul(FloatVector.fromArray(F8, x, x2 + c)), t3 = g.mul(FloatVector.fromArray(F8, x, x3 + c));
+                    FloatVector t0 = g.mul(FloatVector.fromArray(FLOATS, x, x0 + c)), t1 = g.mul(FloatVector.fromArray(FLOATS, x, x1 + c));
+                    FloatVector t2 = g.mul(FloatVector.fromArray(FLOATS, x, x2 + c)), t3 = g.mul(FloatVector.fromArray(FLOATS, x, x3 + c));
                     for (int j = 1; j < 4; j++) {
                         int cj = c + 8 * j;
                         g = (FloatVector) q.lanewise(LSHL, 26 - 8 * j).lanewise(ASHR, 26).convert(I2F, 0);
-                        t0 = g.fma(FloatVector.fromArray(F8, x, x0 + cj), t0);
-                        t1 = g.fma(FloatVector.fromArray(F8, x, x1 + cj), t1);
-                        t2 = g.fma(FloatVector.fromArray(F8, x, x2 + cj), t2);
-                        t3 = g.fma(FloatVector.fromArray(F8, x, x3 + cj), t3);
+                        t0 = g.fma(FloatVector.fromArray(FLOATS, x, x0 + cj), t0);
+                        t1 = g.fma(FloatVector.fromArray(FLOATS, x, x1 + cj), t1);
+                        t2 = g.fma(FloatVector.fromArray(FLOATS, x, x2 + cj), t2);
+                        t3 = g.fma(FloatVector.fromArray(FLOATS, x, x3 + cj), t3);
                     }
                     a0 = t0.fma(s, a0);
                     a1 = t1.fma(s, a1);
@@ -203,9 +214,9 @@ public final class Q6_KKernel extends RowKernel {
                 }
             }
         }
-        a0.intoArray(lanes, lo);
-        a1.intoArray(lanes, lo + 8);
-        a2.intoArray(lanes, lo + 16);
-        a3.intoArray(lanes, lo + 24);
+        a0.intoArray(lanes, lo + l0);
+        a1.intoArray(lanes, lo + 8 + l0);
+        a2.intoArray(lanes, lo + 16 + l0);
+        a3.intoArray(lanes, lo + 24 + l0);
     }
 }

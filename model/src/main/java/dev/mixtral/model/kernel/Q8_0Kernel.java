@@ -44,19 +44,21 @@ public final class Q8_0Kernel extends RowKernel {
     }
 
     private static void row(byte[] w, int p, float[] x, int xo, int cols, float[] lanes, int lo) {
-        FloatVector zero = FloatVector.zero(F8), acc = zero;
         int blocks = cols / BlockQ8_0.VALUES;
-        for (int b = 0; b < blocks; b++) {
-            int q = p + b * BYTES, c = xo + 32 * b;
-            FloatVector d = FloatVector.broadcast(F8, f16(w, q));
-            IntVector v = ByteVector.fromArray(B32, w, q + QS).reinterpretAsInts();
-            FloatVector s = ((FloatVector) v.lanewise(LSHL, 24).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c), zero);
-            s = ((FloatVector) v.lanewise(LSHL, 16).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 8), s);
-            s = ((FloatVector) v.lanewise(LSHL, 8).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 16), s);
-            s = ((FloatVector) v.lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 24), s);
-            acc = s.fma(d, acc);
+        for (int l0 = 0; l0 < 8; l0 += PASS) {
+            FloatVector zero = FloatVector.zero(FLOATS), acc = zero;
+            for (int b = 0; b < blocks; b++) {
+                int q = p + b * BYTES, c = xo + 32 * b + l0;
+                FloatVector d = FloatVector.broadcast(FLOATS, f16(w, q));
+                IntVector v = ByteVector.fromArray(INT_BYTES, w, q + QS + 4 * l0).reinterpretAsInts();
+                FloatVector s = ((FloatVector) v.lanewise(LSHL, 24).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c), zero);
+                s = ((FloatVector) v.lanewise(LSHL, 16).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), s);
+                s = ((FloatVector) v.lanewise(LSHL, 8).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), s);
+                s = ((FloatVector) v.lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), s);
+                acc = s.fma(d, acc);
+            }
+            acc.intoArray(lanes, lo + l0);
         }
-        acc.intoArray(lanes, lo);
     }
 
     /** Straight from the mapped segment: the same operations as {@link #row}, the loads from the segment. */
@@ -70,20 +72,22 @@ public final class Q8_0Kernel extends RowKernel {
     }
 
     private static void row(MemorySegment w, long p, float[] x, int xo, int cols, float[] lanes, int lo) {
-        FloatVector zero = FloatVector.zero(F8), acc = zero;
         int blocks = cols / BlockQ8_0.VALUES;
-        for (int b = 0; b < blocks; b++) {
-            long q = p + (long) b * BYTES;
-            int c = xo + 32 * b;
-            FloatVector d = FloatVector.broadcast(F8, f16(w, q));
-            IntVector v = IntVector.fromMemorySegment(I8, w, q + QS, LE);
-            FloatVector s = ((FloatVector) v.lanewise(LSHL, 24).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c), zero);
-            s = ((FloatVector) v.lanewise(LSHL, 16).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 8), s);
-            s = ((FloatVector) v.lanewise(LSHL, 8).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 16), s);
-            s = ((FloatVector) v.lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(F8, x, c + 24), s);
-            acc = s.fma(d, acc);
+        for (int l0 = 0; l0 < 8; l0 += PASS) {
+            FloatVector zero = FloatVector.zero(FLOATS), acc = zero;
+            for (int b = 0; b < blocks; b++) {
+                long q = p + (long) b * BYTES;
+                int c = xo + 32 * b + l0;
+                FloatVector d = FloatVector.broadcast(FLOATS, f16(w, q));
+                IntVector v = IntVector.fromMemorySegment(INTS, w, q + QS + 4 * l0, LE);
+                FloatVector s = ((FloatVector) v.lanewise(LSHL, 24).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c), zero);
+                s = ((FloatVector) v.lanewise(LSHL, 16).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), s);
+                s = ((FloatVector) v.lanewise(LSHL, 8).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), s);
+                s = ((FloatVector) v.lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), s);
+                acc = s.fma(d, acc);
+            }
+            acc.intoArray(lanes, lo + l0);
         }
-        acc.intoArray(lanes, lo);
     }
 
     /** A row at a time against the 4 tokens: each block's 4 widened groups feed all 4 tokens. */
@@ -94,37 +98,39 @@ public final class Q8_0Kernel extends RowKernel {
     }
 
     private static void row1x4(byte[] w, int p, float[] x, int x0, int x1, int x2, int x3, int cols, float[] lanes, int lo) {
-        FloatVector zero = FloatVector.zero(F8);
-        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
         int blocks = cols / BlockQ8_0.VALUES;
-        for (int b = 0; b < blocks; b++) {
-            int q = p + b * BYTES, c = 32 * b;
-            FloatVector d = FloatVector.broadcast(F8, f16(w, q));
-            IntVector v = ByteVector.fromArray(B32, w, q + QS).reinterpretAsInts();
-            FloatVector g0 = (FloatVector) v.lanewise(LSHL, 24).lanewise(ASHR, 24).convert(I2F, 0);
-            FloatVector g1 = (FloatVector) v.lanewise(LSHL, 16).lanewise(ASHR, 24).convert(I2F, 0);
-            FloatVector g2 = (FloatVector) v.lanewise(LSHL, 8).lanewise(ASHR, 24).convert(I2F, 0);
-            FloatVector g3 = (FloatVector) v.lanewise(ASHR, 24).convert(I2F, 0);
-            FloatVector s = g0.fma(FloatVector.fromArray(F8, x, x0 + c), zero);
-            s = g1.fma(FloatVector.fromArray(F8, x, x0 + c + 8), s);
-            s = g2.fma(FloatVector.fromArray(F8, x, x0 + c + 16), s);
-            a0 = g3.fma(FloatVector.fromArray(F8, x, x0 + c + 24), s).fma(d, a0);
-            s = g0.fma(FloatVector.fromArray(F8, x, x1 + c), zero);
-            s = g1.fma(FloatVector.fromArray(F8, x, x1 + c + 8), s);
-            s = g2.fma(FloatVector.fromArray(F8, x, x1 + c + 16), s);
-            a1 = g3.fma(FloatVector.fromArray(F8, x, x1 + c + 24), s).fma(d, a1);
-            s = g0.fma(FloatVector.fromArray(F8, x, x2 + c), zero);
-            s = g1.fma(FloatVector.fromArray(F8, x, x2 + c + 8), s);
-            s = g2.fma(FloatVector.fromArray(F8, x, x2 + c + 16), s);
-            a2 = g3.fma(FloatVector.fromArray(F8, x, x2 + c + 24), s).fma(d, a2);
-            s = g0.fma(FloatVector.fromArray(F8, x, x3 + c), zero);
-            s = g1.fma(FloatVector.fromArray(F8, x, x3 + c + 8), s);
-            s = g2.fma(FloatVector.fromArray(F8, x, x3 + c + 16), s);
-            a3 = g3.fma(FloatVector.fromArray(F8, x, x3 + c + 24), s).fma(d, a3);
+        for (int l0 = 0; l0 < 8; l0 += PASS) {
+            FloatVector zero = FloatVector.zero(FLOATS);
+            FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+            for (int b = 0; b < blocks; b++) {
+                int q = p + b * BYTES, c = 32 * b + l0;
+                FloatVector d = FloatVector.broadcast(FLOATS, f16(w, q));
+                IntVector v = ByteVector.fromArray(INT_BYTES, w, q + QS + 4 * l0).reinterpretAsInts();
+                FloatVector g0 = (FloatVector) v.lanewise(LSHL, 24).lanewise(ASHR, 24).convert(I2F, 0);
+                FloatVector g1 = (FloatVector) v.lanewise(LSHL, 16).lanewise(ASHR, 24).convert(I2F, 0);
+                FloatVector g2 = (FloatVector) v.lanewise(LSHL, 8).lanewise(ASHR, 24).convert(I2F, 0);
+                FloatVector g3 = (FloatVector) v.lanewise(ASHR, 24).convert(I2F, 0);
+                FloatVector s = g0.fma(FloatVector.fromArray(FLOATS, x, x0 + c), zero);
+                s = g1.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 8), s);
+                s = g2.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 16), s);
+                a0 = g3.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 24), s).fma(d, a0);
+                s = g0.fma(FloatVector.fromArray(FLOATS, x, x1 + c), zero);
+                s = g1.fma(FloatVector.fromArray(FLOATS, x, x1 + c + 8), s);
+                s = g2.fma(FloatVector.fromArray(FLOATS, x, x1 + c + 16), s);
+                a1 = g3.fma(FloatVector.fromArray(FLOATS, x, x1 + c + 24), s).fma(d, a1);
+                s = g0.fma(FloatVector.fromArray(FLOATS, x, x2 + c), zero);
+                s = g1.fma(FloatVector.fromArray(FLOATS, x, x2 + c + 8), s);
+                s = g2.fma(FloatVector.fromArray(FLOATS, x, x2 + c + 16), s);
+                a2 = g3.fma(FloatVector.fromArray(FLOATS, x, x2 + c + 24), s).fma(d, a2);
+                s = g0.fma(FloatVector.fromArray(FLOATS, x, x3 + c), zero);
+                s = g1.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 8), s);
+                s = g2.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 16), s);
+                a3 = g3.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 24), s).fma(d, a3);
+            }
+            a0.intoArray(lanes, lo + l0);
+            a1.intoArray(lanes, lo + 8 + l0);
+            a2.intoArray(lanes, lo + 16 + l0);
+            a3.intoArray(lanes, lo + 24 + l0);
         }
-        a0.intoArray(lanes, lo);
-        a1.intoArray(lanes, lo + 8);
-        a2.intoArray(lanes, lo + 16);
-        a3.intoArray(lanes, lo + 24);
     }
 }

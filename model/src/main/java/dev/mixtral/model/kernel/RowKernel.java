@@ -40,26 +40,42 @@ import java.nio.ByteOrder;
  * within a fixed node budget ({@code NodeCountInliningCutoff}), each Vector API call costs hundreds of nodes,
  * and past the budget C2 stops inlining ordinary methods — a helper that takes or returns a vector then
  * boxes it on every call (measured 10-20× slower). The JDK's own {@code @ForceInline} methods are exempt, so a
- * kernel body that calls only those stays fast however large it, or its inlined caller, gets; a small helper
- * called from a one-row body (Q5_K's and Q6_K's {@code quants}) stays within the budget (measured).
+ * kernel body that calls only those stays fast however large it, or its inlined caller, gets.
  *
- * <p>In the rule above {@code w_g} is the group's 8 weights exactly as {@code Dequantize.row} decodes them. The
+ * <p>In the rule above {@code w_g} is the group's 8 weights exactly as {@code GgmlType.decode} decodes them. The
  * kernels differ only in how many (row, token) pairs they compute together — {@link #rows4} 4 rows × 1 token
  * for decode, {@link #tile2x4} 2 rows × 4 tokens for batches, sharing each widened weight group between its
  * tokens (the quantized types run both one row at a time: one stream of weights keeps the loop small) — so a
- * token's result never depends on which kernel, batch, thread or machine computed it (the lane count is
- * fixed at 8, whatever the hardware prefers).
+ * token's result never depends on which kernel, batch, thread or machine computed it.
+ *
+ * <h2>The vector width, which changes no result either</h2>
+ * The 8 lanes above are logical: each kernel computes its accumulator as {@code 8 / }{@link #PASS} passes of
+ * {@link #PASS} lanes at the {@link VectorWidth} this JVM runs (one 8-lane pass at 256 bits, two 4-lane passes
+ * at 128). A pass starting at lane {@code l0} loads the same bytes and activations the 8-lane form puts in lanes
+ * {@code l0 .. l0 + PASS} (byte offset {@code + 4·l0} for vectors of ints, column {@code + l0}) and applies the same
+ * lanewise operations, so every lane holds the same bits at every width, and {@link VectorMath#sumLanes} adds
+ * them in the same tree.
  */
 public abstract class RowKernel {
-    static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
-    static final VectorSpecies<Long> L4 = LongVector.SPECIES_256;
+    /** The execution species ({@link VectorWidth#BITS} wide): floats, ints and longs of one vector. */
+    static final VectorSpecies<Float> FLOATS = VectorWidth.BITS == 128 ? FloatVector.SPECIES_128 : FloatVector.SPECIES_256;
+    static final VectorSpecies<Integer> INTS = VectorWidth.BITS == 128 ? IntVector.SPECIES_128 : IntVector.SPECIES_256;
+    static final VectorSpecies<Long> LONGS = VectorWidth.BITS == 128 ? LongVector.SPECIES_128 : LongVector.SPECIES_256;
+    /** The bytes of one vector of ints, loaded and reinterpreted as ints (or floats). */
+    static final VectorSpecies<Byte> INT_BYTES = VectorWidth.BITS == 128 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_256;
+    /** The bytes of as many 16-bit values as a vector has int lanes, widened to ints. */
+    static final VectorSpecies<Byte> SHORT_BYTES = VectorWidth.BITS == 128 ? ByteVector.SPECIES_64 : ByteVector.SPECIES_128;
+    /**
+     * The lanes of one pass: every kernel's 8-lane accumulator is computed as {@code 8 / PASS} passes of
+     * {@code PASS} lanes, pass {@code l0} (0, or 0 and 4) holding lanes {@code l0 .. l0 + PASS}. All arithmetic is
+     * lanewise, so a lane's value never depends on the pass it is in. At 256 bits the loop over passes runs once
+     * and C2 folds it away.
+     */
+    static final int PASS = FLOATS.length();
     // ints to floats: the quantized kernels widen bytes to ints within 32-bit lanes, by shifts and masks
     static final VectorOperators.Conversion<Integer, Float> I2F = VectorOperators.I2F;
     static final VectorOperators.Binary LSHR = VectorOperators.LSHR, LSHL = VectorOperators.LSHL, ASHR = VectorOperators.ASHR, XOR = VectorOperators.XOR;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
-    static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     static final VarHandle I16_LE = MethodHandles.byteArrayViewVarHandle(short[].class, LE);
     static final VarHandle I32_LE = MethodHandles.byteArrayViewVarHandle(int[].class, LE);
     static final VarHandle I64_LE = MethodHandles.byteArrayViewVarHandle(long[].class, LE);
@@ -156,9 +172,9 @@ public abstract class RowKernel {
 
     /**
      * The fp16 at byte {@code off} of the mapped segment, as f32 (exact). Q6_K spells this out instead
-     * ({@code Float.float16ToFloat(w.get(SEG_I16, off))}): in its larger bodies C2 left the call un-inlined,
-     * and reading the scales inline made Q4_K_M decode 2% faster (3 of 3 alternating runs, stop 14). Q4_K
-     * and Q5_K read theirs once per super-block in {@link KScales#unpack}, a method small enough for either.
+     * ({@code Float.float16ToFloat(w.get(SEG_I16, off))}): in its larger bodies C2 leaves the call un-inlined,
+     * and reading the scales inline makes Q4_K_M decode ~2% faster. Q4_K and Q5_K read theirs once per
+     * super-block in {@link KScales#unpack}, a method small enough for either.
      */
     static float f16(MemorySegment w, long off) {
         return Float.float16ToFloat(w.get(SEG_I16, off));

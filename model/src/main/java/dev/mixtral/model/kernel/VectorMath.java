@@ -6,68 +6,73 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * f32 vector primitives. The lane count is fixed at 8 (256 bits) rather than the machine's preferred
- * width so that every machine of a cluster sums in the same order: results then do not depend on
- * where a computation runs.
+ * f32 vector primitives. Their sums are defined on 8-lane groups rather than the machine's vector width, so that
+ * every machine of a cluster sums in the same order and results do not depend on where a computation runs; the
+ * groups execute as {@link RowKernel#PASS}-lane passes at the {@link VectorWidth} of this JVM (see there).
  */
 public final class VectorMath {
-    public static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    private static final int L = F8.length();
+    private static final VectorSpecies<Float> FLOATS = RowKernel.FLOATS;
+    /** The lanes of the logical groups the sums are defined on. */
+    private static final int L = 8;
+    private static final int PASS = RowKernel.PASS;
+    private static final ValueLayout.OfFloat SEG_F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private VectorMath() {}
 
     /** Σ a[aOff+i]·b[bOff+i] over i < n, in a fixed order: 8 lanes of FMA over 2 accumulators, then lanes, then tail. */
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
-        FloatVector acc0 = FloatVector.zero(F8);
-        FloatVector acc1 = FloatVector.zero(F8);
-        int i = 0;
-        for (; i + 2 * L <= n; i += 2 * L) {
-            acc0 = FloatVector.fromArray(F8, a, aOff + i).fma(FloatVector.fromArray(F8, b, bOff + i), acc0);
-            acc1 = FloatVector.fromArray(F8, a, aOff + i + L).fma(FloatVector.fromArray(F8, b, bOff + i + L), acc1);
+        float[] lanes = new float[L];
+        int whole = n & ~(L - 1);
+        for (int l0 = 0; l0 < L; l0 += PASS) {
+            FloatVector acc0 = FloatVector.zero(FLOATS), acc1 = acc0;
+            int i = 0;
+            for (; i + 2 * L <= n; i += 2 * L) {
+                acc0 = FloatVector.fromArray(FLOATS, a, aOff + i + l0).fma(FloatVector.fromArray(FLOATS, b, bOff + i + l0), acc0);
+                acc1 = FloatVector.fromArray(FLOATS, a, aOff + i + L + l0).fma(FloatVector.fromArray(FLOATS, b, bOff + i + L + l0), acc1);
+            }
+            for (; i + L <= n; i += L) {
+                acc0 = FloatVector.fromArray(FLOATS, a, aOff + i + l0).fma(FloatVector.fromArray(FLOATS, b, bOff + i + l0), acc0);
+            }
+            acc0.add(acc1).intoArray(lanes, l0);
         }
-        for (; i + L <= n; i += L) {
-            acc0 = FloatVector.fromArray(F8, a, aOff + i).fma(FloatVector.fromArray(F8, b, bOff + i), acc0);
-        }
-        float sum = sumLanes(acc0.add(acc1));
-        for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
+        float sum = sumLanes(lanes, 0);
+        for (int i = whole; i < n; i++) sum += a[aOff + i] * b[bOff + i];
         return sum;
     }
 
     /** Like {@link #dot(float[], int, float[], int, int)} with {@code a} read as little-endian f32 from a segment. */
     public static float dot(MemorySegment a, long aByteOff, float[] b, int bOff, int n) {
-        FloatVector acc0 = FloatVector.zero(F8);
-        FloatVector acc1 = FloatVector.zero(F8);
-        int i = 0;
-        for (; i + 2 * L <= n; i += 2 * L) {
-            acc0 = FloatVector.fromMemorySegment(F8, a, aByteOff + 4L * i, ByteOrder.LITTLE_ENDIAN)
-                    .fma(FloatVector.fromArray(F8, b, bOff + i), acc0);
-            acc1 = FloatVector.fromMemorySegment(F8, a, aByteOff + 4L * (i + L), ByteOrder.LITTLE_ENDIAN)
-                    .fma(FloatVector.fromArray(F8, b, bOff + i + L), acc1);
+        float[] lanes = new float[L];
+        int whole = n & ~(L - 1);
+        for (int l0 = 0; l0 < L; l0 += PASS) {
+            FloatVector acc0 = FloatVector.zero(FLOATS), acc1 = acc0;
+            int i = 0;
+            for (; i + 2 * L <= n; i += 2 * L) {
+                acc0 = FloatVector.fromMemorySegment(FLOATS, a, aByteOff + 4L * (i + l0), ByteOrder.LITTLE_ENDIAN)
+                        .fma(FloatVector.fromArray(FLOATS, b, bOff + i + l0), acc0);
+                acc1 = FloatVector.fromMemorySegment(FLOATS, a, aByteOff + 4L * (i + L + l0), ByteOrder.LITTLE_ENDIAN)
+                        .fma(FloatVector.fromArray(FLOATS, b, bOff + i + L + l0), acc1);
+            }
+            for (; i + L <= n; i += L) {
+                acc0 = FloatVector.fromMemorySegment(FLOATS, a, aByteOff + 4L * (i + l0), ByteOrder.LITTLE_ENDIAN)
+                        .fma(FloatVector.fromArray(FLOATS, b, bOff + i + l0), acc0);
+            }
+            acc0.add(acc1).intoArray(lanes, l0);
         }
-        for (; i + L <= n; i += L) {
-            acc0 = FloatVector.fromMemorySegment(F8, a, aByteOff + 4L * i, ByteOrder.LITTLE_ENDIAN)
-                    .fma(FloatVector.fromArray(F8, b, bOff + i), acc0);
-        }
-        float sum = sumLanes(acc0.add(acc1));
-        for (; i < n; i++) {
-            sum += a.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), aByteOff + 4L * i) * b[bOff + i];
-        }
+        float sum = sumLanes(lanes, 0);
+        for (int i = whole; i < n; i++) sum += a.get(SEG_F32, aByteOff + 4L * i) * b[bOff + i];
         return sum;
     }
 
     /**
-     * The lanes' sum in a fixed pairwise order. {@code reduceLanes(ADD)} is not used on purpose: its
-     * order differs between the JIT's intrinsic and the interpreter's fallback, so the same dot product
-     * could round differently before and after warm-up, or on another node of the cluster.
+     * The sum of 8 lanes stored at {@code lanes[off ..)} in a fixed pairwise order. {@code reduceLanes(ADD)} is not
+     * used on purpose: its order differs between the JIT's intrinsic and the interpreter's fallback, so the same
+     * dot product could round differently before and after warm-up, or on another node of the cluster.
      */
-    public static float sumLanes(FloatVector v) {
-        return ((v.lane(0) + v.lane(1)) + (v.lane(2) + v.lane(3))) + ((v.lane(4) + v.lane(5)) + (v.lane(6) + v.lane(7)));
-    }
-
-    /** {@link #sumLanes(FloatVector)} of 8 lanes stored at {@code lanes[off ..)}: the same tree, so the same bits. */
     public static float sumLanes(float[] lanes, int off) {
         return ((lanes[off] + lanes[off + 1]) + (lanes[off + 2] + lanes[off + 3]))
                 + ((lanes[off + 4] + lanes[off + 5]) + (lanes[off + 6] + lanes[off + 7]));
@@ -82,17 +87,19 @@ public final class VectorMath {
      * {@code ((a_0 + a_1) + (a_2 + a_3)) · scale}.
      */
     public static void scoreTile(float[] tile, int tileOff, float[] q, int qOff, int n, float scale, float[] out, int outOff) {
-        FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
-        int d = 0;
-        for (; d + 4 <= n; d += 4) {
-            int t = tileOff + L * d;
-            a0 = FloatVector.fromArray(F8, tile, t).fma(FloatVector.broadcast(F8, q[qOff + d]), a0);
-            a1 = FloatVector.fromArray(F8, tile, t + L).fma(FloatVector.broadcast(F8, q[qOff + d + 1]), a1);
-            a2 = FloatVector.fromArray(F8, tile, t + 2 * L).fma(FloatVector.broadcast(F8, q[qOff + d + 2]), a2);
-            a3 = FloatVector.fromArray(F8, tile, t + 3 * L).fma(FloatVector.broadcast(F8, q[qOff + d + 3]), a3);
+        for (int l0 = 0; l0 < L; l0 += PASS) {
+            FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
+            int d = 0;
+            for (; d + 4 <= n; d += 4) {
+                int t = tileOff + L * d + l0;
+                a0 = FloatVector.fromArray(FLOATS, tile, t).fma(FloatVector.broadcast(FLOATS, q[qOff + d]), a0);
+                a1 = FloatVector.fromArray(FLOATS, tile, t + L).fma(FloatVector.broadcast(FLOATS, q[qOff + d + 1]), a1);
+                a2 = FloatVector.fromArray(FLOATS, tile, t + 2 * L).fma(FloatVector.broadcast(FLOATS, q[qOff + d + 2]), a2);
+                a3 = FloatVector.fromArray(FLOATS, tile, t + 3 * L).fma(FloatVector.broadcast(FLOATS, q[qOff + d + 3]), a3);
+            }
+            for (; d < n; d++) a0 = FloatVector.fromArray(FLOATS, tile, tileOff + L * d + l0).fma(FloatVector.broadcast(FLOATS, q[qOff + d]), a0);
+            a0.add(a1).add(a2.add(a3)).mul(scale).intoArray(out, outOff + l0);
         }
-        for (; d < n; d++) a0 = FloatVector.fromArray(F8, tile, tileOff + L * d).fma(FloatVector.broadcast(F8, q[qOff + d]), a0);
-        a0.add(a1).add(a2.add(a3)).mul(scale).intoArray(out, outOff);
     }
 
     /**
@@ -103,27 +110,27 @@ public final class VectorMath {
      */
     public static void addWeightedRows(float[] v, int vOff, int stride, int rows, float[] p, int pOff,
                                        float[] out, int outOff, int n) {
-        int d = 0;
-        for (; d + 4 * L <= n; d += 4 * L) {
+        int d = 0, V = PASS; // each component on its own: any vector width gives the same bits
+        for (; d + 4 * V <= n; d += 4 * V) {
             int o = outOff + d;
-            FloatVector o0 = FloatVector.fromArray(F8, out, o), o1 = FloatVector.fromArray(F8, out, o + L);
-            FloatVector o2 = FloatVector.fromArray(F8, out, o + 2 * L), o3 = FloatVector.fromArray(F8, out, o + 3 * L);
+            FloatVector o0 = FloatVector.fromArray(FLOATS, out, o), o1 = FloatVector.fromArray(FLOATS, out, o + V);
+            FloatVector o2 = FloatVector.fromArray(FLOATS, out, o + 2 * V), o3 = FloatVector.fromArray(FLOATS, out, o + 3 * V);
             for (int j = 0, r = vOff + d; j < rows; j++, r += stride) {
-                FloatVector pj = FloatVector.broadcast(F8, p[pOff + j]);
-                o0 = FloatVector.fromArray(F8, v, r).fma(pj, o0);
-                o1 = FloatVector.fromArray(F8, v, r + L).fma(pj, o1);
-                o2 = FloatVector.fromArray(F8, v, r + 2 * L).fma(pj, o2);
-                o3 = FloatVector.fromArray(F8, v, r + 3 * L).fma(pj, o3);
+                FloatVector pj = FloatVector.broadcast(FLOATS, p[pOff + j]);
+                o0 = FloatVector.fromArray(FLOATS, v, r).fma(pj, o0);
+                o1 = FloatVector.fromArray(FLOATS, v, r + V).fma(pj, o1);
+                o2 = FloatVector.fromArray(FLOATS, v, r + 2 * V).fma(pj, o2);
+                o3 = FloatVector.fromArray(FLOATS, v, r + 3 * V).fma(pj, o3);
             }
             o0.intoArray(out, o);
-            o1.intoArray(out, o + L);
-            o2.intoArray(out, o + 2 * L);
-            o3.intoArray(out, o + 3 * L);
+            o1.intoArray(out, o + V);
+            o2.intoArray(out, o + 2 * V);
+            o3.intoArray(out, o + 3 * V);
         }
-        for (; d + L <= n; d += L) {
-            FloatVector o0 = FloatVector.fromArray(F8, out, outOff + d);
+        for (; d + V <= n; d += V) {
+            FloatVector o0 = FloatVector.fromArray(FLOATS, out, outOff + d);
             for (int j = 0, r = vOff + d; j < rows; j++, r += stride) {
-                o0 = FloatVector.fromArray(F8, v, r).fma(FloatVector.broadcast(F8, p[pOff + j]), o0);
+                o0 = FloatVector.fromArray(FLOATS, v, r).fma(FloatVector.broadcast(FLOATS, p[pOff + j]), o0);
             }
             o0.intoArray(out, outOff + d);
         }
@@ -149,23 +156,27 @@ public final class VectorMath {
      * The sum: 8 lanes over the whole groups of 8, {@link #sumLanes}, then the tail in order.
      */
     public static float expShiftedSum(float[] s, int n, float max) {
-        FloatVector acc = FloatVector.zero(F8), vmax = FloatVector.broadcast(F8, max);
-        int i = 0;
-        for (; i + L <= n; i += L) {
-            FloatVector x = FloatVector.fromArray(F8, s, i).sub(vmax).max(EXP_MIN);
-            FloatVector k = x.mul(LOG2E).add(ROUND).sub(ROUND);
-            FloatVector r = k.fma(FloatVector.broadcast(F8, -LN2_HI), x);
-            r = k.fma(FloatVector.broadcast(F8, -LN2_LO), r);
-            FloatVector p = FloatVector.broadcast(F8, C7).fma(r, FloatVector.broadcast(F8, C6)).fma(r, FloatVector.broadcast(F8, C5))
-                    .fma(r, FloatVector.broadcast(F8, C4)).fma(r, FloatVector.broadcast(F8, C3)).fma(r, FloatVector.broadcast(F8, C2))
-                    .fma(r, FloatVector.broadcast(F8, 1f)).fma(r, FloatVector.broadcast(F8, 1f));
-            FloatVector scale = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-            FloatVector e = p.mul(scale);
-            e.intoArray(s, i);
-            acc = acc.add(e);
+        float[] lanes = new float[L];
+        int whole = n & ~(L - 1);
+        for (int l0 = 0; l0 < L; l0 += PASS) {
+            FloatVector acc = FloatVector.zero(FLOATS), vmax = FloatVector.broadcast(FLOATS, max);
+            for (int i = l0; i < whole; i += L) {
+                FloatVector x = FloatVector.fromArray(FLOATS, s, i).sub(vmax).max(EXP_MIN);
+                FloatVector k = x.mul(LOG2E).add(ROUND).sub(ROUND);
+                FloatVector r = k.fma(FloatVector.broadcast(FLOATS, -LN2_HI), x);
+                r = k.fma(FloatVector.broadcast(FLOATS, -LN2_LO), r);
+                FloatVector p = FloatVector.broadcast(FLOATS, C7).fma(r, FloatVector.broadcast(FLOATS, C6)).fma(r, FloatVector.broadcast(FLOATS, C5))
+                        .fma(r, FloatVector.broadcast(FLOATS, C4)).fma(r, FloatVector.broadcast(FLOATS, C3)).fma(r, FloatVector.broadcast(FLOATS, C2))
+                        .fma(r, FloatVector.broadcast(FLOATS, 1f)).fma(r, FloatVector.broadcast(FLOATS, 1f));
+                FloatVector scale = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+                FloatVector e = p.mul(scale);
+                e.intoArray(s, i);
+                acc = acc.add(e);
+            }
+            acc.intoArray(lanes, l0);
         }
-        float sum = sumLanes(acc);
-        for (; i < n; i++) {
+        float sum = sumLanes(lanes, 0);
+        for (int i = whole; i < n; i++) {
             float e = exp(s[i] - max);
             s[i] = e;
             sum += e;
