@@ -42,6 +42,10 @@ final class ExpertNodeCommand implements Callable<Integer> {
             description = "Address to bind and advertise, reachable from the coordinators. Default: ${DEFAULT-VALUE} (env MIXTRAL_HOST).")
     String host;
 
+    @Option(names = "--advertise", paramLabel = "HOST:PORT", defaultValue = "${env:MIXTRAL_ADVERTISE}",
+            description = "gRPC address to advertise when coordinators reach this node through a proxy or NAT (default: --host and the bound port). Env: MIXTRAL_ADVERTISE.")
+    String advertise;
+
     @Option(names = "--seeds", paramLabel = "HOST:PORT[,…]", defaultValue = "${env:MIXTRAL_SEEDS}",
             description = "Cluster members to join. Without it this node starts a new cluster (on --cluster-port, default 25520). Env: MIXTRAL_SEEDS.")
     String seeds;
@@ -84,8 +88,9 @@ final class ExpertNodeCommand implements Callable<Integer> {
         int cport = clusterPort != null ? clusterPort : seedList.isEmpty() ? 25520 : 0;
         if (port < 0 || port > 65535 || cport < 0 || cport > 65535) throw new UserException("ports must be 0..65535");
 
+        if (advertise != null && !advertise.matches(".+:\\d+")) throw new UserException("--advertise: '" + advertise + "' is not HOST:PORT");
         var clusterTls = tls.clusterTls();
-        ExpertNode node = ExpertNode.start(new ExpertNode.Settings(path, ExpertRanges.parse(experts), host, port, cport, seedList, clusterTls));
+        ExpertNode node = ExpertNode.start(new ExpertNode.Settings(path, ExpertRanges.parse(experts), host, port, cport, seedList, advertise, clusterTls));
         NodeMetrics metrics = metricsPort < 0 ? null
                 : NodeMetrics.start(node.stats(), ExpertRanges.parse(experts), node.files()::mappedBytes, metricsHost(), metricsPort);
         CountDownLatch stopped = new CountDownLatch(1);

@@ -1,5 +1,6 @@
 package dev.mixtral.cli;
 
+import dev.mixtral.model.safetensors.SafetensorsWriter;
 import dev.mixtral.model.synth.SynthSpec;
 import dev.mixtral.model.synth.SyntheticModel;
 import dev.mixtral.model.tensor.GgmlType;
@@ -39,15 +40,18 @@ final class SynthCommand implements Callable<Integer> {
                 or(context, p.context()), p.ropeTheta(), p.rmsEps());
         GgmlType t = GgmlType.byName(type);
         long start = System.nanoTime();
-        switch (format.toLowerCase()) {
-            case "gguf" -> SyntheticModel.writeGguf(spec, t, seed, out, splitExperts);
-            case "safetensors", "hf" -> {
-                if (t != GgmlType.F32 && t != GgmlType.F16 && t != GgmlType.BF16) {
-                    throw new UserException("safetensors checkpoints hold f32, f16 or bf16, not " + type);
+        int threads = Runtime.getRuntime().availableProcessors();
+        try (ProgressDisplay progress = ProgressDisplay.open("synth " + out.getFileName())) {
+            switch (format.toLowerCase()) {
+                case "gguf" -> SyntheticModel.writeGguf(spec, t, seed, out, splitExperts, threads, progress);
+                case "safetensors", "hf" -> {
+                    if (t != GgmlType.F32 && t != GgmlType.F16 && t != GgmlType.BF16) {
+                        throw new UserException("safetensors checkpoints hold f32, f16 or bf16, not " + type);
+                    }
+                    SyntheticModel.writeHuggingFace(spec, t, seed, out, threads, SafetensorsWriter.DEFAULT_SHARD_BYTES, progress);
                 }
-                SyntheticModel.writeHuggingFace(spec, t, seed, out);
+                default -> throw new UserException("--format must be gguf or safetensors, got '" + format + "'");
             }
-            default -> throw new UserException("--format must be gguf or safetensors, got '" + format + "'");
         }
         System.err.printf("wrote %s (%s, %s, seed %d, %,d parameters) in %.1fs%n", out, spec.label(), t, seed,
                 spec.parameters(), (System.nanoTime() - start) / 1e9);

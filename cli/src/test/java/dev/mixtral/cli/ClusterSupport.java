@@ -41,12 +41,22 @@ final class ClusterSupport {
     /** A model whose experts are computed by the cluster's nodes; closing it leaves the cluster. */
     record Remote(MixtralModel model, Coordinator coordinator) implements AutoCloseable {
         static Remote open(Path path, LocalCluster cluster, Duration callTimeout) {
-            return open(path, cluster, callTimeout, dev.mixtral.cluster.tls.ClusterTls.PLAINTEXT);
+            return open(path, cluster.seedAddress(), callTimeout, dev.mixtral.coordinator.NodeRegistry.DEFAULT_WARMUP_CALLS,
+                    dev.mixtral.cluster.tls.ClusterTls.PLAINTEXT);
         }
 
         static Remote open(Path path, LocalCluster cluster, Duration callTimeout, dev.mixtral.cluster.tls.ClusterTls tls) {
+            return open(path, cluster.seedAddress(), callTimeout, dev.mixtral.coordinator.NodeRegistry.DEFAULT_WARMUP_CALLS, tls);
+        }
+
+        /** {@code warmUpCalls}: empty calls per node before it is routed to (few over a slow emulated link). */
+        static Remote open(Path path, String seedAddress, Duration callTimeout, int warmUpCalls) {
+            return open(path, seedAddress, callTimeout, warmUpCalls, dev.mixtral.cluster.tls.ClusterTls.PLAINTEXT);
+        }
+
+        static Remote open(Path path, String seedAddress, Duration callTimeout, int warmUpCalls, dev.mixtral.cluster.tls.ClusterTls tls) {
             AtomicReference<Coordinator> c = new AtomicReference<>();
-            var settings = new Coordinator.Settings(List.of(cluster.seedAddress()), "127.0.0.1", 0, callTimeout, GgmlType.F32).withTls(tls);
+            var settings = new Coordinator.Settings(List.of(seedAddress), "127.0.0.1", 0, callTimeout, GgmlType.F32, warmUpCalls).withTls(tls);
             MixtralModel m = MixtralModel.open(path, files -> {
                 c.set(Coordinator.join(settings, files));
                 try {

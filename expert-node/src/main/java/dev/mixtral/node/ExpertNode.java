@@ -24,12 +24,14 @@ public final class ExpertNode implements AutoCloseable {
      * @param grpcPort    ExpertService port, 0 for any free port (the cluster advertises the one chosen)
      * @param clusterPort Pekko port, 0 for any free port
      * @param seeds       {@code host:port} of cluster members to join; empty to start a new cluster
+     * @param advertise   {@code host:port} coordinators reach the ExpertService at when that is not where it
+     *                    listens (a proxy or NAT in between); null: {@code host} and the bound port
      * @param tls         how cluster traffic (gRPC, membership) is secured
      */
     public record Settings(Path model, SortedSet<Integer> experts, String host, int grpcPort, int clusterPort,
-                           List<String> seeds, ClusterTls tls) {
+                           List<String> seeds, String advertise, ClusterTls tls) {
         public Settings(Path model, SortedSet<Integer> experts, String host, int grpcPort, int clusterPort, List<String> seeds) {
-            this(model, experts, host, grpcPort, clusterPort, seeds, ClusterTls.PLAINTEXT);
+            this(model, experts, host, grpcPort, clusterPort, seeds, null, ClusterTls.PLAINTEXT);
         }
     }
 
@@ -56,7 +58,7 @@ public final class ExpertNode implements AutoCloseable {
             var service = new ExpertServiceImpl(experts, files.config(), files.fingerprint(), nodeName(),
                     files::mappedBytes, stats);
             server = ExpertServer.start(s.host(), s.grpcPort(), service, s.tls());
-            String grpcAddress = s.host() + ":" + server.port();
+            String grpcAddress = s.advertise() != null ? s.advertise() : s.host() + ":" + server.port();
             NodeMembership membership = NodeMembership.join(s.host(), s.clusterPort(), s.seeds(), grpcAddress,
                     ExpertRanges.format(s.experts()), files.fingerprint(), s.tls());
             ExpertNode node = new ExpertNode(files, stats, server, membership, grpcAddress);

@@ -4,6 +4,7 @@ import dev.mixtral.model.gguf.GgufValue;
 import dev.mixtral.model.io.PythonJson;
 import dev.mixtral.model.gguf.GgufValueType;
 import dev.mixtral.model.gguf.GgufWriter;
+import dev.mixtral.model.io.ProgressListener;
 import dev.mixtral.model.safetensors.SafetensorsWriter;
 import dev.mixtral.model.tensor.GgmlType;
 import dev.mixtral.model.tokenizer.Vocabulary;
@@ -23,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -74,6 +76,12 @@ public final class SyntheticModel {
      * F32); {@link GgmlType#Q4_K} means a Q4_K_M-like mix.
      */
     public static void writeGguf(SynthSpec spec, GgmlType type, long seed, Path out, boolean splitExperts, int threads) {
+        writeGguf(spec, type, seed, out, splitExperts, threads, ProgressListener.NONE);
+    }
+
+    /** As {@link #writeGguf(SynthSpec, GgmlType, long, Path, boolean, int)}, telling {@code progress} the tensor bytes written. */
+    public static void writeGguf(SynthSpec spec, GgmlType type, long seed, Path out, boolean splitExperts, int threads,
+                                 ProgressListener progress) {
         long t0 = System.nanoTime();
         List<String> fallbacks = new ArrayList<>();
         List<Planned> plans = ggufTensors(spec, type, seed, splitExperts, fallbacks);
@@ -89,7 +97,7 @@ public final class SyntheticModel {
             }
             for (Planned p : plans) w.addTensor(p.name, p.type, p.shape);
             w.start();
-            generate(plans, w::writeRows, threads);
+            generate(plans, w::writeRows, threads, progress);
             w.finish();
             LOG.log(System.Logger.Level.INFO, "wrote {0} ({1} {2}, seed {3}): {4} bytes in {5} s", out,
                     spec.label(), type, Long.toString(seed), Long.toString(w.fileSize()), String.format("%.1f", (System.nanoTime() - t0) / 1e9));
@@ -247,6 +255,12 @@ public final class SyntheticModel {
      * every tensor (norms included) stored as {@code type} (F32, F16 or BF16).
      */
     public static void writeHuggingFace(SynthSpec spec, GgmlType type, long seed, Path dir, int threads, long shardBytes) {
+        writeHuggingFace(spec, type, seed, dir, threads, shardBytes, ProgressListener.NONE);
+    }
+
+    /** As {@link #writeHuggingFace(SynthSpec, GgmlType, long, Path, int, long)}, telling {@code progress} the tensor bytes written. */
+    public static void writeHuggingFace(SynthSpec spec, GgmlType type, long seed, Path dir, int threads, long shardBytes,
+                                        ProgressListener progress) {
         if (type != GgmlType.F32 && type != GgmlType.F16 && type != GgmlType.BF16) {
             throw new IllegalArgumentException("a Hugging Face checkpoint holds F32, F16 or BF16 weights, not " + type);
         }
@@ -269,7 +283,7 @@ public final class SyntheticModel {
         try (SafetensorsWriter w = SafetensorsWriter.create(dir, shardBytes)) {
             for (Planned p : plans) w.addTensor(p.name, p.type, p.shape);
             w.start();
-            generate(plans, w::writeRows, threads);
+            generate(plans, w::writeRows, threads, progress);
             w.finish();
             LOG.log(System.Logger.Level.INFO, "wrote {0} ({1} {2}, seed {3}, {4} file(s)) in {5} s", dir,
                     spec.label(), type, Long.toString(seed), w.shardCount(), String.format("%.1f", (System.nanoTime() - t0) / 1e9));
@@ -365,12 +379,15 @@ public final class SyntheticModel {
     /**
      * Fills every planned tensor through {@code sink}, in chunks of about {@link #TASK_ELEMENTS} values,
      * from {@code threads} threads taking chunks in file order. Each thread reuses one buffer.
+     * {@code progress} hears the encoded bytes of the finished chunks.
      */
-    static void generate(List<Planned> plans, RowSink sink, int threads) {
+    static void generate(List<Planned> plans, RowSink sink, int threads, ProgressListener progress) {
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
         List<Task> tasks = new ArrayList<>();
         int maxElements = 0;
+        long totalBytes = 0;
         for (Planned p : plans) {
+            totalBytes += p.rows() * p.type().bytesFor(p.cols());
             int cols = Math.toIntExact(p.cols());
             int perTask = Math.max(1, TASK_ELEMENTS / cols);
             for (long r = 0; r < p.rows(); r += perTask) {
@@ -381,6 +398,9 @@ public final class SyntheticModel {
         }
         AtomicInteger next = new AtomicInteger();
         AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicLong doneBytes = new AtomicLong();
+        long total = totalBytes;
+        progress.progress(0, total);
         int bufferSize = maxElements;
         Runnable worker = () -> {
             float[] buf = new float[bufferSize];
@@ -391,6 +411,7 @@ public final class SyntheticModel {
                     int cols = (int) t.tensor.cols();
                     for (int r = 0; r < t.count; r++) t.tensor.source.row(t.firstRow + r, buf, r * cols);
                     sink.write(t.tensor.name, t.firstRow, t.count, buf, 0);
+                    progress.progress(doneBytes.addAndGet(t.count * t.tensor.type().bytesFor(cols)), total);
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
                 }

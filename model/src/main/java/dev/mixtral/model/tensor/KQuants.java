@@ -32,6 +32,7 @@ final class KQuants {
     }
 
     static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    private static final ThreadLocal<ScaleMinGrids.Best> BEST = ThreadLocal.withInitial(ScaleMinGrids.Best::new);
 
     /**
      * ggml's {@code nearest_int}: round to nearest, ties to even (it adds 1.5·2²³ in float). Exact for
@@ -77,6 +78,12 @@ final class KQuants {
      */
     static float fitScaleMin(int n, int nmax, float[] x, int xOff, float[] weights, int[] levels, int lOff,
                              int[] aux, float[] mins, int minIdx, float rmin, float rdelta, int nstep) {
+        return fitScaleMin(n, nmax, x, xOff, weights, levels, lOff, aux, mins, minIdx, rmin, rdelta, nstep, true);
+    }
+
+    /** {@link #fitScaleMin}, with the grids tried eight at a time ({@link ScaleMinGrids}) or, for tests, one by one. */
+    static float fitScaleMin(int n, int nmax, float[] x, int xOff, float[] weights, int[] levels, int lOff,
+                             int[] aux, float[] mins, int minIdx, float rmin, float rdelta, int nstep, boolean vectorGrids) {
         float min = x[xOff];
         float max = x[xOff];
         float sumW = weights[0];
@@ -89,6 +96,7 @@ final class KQuants {
             sumW += w;
             sumX += w * v;
         }
+        float dataMin = min;
         if (min > 0) min = 0;
         if (max == min) {
             for (int i = 0; i < n; i++) levels[lOff + i] = 0;
@@ -104,7 +112,17 @@ final class KQuants {
             float diff = scale * l + min - x[xOff + i];
             bestError += weights[i] * (diff * diff);
         }
-        for (int is = 0; is <= nstep; is++) {
+        // the grids, eight at a time where their positions round exactly in vectors; the rest one by one
+        ScaleMinGrids.Best best = BEST.get();
+        best.error = bestError;
+        best.scale = scale;
+        best.min = min;
+        int done = !vectorGrids ? 0 : ScaleMinGrids.SCRATCH.get().search(n, nmax, x, xOff, weights, levels, lOff, sumW, sumX, dataMin, max,
+                rmin, rdelta, 0, nstep, best);
+        bestError = best.error;
+        scale = best.scale;
+        min = best.min;
+        for (int is = done; is <= nstep; is++) {
             iscale = (rmin + rdelta * is + nmax) / (max - min);
             float sumL = 0, sumL2 = 0, sumXL = 0;
             for (int i = 0; i < n; i++) {
