@@ -22,7 +22,7 @@ final class ClusterCommand implements Callable<Integer> {
     @Option(names = "--replicas", defaultValue = "1", paramLabel = "R", description = "Nodes holding each expert. Default: ${DEFAULT-VALUE}.")
     int replicas;
 
-    @Option(names = "--seed-port", defaultValue = "25520", paramLabel = "P", description = "Cluster port of node 0, the seed. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seed-port", defaultValue = "25520", paramLabel = "P", description = "Cluster port of node 0; nodes 1 and 2 (the other seeds) take the next ports. Default: ${DEFAULT-VALUE}.")
     int seedPort;
 
     @Override
@@ -30,7 +30,7 @@ final class ClusterCommand implements Callable<Integer> {
         Path path = model.modelPath();
         // the shutdown hook LocalCluster registers stops the nodes on Ctrl-C / SIGTERM
         LocalCluster cluster = LocalCluster.startFor(path, nodes, replicas, seedPort, System.err::println);
-        System.out.println("seed " + cluster.seedAddress());
+        System.out.println("seeds " + cluster.seeds());
         for (LocalCluster.Node n : cluster.nodes()) {
             System.out.printf("node-%d pid %d experts %s%n", n.index(), n.pid(), ExpertRanges.format(n.experts()));
         }
@@ -38,10 +38,10 @@ final class ClusterCommand implements Callable<Integer> {
         try {
             if (server.port != null) {
                 model.model = path;
-                model.seeds = cluster.seedAddress();
+                model.seeds = cluster.seeds();
                 return server.run(model);
             }
-            System.out.printf("use it: ./mixtral generate --model %s --seeds %s --prompt …%n", path, cluster.seedAddress());
+            System.out.printf("use it: ./mixtral generate --model %s --seeds %s --prompt …%n", path, cluster.seeds());
             System.out.flush();
             new CountDownLatch(1).await();
             return 0;

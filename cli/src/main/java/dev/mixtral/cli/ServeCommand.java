@@ -28,8 +28,8 @@ final class ServeCommand implements Callable<Integer> {
         if (model.model == null && model.seedList().isEmpty() && System.getenv("MIXTRAL_MODEL") == null) {
             model.model = BuiltinModel.ensure();
             local = LocalCluster.startFor(model.model, 2, 1, server.localSeedPort, System.err::println);
-            model.seeds = local.seedAddress();
-            System.err.println("[serve] started a local 2-node expert cluster (seed " + local.seedAddress() + ") for the built-in model");
+            model.seeds = local.seeds();
+            System.err.println("[serve] started a local 2-node expert cluster (seed " + local.seeds() + ") for the built-in model");
         }
         try {
             return server.run(model);
@@ -69,7 +69,10 @@ final class ServeCommand implements Callable<Integer> {
                         kvBudgetMb != null ? kvBudgetMb << 20 : defaults.kvBudgetBytes(), model.prefillChunk, model.kvType());
                 String id = servedModelName != null ? servedModelName : modelId(m.files().path());
                 var coordinator = model.coordinator;
-                if (coordinator != null) coordinator.experts().observe(metrics::expertCall);
+                if (coordinator != null) {
+                    coordinator.experts().observe(metrics::expertCall);
+                    ClusterMetrics.register(metrics, coordinator);
+                }
                 ApiServer.Options options = new ApiServer.Options(host, httpPort(), id, apiKey,
                         () -> coordinator == null || coordinator.routingTable().complete() ? null
                                 : "experts " + coordinator.routingTable().missing() + " are not held by any live expert node");

@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.AtomicReference;
 final class ClusterSupport {
     static final Path Q8 = SharedData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf");
     static final Path Q4 = SharedData.golden().resolve("tiny/mixtral-tiny-Q4_0.gguf");
-    static final Duration WAIT = Duration.ofSeconds(90);
+    // generous: on a shared 2-core host a node JVM can take a minute to start
+    static final Duration WAIT = Duration.ofSeconds(180);
 
     private ClusterSupport() {}
 
@@ -42,7 +43,7 @@ final class ClusterSupport {
     record Remote(MixtralModel model, Coordinator coordinator) implements AutoCloseable {
         static Remote open(Path path, LocalCluster cluster, Duration callTimeout) {
             AtomicReference<Coordinator> c = new AtomicReference<>();
-            var settings = new Coordinator.Settings(List.of(cluster.seedAddress()), "127.0.0.1", 0, callTimeout, GgmlType.F32);
+            var settings = new Coordinator.Settings(List.of(cluster.seeds().split(",")), "127.0.0.1", 0, callTimeout, GgmlType.F32);
             MixtralModel m = MixtralModel.open(path, files -> {
                 c.set(Coordinator.join(settings, files));
                 try {

@@ -19,10 +19,14 @@ public final class Coordinator implements AutoCloseable {
      * @param wireType    activations on the wire: F32 (exact), BF16 or F16
      */
     public record Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType,
-                           int nodeWarmUpCalls) {
+                           int nodeWarmUpCalls, Hedging.Policy hedging) {
         public Settings {
             if (callTimeout.isNegative() || callTimeout.isZero()) throw new IllegalArgumentException("the call timeout must be positive");
             if (nodeWarmUpCalls < 0) throw new IllegalArgumentException("the node warm-up calls must be >= 0");
+        }
+
+        public Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType, int nodeWarmUpCalls) {
+            this(seeds, host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, Hedging.Policy.DEFAULT);
         }
 
         public Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType) {
@@ -39,7 +43,7 @@ public final class Coordinator implements AutoCloseable {
         this.registry = registry;
         this.membership = membership;
         this.seeds = s.seeds();
-        this.experts = new RemoteExperts(registry, files.fingerprint(), files.config().dim(), s.callTimeout(), s.wireType(), this::close);
+        this.experts = new RemoteExperts(registry, files.fingerprint(), files.config().dim(), s.callTimeout(), s.wireType(), s.hedging(), this::close);
     }
 
     /** Joins the cluster; nodes are added to the routing table as they are found (see {@link #awaitReady}). */
@@ -67,6 +71,11 @@ public final class Coordinator implements AutoCloseable {
 
     public RemoteExperts experts() {
         return experts;
+    }
+
+    /** How many times a node was taken out of routing after a failed call, before membership said anything. */
+    public long suspicions() {
+        return registry.suspicions();
     }
 
     public RoutingTable routingTable() {
