@@ -79,6 +79,7 @@ final class ServeCommand implements Callable<Integer> {
                 try (InferenceEngine engine = new InferenceEngine(m.transformer(), config);
                      ApiServer api = new ApiServer(engine, m.tokenizer(), metrics, options).start();
                      GrpcApiServer grpc = grpcPort < 0 ? null : new GrpcApiServer(engine, m.tokenizer(), metrics, host, grpcPort, options.notReady())) {
+                    if (coordinator != null) ClusterPage.serve(api, coordinator, engine);
                     String base = "http://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + api.port();
                     System.err.printf("[serve] model '%s' ready at %s/v1%n", id, base);
                     System.err.printf("[serve] try: curl %s/v1/completions -H 'Content-Type: application/json' -d '{\"model\":\"%s\",\"prompt\":\"Once upon a time\",\"max_tokens\":32}'%n", base, id);

@@ -53,7 +53,7 @@ class ClusterChaosIT {
         }
         ExecutorService clients = Executors.newFixedThreadPool(STREAMS);
         try (LocalCluster cluster = ClusterSupport.nodes(Q8, 4, 2);
-             var remote = ClusterSupport.Remote.open(Q8, cluster, Duration.ofSeconds(10));
+             var remote = ClusterSupport.Remote.openCold(Q8, cluster, Duration.ofSeconds(10));
              InferenceEngine engine = new InferenceEngine(remote.model().transformer(), new EngineConfig(16, 64, 64L << 20, 256, KvCache.Type.F32))) {
             await().atMost(ClusterSupport.WAIT).pollInterval(Duration.ofMillis(100))
                     .until(() -> remote.coordinator().routingTable().nodes().size() == 4);

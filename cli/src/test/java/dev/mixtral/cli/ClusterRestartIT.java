@@ -35,7 +35,7 @@ class ClusterRestartIT {
                  lines.add(line);
                  System.out.println(line);
              });
-             var remote = ClusterSupport.Remote.open(Q8, cluster, Duration.ofSeconds(10))) {
+             var remote = ClusterSupport.Remote.openCold(Q8, cluster, Duration.ofSeconds(10))) {
             await().atMost(ClusterSupport.WAIT).pollInterval(Duration.ofMillis(100))
                     .until(() -> remote.coordinator().routingTable().nodes().size() == 3);
             Generator g = remote.generator();

@@ -42,8 +42,16 @@ final class ClusterSupport {
     /** A model whose experts are computed by the cluster's nodes; closing it leaves the cluster. */
     record Remote(MixtralModel model, Coordinator coordinator) implements AutoCloseable {
         static Remote open(Path path, LocalCluster cluster, Duration callTimeout) {
+            return open(path, new Coordinator.Settings(List.of(cluster.seeds().split(",")), "127.0.0.1", 0, callTimeout, GgmlType.F32));
+        }
+
+        /** Without warming each node's connection first: for tests that check behaviour, not speed, on a busy host. */
+        static Remote openCold(Path path, LocalCluster cluster, Duration callTimeout) {
+            return open(path, new Coordinator.Settings(List.of(cluster.seeds().split(",")), "127.0.0.1", 0, callTimeout, GgmlType.F32, 0));
+        }
+
+        static Remote open(Path path, Coordinator.Settings settings) {
             AtomicReference<Coordinator> c = new AtomicReference<>();
-            var settings = new Coordinator.Settings(List.of(cluster.seeds().split(",")), "127.0.0.1", 0, callTimeout, GgmlType.F32);
             MixtralModel m = MixtralModel.open(path, files -> {
                 c.set(Coordinator.join(settings, files));
                 try {
