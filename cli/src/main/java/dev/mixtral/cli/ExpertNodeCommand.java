@@ -39,7 +39,7 @@ final class ExpertNodeCommand implements Callable<Integer> {
 
     @Option(names = "--seeds", paramLabel = "HOST:PORT[,…]", defaultValue = "${env:MIXTRAL_SEEDS}",
             description = "The cluster's seeds, the same list on every process (this node's own address may be among them)."
-                    + " Only the first seed may found a cluster, and only when none of the others answers as a member within 5 s;"
+                    + " Only the first seed may found a cluster, and only when none of the others answers as a member within 20 s;"
                     + " so a restarted node rejoins the running cluster. Without it this node founds a new cluster at once"
                     + " (on --cluster-port, default 25520). Env: MIXTRAL_SEEDS.")
     String seeds;

@@ -1,6 +1,8 @@
 package dev.mixtral.cluster;
 
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,11 +44,23 @@ public final class ClusterIncarnations<T> implements AutoCloseable {
         this.port = Integer.parseInt(ClusterContract.address(system).substring(ClusterContract.address(system).lastIndexOf(':') + 1));
         this.current = system;
         system.getWhenTerminated().thenRun(() -> {
-            if (closing) return;
+            if (closing || asked(system)) return;
             LOG.warn("{} was removed from the cluster (downed, e.g. after being unreachable longer than the split-brain"
                     + " resolver waits); rejoining on the same address in {} ms", what, REJOIN_DELAY_MS);
             CompletableFuture.delayedExecutor(REJOIN_DELAY_MS, TimeUnit.MILLISECONDS).execute(this::rejoin);
         });
+    }
+
+    /**
+     * Whether this incarnation stopped because it was asked to: the JVM is exiting (SIGTERM runs Pekko's
+     * own shutdown hook, possibly before ours), it left, or it was terminated. Anything else (downed,
+     * quarantined) is the cluster removing it.
+     */
+    private static boolean asked(ActorSystem<?> system) {
+        var reason = CoordinatedShutdown.get(Adapter.toClassic(system)).getShutdownReason();
+        return reason.isPresent() && (reason.get() == CoordinatedShutdown.jvmExitReason()
+                || reason.get() == CoordinatedShutdown.clusterLeavingReason()
+                || reason.get() == CoordinatedShutdown.actorSystemTerminateReason());
     }
 
     private synchronized void rejoin() {
