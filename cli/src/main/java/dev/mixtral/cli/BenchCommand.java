@@ -91,7 +91,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             List<String> nodeArgs = model.threads != null ? List.of("--threads", model.threads.toString()) : List.of();
             cluster = LocalCluster.start(path, experts, nodes, 1, "127.0.0.1", freePort(), nodeArgs, line -> {});
-            model.seeds = cluster.seedAddress();
+            model.seeds = cluster.seeds();
         }
         try (MixtralModel m = model.open()) {
             Map<String, Object> result = run(m, cluster);

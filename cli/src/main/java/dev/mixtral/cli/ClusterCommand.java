@@ -22,7 +22,7 @@ final class ClusterCommand implements Callable<Integer> {
     @Option(names = "--replicas", defaultValue = "1", paramLabel = "R", description = "Nodes holding each expert. Default: ${DEFAULT-VALUE}.")
     int replicas;
 
-    @Option(names = "--seed-port", defaultValue = "25520", paramLabel = "P", description = "Cluster port of node 0, the seed. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seed-port", defaultValue = "25520", paramLabel = "P", description = "Cluster port of node 0; nodes 1 and 2 (the other seeds) take the next ports. Default: ${DEFAULT-VALUE}.")
     int seedPort;
 
     @Option(names = "--tls", description = "Mutual TLS between all the cluster's processes, with a throwaway CA and a certificate per process"
@@ -36,7 +36,7 @@ final class ClusterCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(certificates::close, "local-cluster-certificates"));
         // the shutdown hook LocalCluster registers stops the nodes on Ctrl-C / SIGTERM
         LocalCluster cluster = LocalCluster.startFor(path, nodes, replicas, seedPort, certificates.nodeArgs(), System.err::println);
-        System.out.println("seed " + cluster.seedAddress());
+        System.out.println("seeds " + cluster.seeds());
         if (certificates.joinHint() != null) System.out.println("tls " + certificates.joinHint());
         for (LocalCluster.Node n : cluster.nodes()) {
             System.out.printf("node-%d pid %d experts %s%n", n.index(), n.pid(), ExpertRanges.format(n.experts()));
@@ -45,10 +45,10 @@ final class ClusterCommand implements Callable<Integer> {
         try {
             if (server.port != null) {
                 model.model = path;
-                model.seeds = cluster.seedAddress();
+                model.seeds = cluster.seeds();
                 return server.run(model);
             }
-            System.out.printf("use it: ./mixtral generate --model %s --seeds %s%s --prompt …%n", path, cluster.seedAddress(),
+            System.out.printf("use it: ./mixtral generate --model %s --seeds %s%s --prompt …%n", path, cluster.seeds(),
                     certificates.joinHint() == null ? "" : " " + certificates.joinHint());
             System.out.flush();
             new CountDownLatch(1).await();

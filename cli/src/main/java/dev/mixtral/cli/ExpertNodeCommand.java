@@ -17,7 +17,8 @@ import java.util.concurrent.CountDownLatch;
 
 @Command(name = "expert-node", mixinStandardHelpOptions = true,
         description = {"Serve some experts of every layer to coordinators over gRPC, as a member of the cluster.",
-                "Maps only those experts' weights (nothing dense). Runs until stopped (Ctrl-C / SIGTERM: leaves the cluster first)."})
+                "Maps only those experts' weights (nothing dense). Runs until stopped (Ctrl-C / SIGTERM: drains: leaves the cluster,"
+                        + " finishes the calls in flight, then exits; allow 30 s)."})
 final class ExpertNodeCommand implements Callable<Integer> {
     /** Set by {@link LocalCluster}: the node exits when that process is gone, even if it was killed without hooks. */
     static final String PARENT_PID_ENV = "MIXTRAL_PARENT_PID";
@@ -47,7 +48,10 @@ final class ExpertNodeCommand implements Callable<Integer> {
     String advertise;
 
     @Option(names = "--seeds", paramLabel = "HOST:PORT[,…]", defaultValue = "${env:MIXTRAL_SEEDS}",
-            description = "Cluster members to join. Without it this node starts a new cluster (on --cluster-port, default 25520). Env: MIXTRAL_SEEDS.")
+            description = "The cluster's seeds, the same list on every process (this node's own address may be among them)."
+                    + " Only the first seed may found a cluster, and only when none of the others answers as a member within 20 s;"
+                    + " so a restarted node rejoins the running cluster. Without it this node founds a new cluster at once"
+                    + " (on --cluster-port, default 25520). Env: MIXTRAL_SEEDS.")
     String seeds;
 
     @Option(names = "--cluster-port", paramLabel = "PORT", defaultValue = "${env:MIXTRAL_CLUSTER_PORT}",

@@ -27,6 +27,9 @@ public final class LocalCluster implements AutoCloseable {
     static final List<String> JVM_FLAGS = List.of("--add-modules", "jdk.incubator.vector",
             "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xss4m");
 
+    /** How many of the first nodes are seeds: every node lists them all, so any one of them can restart and rejoin. */
+    static final int SEEDS = 3;
+
     public record Node(int index, SortedSet<Integer> experts, Process process) {
         public long pid() { return process.pid(); }
     }
@@ -55,7 +58,9 @@ public final class LocalCluster implements AutoCloseable {
 
     /**
      * Starts {@code n} nodes sharing {@code experts} experts evenly, each expert on {@code replicas}
-     * nodes; node 0 starts the cluster on {@code host:seedPort}, the others join it.
+     * nodes. The first {@value #SEEDS} nodes are the seeds, on cluster ports {@code seedPort}, {@code seedPort+1}, …;
+     * every node is given all of them, so node 0 founds the cluster only when no other seed is in one
+     * (see {@code SeedRule}) and any node, node 0 included, rejoins the running cluster when restarted.
      *
      * @param output receives every line the nodes print, prefixed {@code [node-i] }
      */
@@ -99,8 +104,11 @@ public final class LocalCluster implements AutoCloseable {
         return Placement.shares(experts, n, replicas);
     }
 
-    public String seedAddress() {
-        return host + ":" + seedPort;
+    /** The seeds' cluster addresses, comma-separated: what a coordinator or another node is given as {@code --seeds}. */
+    public String seeds() {
+        List<String> seeds = new ArrayList<>();
+        for (int i = 0; i < Math.min(SEEDS, nodes.length); i++) seeds.add(host + ":" + (seedPort + i));
+        return String.join(",", seeds);
     }
 
     public List<Node> nodes() {
@@ -111,12 +119,10 @@ public final class LocalCluster implements AutoCloseable {
         return nodes[i];
     }
 
-    /** Starts node {@code i} (again, after {@link #kill}): same experts, same seed. */
+    /** Starts node {@code i} (again, after {@link #kill}): the same command line each time. */
     public synchronized Node start(int i) {
         if (nodes[i] != null && nodes[i].process().isAlive()) throw new IllegalStateException("node-" + i + " is running");
-        // node 0 founds the cluster on the seed port; the others join it
-        List<String> clusterArgs = i == 0 ? List.of("--cluster-port", Integer.toString(seedPort)) : List.of("--seeds", seedAddress());
-        List<String> args = new ArrayList<>(clusterArgs);
+        List<String> args = new ArrayList<>(List.of("--seeds", seeds(), "--cluster-port", Integer.toString(i < SEEDS ? seedPort + i : 0)));
         args.addAll(extraArgs);
         args.addAll(nodeArgs.apply(i));
         ProcessBuilder pb = nodeProcess(model, ExpertRanges.format(shares.get(i)), host, args);

@@ -1,6 +1,7 @@
 package dev.mixtral.cli;
 
 import dev.mixtral.coordinator.Coordinator;
+import dev.mixtral.coordinator.Hedging;
 import dev.mixtral.model.MixtralModel;
 import dev.mixtral.model.forward.ExpertExecutor;
 import dev.mixtral.model.forward.KvCache;
@@ -65,6 +66,11 @@ final class ModelOptions {
 
     @picocli.CommandLine.Mixin
     TlsOptions tls = new TlsOptions();
+
+    @Option(names = "--hedge-after", paramLabel = "auto|off|DURATION", defaultValue = "auto",
+            description = "With --seeds: when a call to an expert node has not answered, send its experts to a replica too:"
+                    + " auto (after 3 × the p99 of recent call times, 50 ms to 2 s), off, or a fixed duration. Default: ${DEFAULT-VALUE}.")
+    String hedgeAfter;
 
     Path modelPath() {
         return resolveModel(model);
@@ -145,6 +151,11 @@ final class ModelOptions {
             default -> throw new UserException("--wire-dtype must be f32, bf16 or f16, got '" + wireDtype + "'");
         };
         if (nodeWarmUpCalls < 0) throw new UserException("--node-warmup-calls must be >= 0");
-        return new Coordinator.Settings(seedList(), clusterHost, clusterPort, callTimeout, wire, nodeWarmUpCalls).withTls(tls.clusterTls());
+        Hedging.Policy hedging = switch (hedgeAfter.strip().toLowerCase()) {
+            case "auto" -> Hedging.Policy.DEFAULT;
+            case "off" -> Hedging.Policy.OFF;
+            default -> Hedging.Policy.after(Durations.parse(hedgeAfter));
+        };
+        return new Coordinator.Settings(seedList(), clusterHost, clusterPort, callTimeout, wire, nodeWarmUpCalls, hedging, tls.clusterTls());
     }
 }

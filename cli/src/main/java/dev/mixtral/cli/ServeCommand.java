@@ -30,8 +30,8 @@ final class ServeCommand implements Callable<Integer> {
             // the nodes get this process's TLS files, if any: they must trust each other
             local = LocalCluster.startFor(model.model, 2, 1, server.localSeedPort, LocalClusterTls.setUp(false, model.tls, 2).nodeArgs(),
                     System.err::println);
-            model.seeds = local.seedAddress();
-            System.err.println("[serve] started a local 2-node expert cluster (seed " + local.seedAddress() + ") for the built-in model");
+            model.seeds = local.seeds();
+            System.err.println("[serve] started a local 2-node expert cluster (seed " + local.seeds() + ") for the built-in model");
         }
         try {
             return server.run(model);
@@ -74,13 +74,17 @@ final class ServeCommand implements Callable<Integer> {
                         kvBudgetMb != null ? kvBudgetMb << 20 : defaults.kvBudgetBytes(), model.prefillChunk, model.kvType());
                 String id = servedModelName != null ? servedModelName : modelId(m.files().path());
                 var coordinator = model.coordinator;
-                if (coordinator != null) coordinator.experts().observe(metrics::expertCall);
+                if (coordinator != null) {
+                    coordinator.experts().observe(metrics::expertCall);
+                    ClusterMetrics.register(metrics, coordinator);
+                }
                 ApiServer.Options options = new ApiServer.Options(host, httpPort(), id, apiKey,
                         () -> coordinator == null || coordinator.routingTable().complete() ? null
                                 : "experts " + coordinator.routingTable().missing() + " are not held by any live expert node");
                 try (InferenceEngine engine = new InferenceEngine(m.transformer(), config);
                      ApiServer api = new ApiServer(engine, m.tokenizer(), metrics, options, limits.limits(), tls).start();
                      GrpcApiServer grpc = grpcPort < 0 ? null : new GrpcApiServer(engine, m.tokenizer(), metrics, host, grpcPort, options.notReady(), limits.limits(), tls)) {
+                    if (coordinator != null) ClusterPage.serve(api, coordinator, engine);
                     String base = tls.scheme() + "://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + api.port();
                     System.err.printf("[serve] model '%s' ready at %s/v1%n", id, base);
                     System.err.printf("[serve] try: curl %s/v1/completions -H 'Content-Type: application/json' -d '{\"model\":\"%s\",\"prompt\":\"Once upon a time\",\"max_tokens\":32}'%n", base, id);

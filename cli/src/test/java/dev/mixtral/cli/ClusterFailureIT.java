@@ -116,7 +116,7 @@ class ClusterFailureIT {
     void aNodeServingAnotherModelIsRefused() throws IOException {
         try (LocalCluster cluster = ClusterSupport.nodes(Q8, 1, 1);
              var remote = ClusterSupport.Remote.open(Q8, cluster, CALL_TIMEOUT)) {
-            Process foreign = LocalCluster.nodeProcess(Q4, "0-7", "127.0.0.1", List.of("--seeds", cluster.seedAddress()))
+            Process foreign = LocalCluster.nodeProcess(Q4, "0-7", "127.0.0.1", List.of("--seeds", cluster.seeds()))
                     .redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
             try {
                 await().atMost(ClusterSupport.WAIT).until(() -> remote.coordinator().refusedNodes(), r -> !r.isEmpty());

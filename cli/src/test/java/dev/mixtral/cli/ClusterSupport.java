@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.AtomicReference;
 final class ClusterSupport {
     static final Path Q8 = TestData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf");
     static final Path Q4 = TestData.golden().resolve("tiny/mixtral-tiny-Q4_0.gguf");
-    static final Duration WAIT = Duration.ofSeconds(90);
+    // generous: on a shared 2-core host a node JVM can take a minute to start
+    static final Duration WAIT = Duration.ofSeconds(180);
 
     private ClusterSupport() {}
 
@@ -41,22 +42,30 @@ final class ClusterSupport {
     /** A model whose experts are computed by the cluster's nodes; closing it leaves the cluster. */
     record Remote(MixtralModel model, Coordinator coordinator) implements AutoCloseable {
         static Remote open(Path path, LocalCluster cluster, Duration callTimeout) {
-            return open(path, cluster.seedAddress(), callTimeout, dev.mixtral.coordinator.NodeRegistry.DEFAULT_WARMUP_CALLS,
+            return open(path, cluster.seeds(), callTimeout, dev.mixtral.coordinator.NodeRegistry.DEFAULT_WARMUP_CALLS,
                     dev.mixtral.cluster.tls.ClusterTls.PLAINTEXT);
         }
 
         static Remote open(Path path, LocalCluster cluster, Duration callTimeout, dev.mixtral.cluster.tls.ClusterTls tls) {
-            return open(path, cluster.seedAddress(), callTimeout, dev.mixtral.coordinator.NodeRegistry.DEFAULT_WARMUP_CALLS, tls);
+            return open(path, cluster.seeds(), callTimeout, dev.mixtral.coordinator.NodeRegistry.DEFAULT_WARMUP_CALLS, tls);
         }
 
-        /** {@code warmUpCalls}: empty calls per node before it is routed to (few over a slow emulated link). */
-        static Remote open(Path path, String seedAddress, Duration callTimeout, int warmUpCalls) {
-            return open(path, seedAddress, callTimeout, warmUpCalls, dev.mixtral.cluster.tls.ClusterTls.PLAINTEXT);
+        /** Without warming each node's connection first: for tests that check behaviour, not speed, on a busy host. */
+        static Remote openCold(Path path, LocalCluster cluster, Duration callTimeout) {
+            return open(path, cluster.seeds(), callTimeout, 0);
         }
 
-        static Remote open(Path path, String seedAddress, Duration callTimeout, int warmUpCalls, dev.mixtral.cluster.tls.ClusterTls tls) {
+        /** {@code seeds}: comma-separated; {@code warmUpCalls}: empty calls per node before it is routed to (few over a slow emulated link). */
+        static Remote open(Path path, String seeds, Duration callTimeout, int warmUpCalls) {
+            return open(path, seeds, callTimeout, warmUpCalls, dev.mixtral.cluster.tls.ClusterTls.PLAINTEXT);
+        }
+
+        static Remote open(Path path, String seeds, Duration callTimeout, int warmUpCalls, dev.mixtral.cluster.tls.ClusterTls tls) {
+            return open(path, new Coordinator.Settings(List.of(seeds.split(",")), "127.0.0.1", 0, callTimeout, GgmlType.F32, warmUpCalls).withTls(tls));
+        }
+
+        static Remote open(Path path, Coordinator.Settings settings) {
             AtomicReference<Coordinator> c = new AtomicReference<>();
-            var settings = new Coordinator.Settings(List.of(seedAddress), "127.0.0.1", 0, callTimeout, GgmlType.F32, warmUpCalls).withTls(tls);
             MixtralModel m = MixtralModel.open(path, files -> {
                 c.set(Coordinator.join(settings, files));
                 try {

@@ -136,7 +136,7 @@ class ClusterTlsIT {
         await().atMost(ClusterSupport.WAIT).until(() -> remote.coordinator().routingTable().missing().equals(new TreeSet<>(List.of(4, 5, 6, 7))));
         ThrowawayPki other = ThrowawayPki.create(dir.resolve("rogue-ca"), "rogue CA");
         ThrowawayPki.Identity rogue = other.issue("rogue");
-        List<String> args = new java.util.ArrayList<>(List.of("--seeds", cluster.seedAddress(), "--threads", "1"));
+        List<String> args = new java.util.ArrayList<>(List.of("--seeds", cluster.seeds(), "--threads", "1"));
         args.addAll(tlsArgs(rogue));
         Process p = LocalCluster.nodeProcess(Q8, "4-7", "127.0.0.1", args).start();
         try {

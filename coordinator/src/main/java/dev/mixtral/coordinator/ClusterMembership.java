@@ -1,8 +1,8 @@
 package dev.mixtral.coordinator;
 
 import dev.mixtral.cluster.ClusterContract;
+import dev.mixtral.cluster.ClusterIncarnations;
 import dev.mixtral.cluster.tls.ClusterTls;
-import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.ClusterEvent;
@@ -20,26 +20,27 @@ import java.util.List;
  * {@code mixtral/v1/cluster.conf}); no application message crosses the cluster.
  */
 final class ClusterMembership implements AutoCloseable {
-    private final ActorSystem<ClusterEvent.ClusterDomainEvent> system;
+    private final ClusterIncarnations<ClusterEvent.ClusterDomainEvent> system;
 
-    private ClusterMembership(ActorSystem<ClusterEvent.ClusterDomainEvent> system) {
+    private ClusterMembership(ClusterIncarnations<ClusterEvent.ClusterDomainEvent> system) {
         this.system = system;
     }
 
     static ClusterMembership join(String host, int port, List<String> seeds, NodeRegistry registry, ClusterTls tls) {
         if (seeds.isEmpty()) throw new IllegalArgumentException("no seed nodes given: a coordinator joins an existing cluster");
-        return new ClusterMembership(ClusterContract.start(listener(registry), host, port, seeds,
-                List.of(ClusterContract.COORDINATOR_ROLE), tls));
+        // a new incarnation (after this coordinator was downed) subscribes again and hears every member up
+        return new ClusterMembership(new ClusterIncarnations<>("coordinator", port, p -> ClusterContract.start(listener(registry), host, p, seeds,
+                List.of(ClusterContract.COORDINATOR_ROLE), tls)));
     }
 
     /** This member's cluster address, {@code host:port}. */
     String address() {
-        return ClusterContract.address(system);
+        return ClusterContract.address(system.current());
     }
 
     /** Whether this member has joined (the seeds answered). */
     boolean joined() {
-        MemberStatus s = Cluster.get(system).selfMember().status();
+        MemberStatus s = Cluster.get(system.current()).selfMember().status();
         return s == MemberStatus.up() || s == MemberStatus.weaklyUp();
     }
 
@@ -56,8 +57,8 @@ final class ClusterMembership implements AutoCloseable {
                         return s == MemberStatus.up() || s == MemberStatus.weaklyUp() ? up(registry, e.member()) : Behaviors.same();
                     })
                     .onMessage(ClusterEvent.UnreachableMember.class, e -> gone(registry, e.member(), "is unreachable"))
-                    .onMessage(ClusterEvent.MemberLeft.class, e -> gone(registry, e.member(), "is leaving"))
-                    .onMessage(ClusterEvent.MemberExited.class, e -> gone(registry, e.member(), "is leaving"))
+                    .onMessage(ClusterEvent.MemberLeft.class, e -> gone(registry, e.member(), NodeRegistry.LEAVING))
+                    .onMessage(ClusterEvent.MemberExited.class, e -> gone(registry, e.member(), NodeRegistry.LEAVING))
                     .onMessage(ClusterEvent.MemberDowned.class, e -> gone(registry, e.member(), "was downed"))
                     .onMessage(ClusterEvent.MemberRemoved.class, e -> gone(registry, e.member(), "was removed"))
                     .onAnyMessage(e -> Behaviors.same())
@@ -87,6 +88,6 @@ final class ClusterMembership implements AutoCloseable {
     /** Leaves the cluster and stops. */
     @Override
     public void close() {
-        ClusterContract.leave(system);
+        system.close();
     }
 }

@@ -18,18 +18,23 @@ public final class Coordinator implements AutoCloseable {
      * @param clusterPort 0 for any free port
      * @param callTimeout deadline of every call to a node
      * @param wireType    activations on the wire: F32 (exact), BF16 or F16
+     * @param hedging     when a call that has not answered is also sent to a replica
      * @param tls         how cluster traffic (membership, calls to the nodes) is secured
      */
     public record Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType,
-                           int nodeWarmUpCalls, ClusterTls tls) {
+                           int nodeWarmUpCalls, Hedging.Policy hedging, ClusterTls tls) {
         public Settings {
             if (callTimeout.isNegative() || callTimeout.isZero()) throw new IllegalArgumentException("the call timeout must be positive");
             if (nodeWarmUpCalls < 0) throw new IllegalArgumentException("the node warm-up calls must be >= 0");
         }
 
         public Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType,
-                        int nodeWarmUpCalls) {
-            this(seeds, host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, ClusterTls.PLAINTEXT);
+                        int nodeWarmUpCalls, Hedging.Policy hedging) {
+            this(seeds, host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, hedging, ClusterTls.PLAINTEXT);
+        }
+
+        public Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType, int nodeWarmUpCalls) {
+            this(seeds, host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, Hedging.Policy.DEFAULT);
         }
 
         public Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType) {
@@ -37,7 +42,7 @@ public final class Coordinator implements AutoCloseable {
         }
 
         public Settings withTls(ClusterTls tls) {
-            return new Settings(seeds, host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, tls);
+            return new Settings(seeds, host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, hedging, tls);
         }
     }
 
@@ -50,7 +55,7 @@ public final class Coordinator implements AutoCloseable {
         this.registry = registry;
         this.membership = membership;
         this.seeds = s.seeds();
-        this.experts = new RemoteExperts(registry, files.fingerprint(), files.config().dim(), s.callTimeout(), s.wireType(), this::close);
+        this.experts = new RemoteExperts(registry, files.fingerprint(), files.config().dim(), s.callTimeout(), s.wireType(), s.hedging(), this::close);
     }
 
     /** Joins the cluster; nodes are added to the routing table as they are found (see {@link #awaitReady}). */
@@ -78,6 +83,11 @@ public final class Coordinator implements AutoCloseable {
 
     public RemoteExperts experts() {
         return experts;
+    }
+
+    /** How many times a node was taken out of routing after a failed call, before membership said anything. */
+    public long suspicions() {
+        return registry.suspicions();
     }
 
     public RoutingTable routingTable() {

@@ -15,6 +15,8 @@ public final class FanOutStats {
     private final AtomicLong wallNanos = new AtomicLong();
     private final AtomicLong slowestComputeNanos = new AtomicLong();
     private final AtomicLong failedOver = new AtomicLong();
+    private final AtomicLong hedged = new AtomicLong();
+    private final AtomicLong hedgeWins = new AtomicLong();
 
     public record Snapshot(long layerCalls, long nodeCalls, long bytesSent, long bytesReceived, long wallNanos,
                            long slowestComputeNanos) {
@@ -44,6 +46,24 @@ public final class FanOutStats {
 
     void failedOver(int experts) {
         failedOver.addAndGet(experts);
+    }
+
+    void hedged(int experts) {
+        hedged.addAndGet(experts);
+    }
+
+    void hedgeWon() {
+        hedgeWins.incrementAndGet();
+    }
+
+    /** Expert computations sent to a replica too because their node had not answered within the hedging budget. */
+    public long hedges() {
+        return hedged.get();
+    }
+
+    /** Hedged node calls whose replicas answered first. */
+    public long hedgeWins() {
+        return hedgeWins.get();
     }
 
     /** Expert computations that failed on a node and were answered by another replica. */

@@ -48,6 +48,11 @@ final class NodeClient implements AutoCloseable {
         };
     }
 
+    /** Takes no new calls but lets those in flight finish (each has a deadline), then closes the connection. */
+    void drain() {
+        channel.shutdown();
+    }
+
     /** Cancels calls in flight (they fail at once, never hang) and closes the connection. */
     @Override
     public void close() {

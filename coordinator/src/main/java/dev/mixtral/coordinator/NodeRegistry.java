@@ -43,6 +43,9 @@ public final class NodeRegistry implements AutoCloseable {
     });
     private final Map<String, NodeClient> connecting = new HashMap<>();
     private final Map<String, String> refused = new java.util.concurrent.ConcurrentHashMap<>(); // id → "address: why"
+    // taken out of the table after a failed call, before the failure detector decides; probed until they answer
+    private final Map<String, RemoteNode> suspects = new HashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong suspicions = new java.util.concurrent.atomic.AtomicLong();
     private volatile RoutingTable table;
     private volatile boolean closing;
 
@@ -65,6 +68,14 @@ public final class NodeRegistry implements AutoCloseable {
         this.table = RoutingTable.empty(config.experts());
     }
 
+    int layers() {
+        return config.layers();
+    }
+
+    int experts() {
+        return config.experts();
+    }
+
     public RoutingTable table() {
         return table;
     }
@@ -82,12 +93,50 @@ public final class NodeRegistry implements AutoCloseable {
         worker.execute(() -> up(m));
     }
 
+    /** The reason {@link #nodeGone} gives for a node that leaves on purpose (drained, not failed). */
+    static final String LEAVING = "is leaving";
+
     public void nodeGone(String id, String why) {
         worker.execute(() -> gone(id, why));
     }
 
+    /**
+     * A call to {@code node} failed: stop routing to it now, so that later steps do not pay for the same
+     * failure again, and probe it (Describe) every {@value #PROBE_INTERVAL_MS} ms; if it answers (it was
+     * slow or briefly unreachable) it is routed to again, if membership says it is gone it is dropped.
+     */
+    public void suspect(RemoteNode node, String why) {
+        worker.execute(() -> {
+            if (closing || !table.contains(node.id()) || table.nodes().stream().noneMatch(n -> n == node)) return;
+            suspects.put(node.id(), node);
+            suspicions.incrementAndGet();
+            changed(table.without(node.id()), "expert node " + node + " suspected after a failed call (" + why + "), not routed to until it answers");
+            worker.schedule(() -> probe(node), PROBE_INTERVAL_MS, TimeUnit.MILLISECONDS);
+        });
+    }
+
+    private static final long PROBE_INTERVAL_MS = 1000;
+
+    private void probe(RemoteNode node) {
+        if (suspects.get(node.id()) != node || closing) return;
+        node.client().describe(Duration.ofMillis(PROBE_INTERVAL_MS)).whenCompleteAsync((d, error) -> {
+            if (suspects.get(node.id()) != node) return; // gone meanwhile
+            if (error == null && check(d) == null) {
+                suspects.remove(node.id());
+                changed(table.with(node), "expert node " + node + " answers again, routed to again");
+            } else {
+                worker.schedule(() -> probe(node), PROBE_INTERVAL_MS, TimeUnit.MILLISECONDS);
+            }
+        }, worker);
+    }
+
+    /** How many times a node was suspected after a failed call. */
+    public long suspicions() {
+        return suspicions.get();
+    }
+
     private void up(Member m) {
-        if (table.contains(m.id()) || connecting.containsKey(m.id())) return;
+        if (table.contains(m.id()) || connecting.containsKey(m.id()) || suspects.containsKey(m.id())) return;
         if (m.fingerprint() != null && !m.fingerprint().equals(fingerprint)) {
             refuse(m, "it advertises model fingerprint " + m.fingerprint() + ", ours is " + fingerprint + " (a different model file)");
             return;
@@ -161,13 +210,23 @@ public final class NodeRegistry implements AutoCloseable {
 
     private void gone(String id, String why) {
         refused.remove(id);
+        RemoteNode suspect = suspects.remove(id);
+        if (suspect != null) {
+            LOG.info("expert node {} (suspected) {}", suspect, why);
+            suspect.client().close();
+        }
         NodeClient pending = connecting.remove(id);
         if (pending != null) pending.close();
         RemoteNode node = table.nodes().stream().filter(n -> n.id().equals(id)).findFirst().orElse(null);
         if (node == null) return;
         changed(table.without(id), "expert node " + node + " " + why + ", experts " + node.experts() + " lost");
-        // after the table no longer offers it: calls in flight to it fail at once instead of waiting
-        node.client().close();
+        if (why.equals(LEAVING)) {
+            // asked to stop: it serves its calls in flight before it goes (see ExpertNode.close)
+            node.client().drain();
+        } else {
+            // after the table no longer offers it: calls in flight to it fail at once instead of waiting
+            node.client().close();
+        }
     }
 
     private void changed(RoutingTable next, String what) {
@@ -213,6 +272,7 @@ public final class NodeRegistry implements AutoCloseable {
                 connecting.values().forEach(NodeClient::close);
                 connecting.clear();
                 table.nodes().forEach(n -> n.client().close());
+                suspects.values().forEach(n -> n.client().close());
             }).get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
             LOG.debug("closing node clients: {}", e.toString());

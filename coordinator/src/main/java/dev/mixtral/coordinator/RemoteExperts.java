@@ -40,6 +40,8 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
     private final GgmlType wireType;
     private final DType wireDType;
     private final FanOutStats stats = new FanOutStats();
+    private final Hedging hedging;
+    private final ExpertLoad load;
     private final Runnable onClose;
     private volatile CallObserver observer = (node, nanos, ok) -> {};
 
@@ -54,7 +56,14 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
     }
 
     RemoteExperts(NodeRegistry registry, String fingerprint, int dim, Duration callTimeout, GgmlType wireType, Runnable onClose) {
+        this(registry, fingerprint, dim, callTimeout, wireType, Hedging.Policy.DEFAULT, onClose);
+    }
+
+    RemoteExperts(NodeRegistry registry, String fingerprint, int dim, Duration callTimeout, GgmlType wireType, Hedging.Policy hedging,
+                  Runnable onClose) {
         this.registry = registry;
+        this.hedging = new Hedging(hedging);
+        this.load = new ExpertLoad(registry.layers(), registry.experts());
         this.fingerprint = fingerprint;
         this.dim = dim;
         this.callTimeout = callTimeout;
@@ -70,6 +79,16 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
 
     public FanOutStats stats() {
         return stats;
+    }
+
+    /** Tokens per node and per expert over the last seconds, where they were computed. */
+    public ExpertLoad load() {
+        return load;
+    }
+
+    /** Balancedness of the nodes serving now (see {@link ExpertLoad#balancedness}). */
+    public double balancedness() {
+        return load.balancedness(registry.table().nodes().stream().map(RemoteNode::address).toList());
     }
 
     /** One node's share of a layer's batch: the batch indices of the experts it computes. */
@@ -109,12 +128,16 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
             }
             nodeCalls += calls.size();
             List<Integer> retry = new ArrayList<>();
+            long budget = hedging.budgetNanos();
+            long hedgeAt = budget == Long.MAX_VALUE ? Long.MAX_VALUE : System.nanoTime() + budget;
             for (NodeCall call : calls) {
                 try {
-                    ComputeResponse response = await(batch, call);
-                    received += response.getSerializedSize();
-                    slowest = Math.max(slowest, response.getComputeNanos());
-                    unpack(batch, call, response, outputs);
+                    for (Answer a : awaitHedged(batch, call, table, hedgeAt)) {
+                        received += a.response().getSerializedSize();
+                        slowest = Math.max(slowest, a.response().getComputeNanos());
+                        unpack(batch, a.call(), a.response(), outputs);
+                        for (int i : a.call().indices()) load.record(a.call().node().address(), batch.layer(), batch.experts()[i], batch.rows()[i]);
+                    }
                 } catch (ExpertUnavailableException e) {
                     if (failure == null) failure = e; else failure.addSuppressed(e);
                     table = table.without(call.node().id());
@@ -131,8 +154,87 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
     private NodeCall send(RemoteNode node, List<Integer> indices, ComputeRequest request) {
         long sentAt = System.nanoTime();
         CompletableFuture<ComputeResponse> response = node.client().compute(request, callTimeout);
-        response.whenComplete((r, error) -> observer.nodeCall(node.address(), System.nanoTime() - sentAt, error == null));
+        response.whenComplete((r, error) -> {
+            long nanos = System.nanoTime() - sentAt;
+            observer.nodeCall(node.address(), nanos, error == null);
+            if (error == null) hedging.observe(nanos);
+            else registry.suspect(node, describe(error instanceof ExecutionException ? error.getCause() : error)); // on the first failure, not the failure detector's
+        });
         return new NodeCall(node, indices, response);
+    }
+
+    /** Answers covering one node call's experts: its own, or those of the replicas it was hedged to. */
+    private record Answer(NodeCall call, ComputeResponse response) {}
+
+    /**
+     * Waits for {@code call} until {@code hedgeAt}; if it has not answered by then, sends its experts to
+     * their other holders too and takes whichever complete answer comes first (the same bits either
+     * way). Without another holder it simply waits for the call's deadline.
+     */
+    private List<Answer> awaitHedged(ExpertBatch batch, NodeCall call, RoutingTable table, long hedgeAt) {
+        if (hedgeAt == Long.MAX_VALUE) return List.of(new Answer(call, await(batch, call)));
+        long budget = hedgeAt - System.nanoTime();
+        if (budget > 0) {
+            try {
+                return List.of(new Answer(call, call.response().get(budget, TimeUnit.NANOSECONDS)));
+            } catch (TimeoutException e) {
+                // hedge below
+            } catch (ExecutionException e) {
+                throw unavailable(batch, call, describe(e.getCause()), e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw unavailable(batch, call, "interrupted", e);
+            }
+        }
+        Map<RemoteNode, List<Integer>> plan;
+        try {
+            plan = call.response().isDone() ? null : plan(table.without(call.node().id()), batch, call.indices());
+        } catch (ExpertUnavailableException noReplica) {
+            plan = null;
+        }
+        if (plan == null) { // answered meanwhile, or no other holder: wait for its own deadline
+            return List.of(new Answer(call, await(batch, call)));
+        }
+        stats.hedged(call.indices().size());
+        List<CompletableFuture<Answer>> hedges = new ArrayList<>();
+        for (Map.Entry<RemoteNode, List<Integer>> e : plan.entrySet()) {
+            NodeCall h = send(e.getKey(), e.getValue(), request(batch, e.getValue()));
+            hedges.add(h.response().thenApply(r -> new Answer(h, r)));
+        }
+        CompletableFuture<List<Answer>> hedged = CompletableFuture.allOf(hedges.toArray(CompletableFuture[]::new))
+                .thenApply(v -> hedges.stream().map(CompletableFuture::join).toList());
+        CompletableFuture<List<Answer>> first = firstSuccess(call.response().thenApply(r -> List.of(new Answer(call, r))), hedged);
+        try {
+            List<Answer> answers = first.get(callTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+            if (answers.getFirst().call() != call) stats.hedgeWon();
+            return answers;
+        } catch (ExecutionException e) {
+            throw unavailable(batch, call, describe(e.getCause()) + " (and its hedge to a replica failed too)", e.getCause());
+        } catch (TimeoutException e) {
+            throw unavailable(batch, call, "no answer within " + callTimeout.toMillis() + " ms, nor from its replicas", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unavailable(batch, call, "interrupted", e);
+        }
+    }
+
+    /** The first of the two to succeed; fails (with {@code a}'s error) only when both fail. */
+    private static <T> CompletableFuture<T> firstSuccess(CompletableFuture<T> a, CompletableFuture<T> b) {
+        CompletableFuture<T> first = new CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<Throwable> aError = new java.util.concurrent.atomic.AtomicReference<>();
+        a.whenComplete((r, e) -> {
+            if (e == null) first.complete(r);
+            else {
+                aError.set(e);
+                if (failed.incrementAndGet() == 2) first.completeExceptionally(e);
+            }
+        });
+        b.whenComplete((r, e) -> {
+            if (e == null) first.complete(r);
+            else if (failed.incrementAndGet() == 2) first.completeExceptionally(aError.get() != null ? aError.get() : e);
+        });
+        return first;
     }
 
     /** Chooses a node for each pending expert of the batch and groups them by node, in first-use order. */

@@ -65,7 +65,7 @@ public final class ExpertNode implements AutoCloseable {
             LOG.info("expert node up: experts {} of {} in {} layers ({} MiB mapped), model {} fingerprint {}, gRPC {}, cluster {}{}",
                     ExpertRanges.format(s.experts()), files.config().experts(), files.config().layers(),
                     String.format("%.1f", files.mappedBytes() / 1048576.0), files.path().getFileName(), files.fingerprint(), grpcAddress,
-                    membership.address(), s.seeds().isEmpty() ? " (started a new cluster)" : " joining " + s.seeds());
+                    membership.address(), "; " + dev.mixtral.cluster.SeedRule.explain(membership.address(), s.seeds()));
             return node;
         } catch (RuntimeException e) {
             if (server != null) server.close();
@@ -89,11 +89,19 @@ public final class ExpertNode implements AutoCloseable {
     public NodeStats stats() { return stats; }
     public ModelFiles files() { return files; }
 
-    /** Leaves the cluster first (coordinators stop routing here), then stops serving and unmaps. */
+    /**
+     * Drains, then stops: leaves the cluster first (coordinators stop sending new calls here as soon as
+     * they see it leaving, while this node still serves), then lets the calls in flight finish, then
+     * unmaps. What SIGTERM does, so a rolling restart loses no call.
+     */
     @Override
     public void close() {
+        long start = System.nanoTime();
         membership.close();
+        long left = System.nanoTime();
         server.close();
+        LOG.info("drained: left the cluster in {} ms, calls in flight finished in {} ms", (left - start) / 1_000_000,
+                (System.nanoTime() - left) / 1_000_000);
         files.close();
     }
 }

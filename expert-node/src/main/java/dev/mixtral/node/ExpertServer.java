@@ -16,6 +16,9 @@ final class ExpertServer implements AutoCloseable {
     /** A prefill step sends every prompt token's rows in one call: far beyond gRPC's 4 MiB default. */
     static final int MAX_MESSAGE_BYTES = 1 << 30;
 
+    /** Longest wait for calls in flight on stopping: beyond the coordinators' default call deadline (10 s). */
+    static final int DRAIN_SECONDS = 15;
+
     private final Server server;
 
     private ExpertServer(Server server) {
@@ -44,11 +47,12 @@ final class ExpertServer implements AutoCloseable {
         return server.getPort();
     }
 
+    /** Refuses new calls and waits for those in flight (each has the coordinator's deadline) before stopping. */
     @Override
     public void close() {
         server.shutdown();
         try {
-            if (!server.awaitTermination(2, TimeUnit.SECONDS)) server.shutdownNow();
+            if (!server.awaitTermination(DRAIN_SECONDS, TimeUnit.SECONDS)) server.shutdownNow();
         } catch (InterruptedException e) {
             server.shutdownNow();
             Thread.currentThread().interrupt();

@@ -1,8 +1,9 @@
 package dev.mixtral.node;
 
 import dev.mixtral.cluster.ClusterContract;
+import dev.mixtral.cluster.ClusterIncarnations;
+import dev.mixtral.cluster.SeedRule;
 import dev.mixtral.cluster.tls.ClusterTls;
-import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
@@ -15,38 +16,45 @@ import java.util.List;
  * {@code mixtral/v1/cluster.conf}); it has no actors: membership and the failure detector are all it needs.
  */
 final class NodeMembership implements AutoCloseable {
-    private final ActorSystem<Void> system;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NodeMembership.class);
+    private final ClusterIncarnations<Void> system;
 
-    private NodeMembership(ActorSystem<Void> system) {
+    private NodeMembership(ClusterIncarnations<Void> system) {
         this.system = system;
     }
 
     /**
      * Joins the cluster at {@code seeds} ({@code host:port} of running members; empty: this node starts
-     * a new cluster), listening for cluster traffic on {@code host:clusterPort}.
+     * a new cluster), listening for cluster traffic on {@code host:clusterPort}. Whether it may found a
+     * cluster follows {@link SeedRule}; if the cluster ever removes it, it rejoins ({@link ClusterIncarnations}).
      */
     static NodeMembership join(String host, int clusterPort, List<String> seeds, String grpcAddress,
                                String experts, String fingerprint, ClusterTls tls) {
-        ActorSystem<Void> system = ClusterContract.start(Behaviors.empty(), host, clusterPort, seeds, List.of(
-                ClusterContract.NODE_ROLE,
-                ClusterContract.GRPC_ROLE_PREFIX + grpcAddress,
-                ClusterContract.EXPERTS_ROLE_PREFIX + experts,
-                ClusterContract.FINGERPRINT_ROLE_PREFIX + fingerprint), tls);
-        if (seeds.isEmpty()) {
-            Cluster cluster = Cluster.get(system);
-            cluster.manager().tell(Join.create(cluster.selfMember().address()));
-        }
-        return new NodeMembership(system);
+        return new NodeMembership(new ClusterIncarnations<>("expert node " + grpcAddress, clusterPort, port -> {
+            var system = ClusterContract.start(Behaviors.<Void>empty(), host, port, seeds, List.of(
+                    ClusterContract.NODE_ROLE,
+                    ClusterContract.GRPC_ROLE_PREFIX + grpcAddress,
+                    ClusterContract.EXPERTS_ROLE_PREFIX + experts,
+                    ClusterContract.FINGERPRINT_ROLE_PREFIX + fingerprint), tls);
+            if (seeds.isEmpty()) {
+                Cluster cluster = Cluster.get(system);
+                cluster.manager().tell(Join.create(cluster.selfMember().address()));
+            }
+            var classic = org.apache.pekko.cluster.Cluster.get(org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system));
+            classic.registerOnMemberUp(() -> LOG.info("member of the cluster as {}: members {}", classic.selfAddress(),
+                    classic.state().members().mkString(", ")));
+            return system;
+        }));
     }
 
     /** This node's cluster address, {@code host:port}: what other members give as a seed. */
     String address() {
-        return ClusterContract.address(system);
+        return ClusterContract.address(system.current());
     }
 
     /** Leaves the cluster (so coordinators stop routing here at once) and stops. */
     @Override
     public void close() {
-        ClusterContract.leave(system);
+        system.close();
     }
 }

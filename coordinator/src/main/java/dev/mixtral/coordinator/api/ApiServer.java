@@ -81,6 +81,18 @@ public final class ApiServer implements AutoCloseable {
         metrics.observe(engine);
     }
 
+    /**
+     * Serves {@code handler} at {@code path} besides the API (e.g. the cluster page at {@code /} and its data):
+     * {@code /} then answers only the exact path, everything else keeps its routes.
+     */
+    public ApiServer extra(String path, com.sun.net.httpserver.HttpHandler handler) {
+        if (path.equals("/")) home = handler;
+        else server.createContext(path, handler);
+        return this;
+    }
+
+    private volatile com.sun.net.httpserver.HttpHandler home;
+
     public ApiServer start() {
         server.start();
         log.info("API listening on {}://{}:{}/v1 (model '{}')", tls.scheme(), options.host(), port(), options.modelId());
@@ -127,6 +139,17 @@ public final class ApiServer implements AutoCloseable {
             case "/metrics" -> {
                 requireMethod(method, "GET");
                 return sendMetrics(ex);
+            }
+            case "/" -> {
+                if (home != null) {
+                    requireMethod(method, "GET");
+                    try {
+                        home.handle(ex);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                    return 200;
+                }
             }
             default -> {
             }
