@@ -1,11 +1,11 @@
 package dev.mixtral.cli;
 
-import dev.mixtral.coordinator.api.ApiServer;
-import dev.mixtral.coordinator.api.GrpcApiServer;
-import dev.mixtral.coordinator.api.ServerMetrics;
+import dev.mixtral.server.api.ApiServer;
+import dev.mixtral.server.api.GrpcApiServer;
+import dev.mixtral.server.api.ServerMetrics;
 import dev.mixtral.model.MixtralModel;
-import dev.mixtral.model.engine.EngineConfig;
-import dev.mixtral.model.engine.InferenceEngine;
+import dev.mixtral.server.engine.EngineConfig;
+import dev.mixtral.server.engine.InferenceEngine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -1,4 +1,4 @@
-package dev.mixtral.coordinator.api;
+package dev.mixtral.server.api;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import dev.mixtral.model.engine.FinishReason;
-import dev.mixtral.model.engine.InferenceEngine;
+import dev.mixtral.model.generate.FinishReason;
+import dev.mixtral.server.engine.InferenceEngine;
 import dev.mixtral.model.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

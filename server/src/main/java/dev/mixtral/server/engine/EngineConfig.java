@@ -1,4 +1,4 @@
-package dev.mixtral.model.engine;
+package dev.mixtral.server.engine;
 
 import dev.mixtral.model.forward.KvCache;
 

@@ -1,4 +1,4 @@
-package dev.mixtral.coordinator.api;
+package dev.mixtral.server.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mixtral.model.forward.SamplingParams;

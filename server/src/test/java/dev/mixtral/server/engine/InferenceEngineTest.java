@@ -1,5 +1,8 @@
-package dev.mixtral.model.engine;
+package dev.mixtral.server.engine;
 
+import dev.mixtral.model.generate.FinishReason;
+import dev.mixtral.model.generate.GenerationRequest;
+import dev.mixtral.model.generate.TokenSink;
 import dev.mixtral.model.SharedData;
 import dev.mixtral.model.forward.Generator;
 import dev.mixtral.model.forward.KvCache;

@@ -1,7 +1,8 @@
-package dev.mixtral.coordinator.api;
+package dev.mixtral.server.api;
 
-import dev.mixtral.model.engine.FinishReason;
-import dev.mixtral.model.engine.TokenSink;
+import dev.mixtral.model.generate.StopStrings;
+import dev.mixtral.model.generate.FinishReason;
+import dev.mixtral.model.generate.TokenSink;
 import dev.mixtral.model.tokenizer.StreamingDecoder;
 
 import java.util.List;

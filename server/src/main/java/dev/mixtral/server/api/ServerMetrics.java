@@ -1,6 +1,6 @@
-package dev.mixtral.coordinator.api;
+package dev.mixtral.server.api;
 
-import dev.mixtral.model.engine.InferenceEngine;
+import dev.mixtral.server.engine.InferenceEngine;
 import dev.mixtral.model.forward.ExpertBatch;
 import dev.mixtral.model.forward.ExpertExecutor;
 import io.prometheus.metrics.core.metrics.Counter;

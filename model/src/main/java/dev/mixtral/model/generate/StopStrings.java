@@ -1,4 +1,4 @@
-package dev.mixtral.coordinator.api;
+package dev.mixtral.model.generate;
 
 import java.util.List;
 
@@ -6,21 +6,21 @@ import java.util.List;
  * Ends a stream at the first occurrence of any stop string, which is not returned. Text that might be
  * the start of a stop string is held back until the next piece shows whether it is.
  */
-final class StopStrings {
+public final class StopStrings {
     private final List<String> stops;
     private final StringBuilder pending = new StringBuilder();
     private boolean stopped;
 
-    StopStrings(List<String> stops) {
+    public StopStrings(List<String> stops) {
         this.stops = stops;
     }
 
-    boolean stopped() {
+    public boolean stopped() {
         return stopped;
     }
 
     /** Adds generated text; returns the part that is safe to send now. */
-    String accept(String text) {
+    public String accept(String text) {
         if (stopped) return "";
         pending.append(text);
         int cut = -1;
@@ -42,7 +42,7 @@ final class StopStrings {
     }
 
     /** The text held back, once the stream has ended without a stop. */
-    String flush() {
+    public String flush() {
         String out = stopped ? "" : pending.toString();
         pending.setLength(0);
         return out;

@@ -1,4 +1,4 @@
-package dev.mixtral.coordinator.api;
+package dev.mixtral.server.api;
 
 /**
  * An error answered in OpenAI's shape: {@code {"error": {"message", "type", "param", "code"}}} with an

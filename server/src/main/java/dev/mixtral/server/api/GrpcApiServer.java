@@ -1,6 +1,6 @@
-package dev.mixtral.coordinator.api;
+package dev.mixtral.server.api;
 
-import dev.mixtral.model.engine.InferenceEngine;
+import dev.mixtral.server.engine.InferenceEngine;
 import dev.mixtral.model.tokenizer.ChatTemplate;
 import dev.mixtral.model.tokenizer.Tokenizer;
 import dev.mixtral.proto.v1.GenerateRequest;

@@ -1,4 +1,4 @@
-package dev.mixtral.coordinator.api;
+package dev.mixtral.server.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -6,8 +6,8 @@ import dev.mixtral.model.MixtralModel;
 import dev.mixtral.model.synth.SynthSpec;
 import dev.mixtral.model.synth.SyntheticModel;
 import dev.mixtral.model.tensor.GgmlType;
-import dev.mixtral.model.engine.EngineConfig;
-import dev.mixtral.model.engine.InferenceEngine;
+import dev.mixtral.server.engine.EngineConfig;
+import dev.mixtral.server.engine.InferenceEngine;
 import dev.mixtral.model.forward.KvCache;
 import dev.mixtral.model.forward.LocalExperts;
 import org.junit.jupiter.api.AfterAll;

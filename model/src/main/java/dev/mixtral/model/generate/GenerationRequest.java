@@ -1,4 +1,4 @@
-package dev.mixtral.model.engine;
+package dev.mixtral.model.generate;
 
 import dev.mixtral.model.forward.SamplingParams;
 
@@ -12,7 +12,7 @@ public record GenerationRequest(int[] prompt, int maxTokens, SamplingParams samp
         if (maxTokens < 1) throw new IllegalArgumentException("max_tokens must be >= 1, got " + maxTokens);
     }
 
-    boolean isStopToken(int token) {
+    public boolean isStopToken(int token) {
         for (int t : stopTokens) if (t == token) return true;
         return false;
     }

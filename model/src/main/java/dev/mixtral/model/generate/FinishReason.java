@@ -1,4 +1,4 @@
-package dev.mixtral.model.engine;
+package dev.mixtral.model.generate;
 
 /** Why a sequence ended; the names are OpenAI's {@code finish_reason} values where one exists. */
 public enum FinishReason {

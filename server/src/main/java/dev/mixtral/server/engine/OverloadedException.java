@@ -1,4 +1,4 @@
-package dev.mixtral.model.engine;
+package dev.mixtral.server.engine;
 
 /** The engine's queue is full (HTTP 429): retry later. */
 public class OverloadedException extends RuntimeException {

@@ -1,4 +1,4 @@
-package dev.mixtral.coordinator.api;
+package dev.mixtral.server.api;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

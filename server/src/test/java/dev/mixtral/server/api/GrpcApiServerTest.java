@@ -1,9 +1,9 @@
-package dev.mixtral.coordinator.api;
+package dev.mixtral.server.api;
 
 import dev.mixtral.model.MixtralModel;
 import dev.mixtral.model.SharedData;
-import dev.mixtral.model.engine.EngineConfig;
-import dev.mixtral.model.engine.InferenceEngine;
+import dev.mixtral.server.engine.EngineConfig;
+import dev.mixtral.server.engine.InferenceEngine;
 import dev.mixtral.model.forward.KvCache;
 import dev.mixtral.model.forward.LocalExperts;
 import dev.mixtral.proto.v1.ChatMessage;

@@ -1,5 +1,8 @@
-package dev.mixtral.model.engine;
+package dev.mixtral.server.engine;
 
+import dev.mixtral.model.generate.FinishReason;
+import dev.mixtral.model.generate.GenerationRequest;
+import dev.mixtral.model.generate.TokenSink;
 import dev.mixtral.model.ModelConfig;
 import dev.mixtral.model.forward.KvCache;
 import dev.mixtral.model.forward.Sampler;

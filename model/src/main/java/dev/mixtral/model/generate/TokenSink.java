@@ -1,4 +1,4 @@
-package dev.mixtral.model.engine;
+package dev.mixtral.model.generate;
 
 /**
  * Receives one sequence's output, on the engine's thread: keep each call short (hand off to the

@@ -1,8 +1,8 @@
-package dev.mixtral.coordinator.api;
+package dev.mixtral.server.api;
 
-import dev.mixtral.model.engine.GenerationRequest;
-import dev.mixtral.model.engine.InferenceEngine;
-import dev.mixtral.model.engine.OverloadedException;
+import dev.mixtral.model.generate.GenerationRequest;
+import dev.mixtral.server.engine.InferenceEngine;
+import dev.mixtral.server.engine.OverloadedException;
 import dev.mixtral.model.tokenizer.ChatTemplate;
 import dev.mixtral.model.tokenizer.Tokenizer;
 
