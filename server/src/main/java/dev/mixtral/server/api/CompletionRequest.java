@@ -38,22 +38,32 @@ record CompletionRequest(boolean chat, String model, String prompt, int[] prompt
             }
         }
         Integer maxTokens = optionalInt(body, chat && body.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens");
-        if (maxTokens != null && maxTokens <= 0) throw ApiException.badRequest("max_tokens", "'max_tokens' must be a positive integer, got " + maxTokens);
-        if (maxTokens == null && !chat) maxTokens = 16; // OpenAI's default for completions
-        float temperature = optionalFloat(body, "temperature", 1f);
-        if (!(temperature >= 0 && temperature <= 2)) throw ApiException.badRequest("temperature", "'temperature' must be between 0 and 2, got " + temperature);
-        float topP = optionalFloat(body, "top_p", 1f);
-        if (!(topP > 0 && topP <= 1)) throw ApiException.badRequest("top_p", "'top_p' must be in (0, 1], got " + topP);
-        Integer topK = optionalInt(body, "top_k");
-        if (topK != null && topK < -1) throw ApiException.badRequest("top_k", "'top_k' must be >= 0 (or -1 for no limit), got " + topK);
-        Long seed = body.hasNonNull("seed") ? requireLong(body, "seed") : null;
         Integer n = optionalInt(body, "n");
         if (n != null && n != 1) throw ApiException.badRequest("n", "only n=1 is supported, got " + n);
-        boolean stream = optionalBool(body, "stream");
         JsonNode so = body.get("stream_options");
         boolean includeUsage = so != null && so.isObject() && so.path("include_usage").asBoolean(false);
-        return new CompletionRequest(chat, model, prompt, promptIds, messages, maxTokens, temperature, topP,
-                topK == null || topK < 0 ? 0 : topK, seed, stops(body.get("stop")), stream, includeUsage);
+        return of(chat, model, prompt, promptIds, messages, maxTokens, optionalFloat(body, "temperature"), optionalFloat(body, "top_p"),
+                optionalInt(body, "top_k"), body.hasNonNull("seed") ? requireLong(body, "seed") : null, stops(body.get("stop")),
+                optionalBool(body, "stream"), includeUsage);
+    }
+
+    /**
+     * The one place where the generation parameters of both APIs (HTTP and gRPC) get their defaults and
+     * checks, OpenAI's: a completion makes 16 tokens unless told, a chat reply up to the context; temperature
+     * 1; top_p 1; top_k 0 or -1 for no limit. A null argument means the client did not send the field.
+     */
+    static CompletionRequest of(boolean chat, String model, String prompt, int[] promptIds, List<ChatTemplate.Message> messages,
+                                Integer maxTokens, Float temperature, Float topP, Integer topK, Long seed, List<String> stop,
+                                boolean stream, boolean includeUsage) {
+        if (maxTokens != null && maxTokens <= 0) throw ApiException.badRequest("max_tokens", "'max_tokens' must be a positive integer, got " + maxTokens);
+        if (maxTokens == null && !chat) maxTokens = 16; // OpenAI's default for completions
+        float t = temperature != null ? temperature : 1f;
+        if (!(t >= 0 && t <= 2)) throw ApiException.badRequest("temperature", "'temperature' must be between 0 and 2, got " + t);
+        float p = topP != null ? topP : 1f;
+        if (!(p > 0 && p <= 1)) throw ApiException.badRequest("top_p", "'top_p' must be in (0, 1], got " + p);
+        if (topK != null && topK < -1) throw ApiException.badRequest("top_k", "'top_k' must be >= 0 (or -1 for no limit), got " + topK);
+        return new CompletionRequest(chat, model, prompt, promptIds, messages, maxTokens, t, p,
+                topK == null || topK < 0 ? 0 : topK, seed, stop, stream, includeUsage);
     }
 
     SamplingParams sampling() {
@@ -131,9 +141,9 @@ record CompletionRequest(boolean chat, String model, String prompt, int[] prompt
         return v.asLong();
     }
 
-    private static float optionalFloat(JsonNode body, String field, float fallback) {
+    private static Float optionalFloat(JsonNode body, String field) {
         JsonNode v = body.get(field);
-        if (v == null || v.isNull()) return fallback;
+        if (v == null || v.isNull()) return null;
         if (!v.isNumber()) throw ApiException.badRequest(field, "'" + field + "' must be a number, got " + v);
         return v.floatValue();
     }

@@ -1,6 +1,8 @@
 package dev.mixtral.server.api;
 
 import dev.mixtral.model.generate.GenerationRequest;
+import dev.mixtral.model.generate.InvalidRequestException;
+import dev.mixtral.model.generate.StopPolicy;
 import dev.mixtral.server.engine.InferenceEngine;
 import dev.mixtral.server.engine.OverloadedException;
 import dev.mixtral.model.tokenizer.ChatTemplate;
@@ -10,7 +12,7 @@ import java.util.function.Supplier;
 
 /**
  * Turns a validated request into a running sequence: readiness, tokenization (chat template or plain
- * text), context checks, submission. Shared by the HTTP and gRPC APIs so both answer alike.
+ * text), the stop policy, submission (where the engine checks it against the model and its limits). Shared by the HTTP and gRPC APIs so both answer alike.
  */
 final class Completions {
     private final InferenceEngine engine;
@@ -32,25 +34,18 @@ final class Completions {
         String why = notReady.get();
         if (why != null) throw new ApiException(503, "service_unavailable", null, "not ready: " + why);
         int[] prompt = promptIds(req);
-        int context = engine.modelConfig().context();
-        if (prompt.length >= context) {
-            throw ApiException.badRequest(req.chat() ? "messages" : "prompt", "the prompt has " + prompt.length
-                    + " tokens; the model's context is " + context + " tokens");
-        }
-        int maxTokens = req.maxTokens() != null ? req.maxTokens() : context - prompt.length;
-        if (prompt.length + maxTokens > context) {
-            throw ApiException.badRequest("max_tokens", "max_tokens (" + maxTokens + ") + the prompt (" + prompt.length
-                    + " tokens) exceeds the model's context of " + context + " tokens");
-        }
+        // A chat reply without max_tokens may fill the context (a prompt that fills it is refused below, naming it).
+        int maxTokens = req.maxTokens() != null ? req.maxTokens() : Math.max(1, engine.modelConfig().context() - prompt.length);
+        StopPolicy stop = StopPolicy.endOfSequence(tokenizer.vocabulary().eos(), req.stop());
         // A chat reply starts a new text (its leading space is dropped); a completion continues the prompt's.
-        GenerationStream stream = new GenerationStream(tokenizer.newDecoder(req.chat()), req.stop(), metrics, startNanos);
+        GenerationStream stream = new GenerationStream(tokenizer.newDecoder(req.chat()), stop, metrics, startNanos);
         InferenceEngine.Handle handle;
         try {
-            handle = engine.submit(new GenerationRequest(prompt, maxTokens, req.sampling(), new int[]{tokenizer.vocabulary().eos()}), stream);
+            handle = engine.submit(new GenerationRequest(prompt, maxTokens, req.sampling(), stop), stream);
         } catch (OverloadedException e) {
             throw new ApiException(429, "rate_limit_exceeded", null, e.getMessage());
-        } catch (IllegalArgumentException e) {
-            throw ApiException.badRequest(null, e.getMessage());
+        } catch (InvalidRequestException e) {
+            throw ApiException.badRequest(req.chat() && "prompt".equals(e.param()) ? "messages" : e.param(), e.getMessage());
         }
         metrics.promptTokens.inc(prompt.length);
         return new Started(stream, handle, prompt.length);
@@ -64,13 +59,7 @@ final class Completions {
                 throw ApiException.badRequest("messages", e.getMessage());
             }
         }
-        if (req.promptIds() != null) {
-            int vocab = engine.modelConfig().vocab();
-            for (int t : req.promptIds()) {
-                if (t < 0 || t >= vocab) throw ApiException.badRequest("prompt", "token id " + t + " is outside the vocabulary (0.." + (vocab - 1) + ")");
-            }
-            return req.promptIds();
-        }
+        if (req.promptIds() != null) return req.promptIds();
         return tokenizer.encode(req.prompt(), true);
     }
 }

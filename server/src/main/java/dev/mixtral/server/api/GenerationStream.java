@@ -1,11 +1,11 @@
 package dev.mixtral.server.api;
 
-import dev.mixtral.model.generate.StopStrings;
+import dev.mixtral.model.generate.StopAwareText;
+import dev.mixtral.model.generate.StopPolicy;
 import dev.mixtral.model.generate.FinishReason;
 import dev.mixtral.model.generate.TokenSink;
 import dev.mixtral.model.tokenizer.StreamingDecoder;
 
-import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 
@@ -21,17 +21,15 @@ final class GenerationStream implements TokenSink {
     record Failed(Exception error) implements Event {}
 
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
-    private final StreamingDecoder decoder;
-    private final StopStrings stops;
+    private final StopAwareText text;
     private final ServerMetrics metrics;
     private final long startNanos;
     private long lastTokenNanos;
     private volatile int completionTokens;
     private final java.util.List<Integer> unsent = new java.util.ArrayList<>();
 
-    GenerationStream(StreamingDecoder decoder, List<String> stops, ServerMetrics metrics, long startNanos) {
-        this.decoder = decoder;
-        this.stops = new StopStrings(stops);
+    GenerationStream(StreamingDecoder decoder, StopPolicy stop, ServerMetrics metrics, long startNanos) {
+        this.text = new StopAwareText(decoder, stop);
         this.metrics = metrics;
         this.startNanos = startNanos;
     }
@@ -45,14 +43,14 @@ final class GenerationStream implements TokenSink {
         completionTokens++;
         metrics.generationTokens.inc();
         unsent.add(token);
-        String text = stops.accept(decoder.accept(token));
-        if (!text.isEmpty()) events.add(new Text(text, drainUnsent()));
-        return !stops.stopped();
+        String piece = text.accept(token);
+        if (!piece.isEmpty()) events.add(new Text(piece, drainUnsent()));
+        return !text.stopped();
     }
 
     @Override
     public void onFinish(FinishReason reason) {
-        String rest = stops.accept(decoder.finish()) + stops.flush();
+        String rest = text.finish();
         if (!rest.isEmpty() && reason != FinishReason.CANCELLED) events.add(new Text(rest, drainUnsent()));
         events.add(new Done(reason));
     }

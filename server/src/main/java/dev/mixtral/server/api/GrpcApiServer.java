@@ -111,17 +111,13 @@ public final class GrpcApiServer implements AutoCloseable {
         private static CompletionRequest toCompletionRequest(GenerateRequest r) {
             int forms = (r.getPrompt().isEmpty() ? 0 : 1) + (r.getMessagesCount() == 0 ? 0 : 1) + (r.getPromptTokenIdsCount() == 0 ? 0 : 1);
             if (forms != 1) throw ApiException.badRequest("prompt", "give exactly one of prompt, messages or prompt_token_ids");
-            if (r.getMaxTokens() < 0) throw ApiException.badRequest("max_tokens", "max_tokens must be >= 0, got " + r.getMaxTokens());
-            if (!(r.getTemperature() >= 0 && r.getTemperature() <= 2)) throw ApiException.badRequest("temperature", "temperature must be between 0 and 2, got " + r.getTemperature());
-            float topP = r.getTopP() == 0 ? 1f : r.getTopP();
-            if (!(topP > 0 && topP <= 1)) throw ApiException.badRequest("top_p", "top_p must be in (0, 1], got " + r.getTopP());
-            if (r.getTopK() < 0) throw ApiException.badRequest("top_k", "top_k must be >= 0, got " + r.getTopK());
             boolean chat = r.getMessagesCount() > 0;
             List<ChatTemplate.Message> messages = r.getMessagesList().stream().map(m -> new ChatTemplate.Message(m.getRole(), m.getContent())).toList();
             int[] ids = r.getPromptTokenIdsCount() == 0 ? null : r.getPromptTokenIdsList().stream().mapToInt(Integer::intValue).toArray();
-            return new CompletionRequest(chat, null, r.getPrompt().isEmpty() ? null : r.getPrompt(), ids, chat ? messages : null,
-                    r.getMaxTokens() == 0 ? null : r.getMaxTokens(), r.getTemperature(), topP, r.getTopK(),
-                    r.hasSeed() ? r.getSeed() : null, r.getStopList().stream().filter(s -> !s.isEmpty()).toList(), true, false);
+            return CompletionRequest.of(chat, null, r.getPrompt().isEmpty() ? null : r.getPrompt(), ids, chat ? messages : null,
+                    r.hasMaxTokens() ? r.getMaxTokens() : null, r.hasTemperature() ? r.getTemperature() : null,
+                    r.hasTopP() ? r.getTopP() : null, r.hasTopK() ? r.getTopK() : null, r.hasSeed() ? r.getSeed() : null,
+                    r.getStopList().stream().filter(s -> !s.isEmpty()).toList(), true, false);
         }
 
         private static Status status(ApiException e) {

@@ -86,7 +86,7 @@ class ApiServerTest {
     void greedyCompletionIsTheModelsGreedyContinuation() throws Exception {
         int[] prompt = model.tokenizer().encode("Once upon a time", true);
         int[] greedy = new dev.mixtral.model.forward.Generator(model.transformer(), KvCache.Type.F32, 64)
-                .generate(prompt, 8, dev.mixtral.model.forward.SamplingParams.GREEDY, t -> true);
+                .generate(prompt, 8, dev.mixtral.model.forward.SamplingParams.GREEDY);
         HttpResponse<String> r = post("/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"Once upon a time\",\"max_tokens\":8,\"temperature\":0}");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         JsonNode body = JSON.readTree(r.body());

@@ -64,7 +64,7 @@ class InferenceEngineTest {
         int n = 8;
         GenerationRequest[] requests = new GenerationRequest[n];
         for (int i = 0; i < n; i++) {
-            requests[i] = new GenerationRequest(prompt(3 + 5 * i, i), 12 + i, new SamplingParams(0.9f, 40, 0.95f, 1000 + i), new int[0]);
+            requests[i] = new GenerationRequest(prompt(3 + 5 * i, i), 12 + i, new SamplingParams(0.9f, 40, 0.95f, 1000 + i));
         }
         int[][] alone = new int[n][];
         try (InferenceEngine solo = new InferenceEngine(transformer, new EngineConfig(1, 16, 1L << 30, 512, KvCache.Type.F32))) {
@@ -87,10 +87,10 @@ class InferenceEngineTest {
         // and greedy through the engine equals the plain generator
         Collector greedy = new Collector();
         try (InferenceEngine engine = new InferenceEngine(transformer, EngineConfig.defaults())) {
-            engine.submit(new GenerationRequest(prompt(9, 3), 16, SamplingParams.GREEDY, new int[0]), greedy);
+            engine.submit(new GenerationRequest(prompt(9, 3), 16, SamplingParams.GREEDY), greedy);
             greedy.await();
         }
-        int[] plain = new Generator(transformer, KvCache.Type.F32, 512).generate(prompt(9, 3), 16, SamplingParams.GREEDY, t -> true);
+        int[] plain = new Generator(transformer, KvCache.Type.F32, 512).generate(prompt(9, 3), 16, SamplingParams.GREEDY);
         assertThat(greedy.ids()).containsExactly(plain);
     }
 
@@ -101,7 +101,7 @@ class InferenceEngineTest {
             List<Integer> shortStream = new ArrayList<>();
             int[] shortCountWhenLongStarted = {-1};
             CompletableFuture<FinishReason> shortDone = new CompletableFuture<>();
-            engine.submit(new GenerationRequest(prompt(4, 1), 200, SamplingParams.GREEDY, new int[0]), new TokenSink() {
+            engine.submit(new GenerationRequest(prompt(4, 1), 200, SamplingParams.GREEDY), new TokenSink() {
                 @Override public boolean onToken(int token) { synchronized (shortStream) { shortStream.add(token); } firstToken.countDown(); return true; }
                 @Override public void onFinish(FinishReason reason) { shortDone.complete(reason); }
                 @Override public void onError(Exception error) { shortDone.completeExceptionally(error); }
@@ -115,7 +115,7 @@ class InferenceEngineTest {
                     return super.onToken(token);
                 }
             };
-            engine.submit(new GenerationRequest(prompt(320, 2), 4, SamplingParams.GREEDY, new int[0]), longOne);
+            engine.submit(new GenerationRequest(prompt(320, 2), 4, SamplingParams.GREEDY), longOne);
             assertThat(longOne.await()).isEqualTo(FinishReason.LENGTH);
             // 320 prompt tokens at 16 per step take 20 steps; the short stream gets a token in each of them.
             assertThat(shortCountWhenLongStarted[0] - before).isGreaterThanOrEqualTo(19);
@@ -129,7 +129,7 @@ class InferenceEngineTest {
             CountDownLatch inside = new CountDownLatch(1), release = new CountDownLatch(1);
             CompletableFuture<FinishReason> blockerDone = new CompletableFuture<>();
             EngineHandle blocker = new EngineHandle();
-            blocker.handle = engine.submit(new GenerationRequest(prompt(4, 5), 100, SamplingParams.GREEDY, new int[0]), new TokenSink() {
+            blocker.handle = engine.submit(new GenerationRequest(prompt(4, 5), 100, SamplingParams.GREEDY), new TokenSink() {
                 @Override public boolean onToken(int token) {
                     inside.countDown();
                     try { release.await(); } catch (InterruptedException e) { Thread.currentThread().interrupt(); }
@@ -141,8 +141,8 @@ class InferenceEngineTest {
             assertThat(inside.await(60, TimeUnit.SECONDS)).isTrue(); // the engine thread is now held inside onToken
             Collector queued = new Collector();
             EngineHandle q = new EngineHandle();
-            q.handle = engine.submit(new GenerationRequest(prompt(4, 6), 3, SamplingParams.GREEDY, new int[0]), queued);
-            assertThatThrownBy(() -> engine.submit(new GenerationRequest(prompt(4, 7), 3, SamplingParams.GREEDY, new int[0]), new Collector()))
+            q.handle = engine.submit(new GenerationRequest(prompt(4, 6), 3, SamplingParams.GREEDY), queued);
+            assertThatThrownBy(() -> engine.submit(new GenerationRequest(prompt(4, 7), 3, SamplingParams.GREEDY), new Collector()))
                     .isInstanceOf(OverloadedException.class).hasMessageContaining("at capacity");
             q.handle.cancel();
             assertThat(queued.await()).isEqualTo(FinishReason.CANCELLED);
@@ -162,11 +162,11 @@ class InferenceEngineTest {
     void requestsThatCanNeverRunAreRefusedUpFront() {
         try (InferenceEngine engine = new InferenceEngine(transformer, new EngineConfig(1, 1, 1L << 18, 64, KvCache.Type.F32))) {
             int context = transformer.config().context();
-            assertThatThrownBy(() -> engine.submit(new GenerationRequest(prompt(context, 1), 1, SamplingParams.GREEDY, new int[0]), new Collector()))
+            assertThatThrownBy(() -> engine.submit(new GenerationRequest(prompt(context, 1), 1, SamplingParams.GREEDY), new Collector()))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("the model's context is " + context);
-            assertThatThrownBy(() -> engine.submit(new GenerationRequest(prompt(10, 1), context, SamplingParams.GREEDY, new int[0]), new Collector()))
+            assertThatThrownBy(() -> engine.submit(new GenerationRequest(prompt(10, 1), context, SamplingParams.GREEDY), new Collector()))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("exceeds the model's context");
-            assertThatThrownBy(() -> engine.submit(new GenerationRequest(prompt(10, 1), 1500, SamplingParams.GREEDY, new int[0]), new Collector()))
+            assertThatThrownBy(() -> engine.submit(new GenerationRequest(prompt(10, 1), 1500, SamplingParams.GREEDY), new Collector()))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("more than the server's whole budget");
         }
     }
