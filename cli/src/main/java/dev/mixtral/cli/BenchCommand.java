@@ -2,9 +2,8 @@ package dev.mixtral.cli;
 
 import dev.mixtral.model.MixtralModel;
 import dev.mixtral.model.ModelConfig;
-import dev.mixtral.model.forward.KvCache;
-import dev.mixtral.model.forward.Sequence;
 import dev.mixtral.model.forward.Transformer;
+import dev.mixtral.model.generate.LoopTiming;
 import dev.mixtral.model.kernel.MatMul;
 import dev.mixtral.model.kernel.MemoryBandwidth;
 import dev.mixtral.model.kernel.Parallel;
@@ -138,11 +137,7 @@ final class BenchCommand implements Callable<Integer> {
 
         double bandwidthBefore = bandwidth("before");
         List<Double> prefillRunsTps = new ArrayList<>();
-        for (int i = 0; i < prefillRuns; i++) {
-            long t0 = System.nanoTime();
-            prefill(t, prompt);
-            prefillRunsTps.add(promptLen / ((System.nanoTime() - t0) / 1e9));
-        }
+        for (int i = 0; i < prefillRuns; i++) prefillRunsTps.add(prefill(t, prompt));
         double prefillTps = median(prefillRunsTps);
 
         var fanOutBefore = model.coordinator == null ? null : model.coordinator.experts().stats().snapshot();
@@ -206,41 +201,15 @@ final class BenchCommand implements Callable<Integer> {
         return n % 2 == 1 ? v.get(n / 2) : (v.get(n / 2 - 1) + v.get(n / 2)) / 2;
     }
 
-    private void prefill(Transformer t, int[] prompt) {
-        prefill(t, new Sequence(new KvCache(t.config(), model.kvType(), prompt.length + 1)), prompt);
-    }
-
-    /** Appends {@code tokens} to {@code s}, {@code --prefill-chunk} tokens per forward step. */
-    private void prefill(Transformer t, Sequence s, int[] tokens) {
-        for (int i = 0; i < tokens.length; i += model.prefillChunk) {
-            int[] chunk = java.util.Arrays.copyOfRange(tokens, i, Math.min(tokens.length, i + model.prefillChunk));
-            t.forward(List.of(new Transformer.Chunk(s, chunk, false)));
-        }
+    private double prefill(Transformer t, int[] prompt) {
+        return LoopTiming.prefillTokensPerSecond(t, model.kvType(), model.prefillChunk, prompt);
     }
 
     /** Decode tokens/s of {@code batch} sequences stepping together, each after a {@code context}-token prompt. */
     private double decode(Transformer t, int batch, int context, int steps) {
-        List<Sequence> seqs = new ArrayList<>();
-        List<Transformer.Chunk> prompts = new ArrayList<>();
-        for (int b = 0; b < batch; b++) {
-            Sequence s = new Sequence(new KvCache(t.config(), model.kvType(), context + steps + 1));
-            int[] prompt = syntheticPrompt(context, t.config().vocab(), 10 + b);
-            prefill(t, s, java.util.Arrays.copyOf(prompt, context - 1)); // the last token below, for the first logits
-            seqs.add(s);
-            prompts.add(new Transformer.Chunk(s, new int[]{prompt[context - 1]}, false));
-        }
-        float[][] logits = t.forward(prompts);
-        int vocab = t.config().vocab();
-        long t0 = System.nanoTime();
-        for (int step = 0; step < steps; step++) {
-            List<Transformer.Chunk> chunks = new ArrayList<>();
-            for (int b = 0; b < batch; b++) {
-                int next = dev.mixtral.model.forward.Sampler.argmax(logits[b], 0, vocab);
-                chunks.add(new Transformer.Chunk(seqs.get(b), new int[]{next}, false));
-            }
-            logits = t.forward(chunks);
-        }
-        return (double) batch * steps / ((System.nanoTime() - t0) / 1e9);
+        List<int[]> prompts = new ArrayList<>();
+        for (int b = 0; b < batch; b++) prompts.add(syntheticPrompt(context, t.config().vocab(), 10 + b));
+        return LoopTiming.decodeTokensPerSecond(t, model.kvType(), model.prefillChunk, prompts, steps);
     }
 
     /**
