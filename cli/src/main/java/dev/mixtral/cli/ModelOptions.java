@@ -1,5 +1,6 @@
 package dev.mixtral.cli;
 
+import dev.mixtral.cluster.WireFormat;
 import dev.mixtral.coordinator.Coordinator;
 import dev.mixtral.model.MixtralModel;
 import dev.mixtral.model.forward.ExpertExecutor;
@@ -135,12 +136,12 @@ final class ModelOptions {
             if (!s.matches(".+:\\d+")) throw new UserException("--seeds: '" + s + "' is not HOST:PORT");
         }
         if (clusterPort < 0 || clusterPort > 65535) throw new UserException("--cluster-port must be 0..65535");
-        GgmlType wire = switch (wireDtype.toLowerCase()) {
-            case "f32" -> GgmlType.F32;
-            case "bf16" -> GgmlType.BF16;
-            case "f16" -> GgmlType.F16;
-            default -> throw new UserException("--wire-dtype must be f32, bf16 or f16, got '" + wireDtype + "'");
-        };
+        GgmlType wire;
+        try {
+            wire = WireFormat.type(wireDtype);
+        } catch (IllegalArgumentException e) {
+            throw new UserException("--wire-dtype must be f32, bf16 or f16, got '" + wireDtype + "'");
+        }
         if (nodeWarmUpCalls < 0) throw new UserException("--node-warmup-calls must be >= 0");
         return new Coordinator.Settings(seedList(), clusterHost, clusterPort, callTimeout, wire, nodeWarmUpCalls);
     }

@@ -1,6 +1,7 @@
 package dev.mixtral.coordinator;
 
 import com.google.protobuf.UnsafeByteOperations;
+import dev.mixtral.cluster.WireFormat;
 import dev.mixtral.model.forward.ExpertBatch;
 import dev.mixtral.model.forward.ExpertExecutor;
 import dev.mixtral.model.tensor.GgmlType;
@@ -59,12 +60,7 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
         this.dim = dim;
         this.callTimeout = callTimeout;
         this.wireType = wireType;
-        this.wireDType = switch (wireType) {
-            case F32 -> DType.DTYPE_F32;
-            case BF16 -> DType.DTYPE_BF16;
-            case F16 -> DType.DTYPE_F16;
-            default -> throw new IllegalArgumentException("the wire type must be F32, BF16 or F16, not " + wireType);
-        };
+        this.wireDType = WireFormat.dtype(wireType);
         this.onClose = onClose;
     }
 
