@@ -1,5 +1,7 @@
 package dev.mixtral.cli;
 
+import dev.mixtral.coordinator.Coordinator;
+import dev.mixtral.coordinator.FanOutStats;
 import dev.mixtral.model.MixtralModel;
 import dev.mixtral.model.ModelConfig;
 import dev.mixtral.model.forward.Transformer;
@@ -74,6 +76,7 @@ final class BenchCommand implements Callable<Integer> {
         if (model.threads != null) Parallel.setThreads(model.threads);
         LocalCluster cluster = null;
         Path path = model.modelPath();
+        List<String> seeds = model.seedList();
         if (llamaBench != null) LlamaCppBench.check(llamaBench, path); // before the long runs, not after them
         Map<String, Object> baseline = null;
         if (nodes > 0 && inProcessBaseline) {
@@ -89,9 +92,9 @@ final class BenchCommand implements Callable<Integer> {
             }
             List<String> nodeArgs = model.threads != null ? List.of("--threads", model.threads.toString()) : List.of();
             cluster = LocalCluster.start(path, experts, nodes, 1, "127.0.0.1", freePort(), nodeArgs, line -> {});
-            model.seeds = cluster.seedAddress();
+            seeds = List.of(cluster.seedAddress());
         }
-        try (MixtralModel m = model.open()) {
+        try (MixtralModel m = model.settings(path, seeds).open()) {
             Map<String, Object> result = run(m, cluster);
             if (baseline != null) compare(result, baseline);
             if (llamaBench != null) {
@@ -140,7 +143,8 @@ final class BenchCommand implements Callable<Integer> {
         for (int i = 0; i < prefillRuns; i++) prefillRunsTps.add(prefill(t, prompt));
         double prefillTps = median(prefillRunsTps);
 
-        var fanOutBefore = model.coordinator == null ? null : model.coordinator.experts().stats().snapshot();
+        FanOutStats stats = m.experts() instanceof Coordinator coordinator ? coordinator.experts().stats() : null;
+        var fanOutBefore = stats == null ? null : stats.snapshot();
         Map<String, Double> decodeTps = new LinkedHashMap<>();
         Map<String, List<Double>> decodeRunsTps = new LinkedHashMap<>();
         for (int b : batches) {
@@ -178,7 +182,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("roofline_fraction", tps1 * weightBytesPerToken / bandwidth);
         r.put("rss_bytes", rss);
         if (fanOutBefore != null) {
-            var f = model.coordinator.experts().stats().snapshot().minus(fanOutBefore); // the timed decode phase
+            var f = stats.snapshot().minus(fanOutBefore); // the timed decode phase
             Map<String, Object> fanOut = new LinkedHashMap<>();
             fanOut.put("layer_calls", f.layerCalls());
             fanOut.put("wall_ms_per_layer_call", f.wallMsPerLayer());

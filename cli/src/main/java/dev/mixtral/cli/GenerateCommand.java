@@ -39,12 +39,13 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         if (maxTokens < 1) throw new UserException("--max-tokens must be >= 1, got " + maxTokens);
         SamplingParams sampling = new SamplingParams(temperature, topK, topP, seed != null ? seed : System.nanoTime());
-        try (MixtralModel m = model.open()) {
+        ModelSettings settings = model.settings();
+        try (MixtralModel m = settings.open()) {
             Tokenizer tokenizer = m.tokenizer();
             int[] promptIds = chat
                     ? ChatTemplate.encode(tokenizer, List.of(new ChatTemplate.Message("user", prompt)))
                     : tokenizer.encode(prompt, true);
-            Generator generator = new Generator(m.transformer(), model.kvType(), model.prefillChunk);
+            Generator generator = new Generator(m.transformer(), settings.kvType(), settings.prefillChunk());
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
             StopPolicy stop = ignoreEos ? StopPolicy.NONE : StopPolicy.endOfSequence(tokenizer.vocabulary().eos(), List.of());
             // The continuation keeps its leading space: it continues the prompt's text.
@@ -81,7 +82,7 @@ final class GenerateCommand implements Callable<Integer> {
             System.err.printf("[%d prompt tokens in %.2fs (%.1f tok/s), %d generated in %.2fs (%.1f tok/s)]%n",
                     promptIds.length, prefillS, promptIds.length / prefillS, tokens.length, decodeS,
                     tokens.length > 1 ? (tokens.length - 1) / decodeS : 0.0);
-            if (model.clusterStatistics() != null) System.err.println(model.clusterStatistics());
+            if (m.experts().statistics() != null) System.err.println(m.experts().statistics());
             return 0;
         }
     }

@@ -11,6 +11,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -25,14 +26,17 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         LocalCluster local = null;
+        ModelSettings settings;
         if (model.model == null && model.seedList().isEmpty() && System.getenv("MIXTRAL_MODEL") == null) {
-            model.model = BuiltinModel.ensure();
-            local = LocalCluster.startFor(model.model, 2, 1, server.localSeedPort, System.err::println);
-            model.seeds = local.seedAddress();
+            Path builtin = BuiltinModel.ensure();
+            local = LocalCluster.startFor(builtin, 2, 1, server.localSeedPort, System.err::println);
             System.err.println("[serve] started a local 2-node expert cluster (seed " + local.seedAddress() + ") for the built-in model");
+            settings = model.settings(builtin, List.of(local.seedAddress()));
+        } else {
+            settings = model.settings();
         }
         try {
-            return server.run(model);
+            return server.run(settings);
         } finally {
             if (local != null) local.close();
         }
@@ -61,18 +65,15 @@ final class ServeCommand implements Callable<Integer> {
         int localSeedPort;
 
         /** Opens the model, starts engine and API, and serves until the process is stopped. */
-        int run(ModelOptions model) throws Exception {
+        int run(ModelSettings settings) throws Exception {
             ServerMetrics metrics = new ServerMetrics();
-            try (MixtralModel m = model.open(metrics::counting)) {
+            try (MixtralModel m = settings.open(metrics::counting)) {
                 EngineConfig defaults = EngineConfig.defaults();
                 EngineConfig config = new EngineConfig(maxRunning, maxWaiting,
-                        kvBudgetMb != null ? kvBudgetMb << 20 : defaults.kvBudgetBytes(), model.prefillChunk, model.kvType());
+                        kvBudgetMb != null ? kvBudgetMb << 20 : defaults.kvBudgetBytes(), settings.prefillChunk(), settings.kvType());
                 String id = servedModelName != null ? servedModelName : modelId(m.files().path());
-                var coordinator = model.coordinator;
-                if (coordinator != null) coordinator.experts().observe(metrics::expertCall);
-                ApiServer.Options options = new ApiServer.Options(host, httpPort(), id, apiKey,
-                        () -> coordinator == null || coordinator.routingTable().complete() ? null
-                                : "experts " + coordinator.routingTable().missing() + " are not held by any live expert node");
+                m.experts().observeNodeCalls(metrics::expertCall);
+                ApiServer.Options options = new ApiServer.Options(host, httpPort(), id, apiKey, m.experts()::notReady);
                 try (InferenceEngine engine = new InferenceEngine(m.transformer(), config);
                      ApiServer api = new ApiServer(engine, m.tokenizer(), metrics, options).start();
                      GrpcApiServer grpc = grpcPort < 0 ? null : new GrpcApiServer(engine, m.tokenizer(), metrics, host, grpcPort, options.notReady())) {

@@ -43,7 +43,7 @@ final class ClusterSupport {
         static Remote open(Path path, LocalCluster cluster, Duration callTimeout) {
             AtomicReference<Coordinator> c = new AtomicReference<>();
             var settings = new Coordinator.Settings(List.of(cluster.seedAddress()), "127.0.0.1", 0, callTimeout, GgmlType.F32);
-            MixtralModel m = MixtralModel.open(path, files -> {
+            MixtralModel m = MixtralModel.openWith(path, files -> {
                 c.set(Coordinator.join(settings, files));
                 try {
                     c.get().awaitReady(WAIT);
@@ -51,7 +51,7 @@ final class ClusterSupport {
                     c.get().close();
                     throw e;
                 }
-                return c.get().experts();
+                return c.get();
             });
             return new Remote(m, c.get());
         }

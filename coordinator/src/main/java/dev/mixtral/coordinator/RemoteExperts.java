@@ -33,7 +33,7 @@ import java.util.concurrent.TimeoutException;
  * <p>Nodes are stateless, so a failed call could be re-planned on the remaining replicas: that is
  * the place for failover ({@link #compute} → {@link #plan} without the failed node).
  */
-public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
+public final class RemoteExperts implements ExpertExecutor {
     private final NodeRegistry registry;
     private final String fingerprint;
     private final int dim;
@@ -41,7 +41,6 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
     private final GgmlType wireType;
     private final DType wireDType;
     private final FanOutStats stats = new FanOutStats();
-    private final Runnable onClose;
     private volatile CallObserver observer = (node, nanos, ok) -> {};
 
     /** Told of every node call as it ends: which node, how long, whether it succeeded (for metrics). */
@@ -54,14 +53,13 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
         this.observer = observer;
     }
 
-    RemoteExperts(NodeRegistry registry, String fingerprint, int dim, Duration callTimeout, GgmlType wireType, Runnable onClose) {
+    RemoteExperts(NodeRegistry registry, String fingerprint, int dim, Duration callTimeout, GgmlType wireType) {
         this.registry = registry;
         this.fingerprint = fingerprint;
         this.dim = dim;
         this.callTimeout = callTimeout;
         this.wireType = wireType;
         this.wireDType = WireFormat.dtype(wireType);
-        this.onClose = onClose;
     }
 
     public FanOutStats stats() {
@@ -208,11 +206,5 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
         for (int i : call.indices()) experts.add(batch.experts()[i]);
         return new ExpertUnavailableException(batch.layer(), experts, call.node().address(), "layer " + batch.layer()
                 + ": experts " + experts + " failed on expert node " + call.node() + ": " + why, cause);
-    }
-
-    /** Leaves the cluster and closes the connections to the nodes. */
-    @Override
-    public void close() {
-        onClose.run();
     }
 }

@@ -81,8 +81,8 @@ public final class ServerMetrics {
         return new Counting(experts);
     }
 
-    /** Counts, then delegates; closing it closes the delegate (remote experts hold connections). */
-    private final class Counting implements ExpertExecutor, AutoCloseable {
+    /** Counts, then delegates. */
+    private final class Counting implements ExpertExecutor {
         private final ExpertExecutor delegate;
 
         Counting(ExpertExecutor delegate) {
@@ -93,11 +93,6 @@ public final class ServerMetrics {
         public float[][] compute(ExpertBatch batch) {
             count(batch);
             return delegate.compute(batch);
-        }
-
-        @Override
-        public void close() throws Exception {
-            if (delegate instanceof AutoCloseable c) c.close();
         }
     }
 
