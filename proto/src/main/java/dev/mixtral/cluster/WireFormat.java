@@ -3,8 +3,8 @@ package dev.mixtral.cluster;
 import dev.mixtral.model.tensor.GgmlType;
 import dev.mixtral.proto.v1.DType;
 
-import java.util.List;
-import java.util.Locale;
+import java.util.EnumMap;
+import java.util.Map;
 
 /**
  * The data half of the wire contract, as code both sides share: which element types activations may
@@ -14,36 +14,26 @@ public final class WireFormat {
     /** A prefill step sends every prompt token's rows in one call: far beyond gRPC's 4 MiB default. */
     public static final int MAX_MESSAGE_BYTES = 1 << 30;
 
-    /** Activation types the wire carries, by their user-facing names (f32 is exact; bf16/f16 halve the bytes, rounded). */
-    public static final List<String> TYPE_NAMES = List.of("f32", "bf16", "f16");
+    /** Activation types the wire carries and their DType: F32 is exact; BF16 and F16 halve the bytes, rounded. */
+    private static final Map<GgmlType, DType> DTYPES = new EnumMap<>(Map.of(
+            GgmlType.F32, DType.DTYPE_F32, GgmlType.BF16, DType.DTYPE_BF16, GgmlType.F16, DType.DTYPE_F16));
 
     private WireFormat() {}
 
     public static DType dtype(GgmlType type) {
-        return switch (type) {
-            case F32 -> DType.DTYPE_F32;
-            case BF16 -> DType.DTYPE_BF16;
-            case F16 -> DType.DTYPE_F16;
-            default -> throw new IllegalArgumentException("activations travel as F32, BF16 or F16, not " + type);
-        };
+        DType dtype = DTYPES.get(type);
+        if (dtype == null) throw new IllegalArgumentException("activations travel as one of " + DTYPES.keySet() + ", not " + type);
+        return dtype;
     }
 
     public static GgmlType type(DType dtype) {
-        return switch (dtype) {
-            case DTYPE_F32 -> GgmlType.F32;
-            case DTYPE_BF16 -> GgmlType.BF16;
-            case DTYPE_F16 -> GgmlType.F16;
-            default -> throw new IllegalArgumentException("unknown dtype " + dtype);
-        };
+        for (var e : DTYPES.entrySet()) if (e.getValue() == dtype) return e.getKey();
+        throw new IllegalArgumentException("unknown dtype " + dtype);
     }
 
-    /** The type called {@code name} (one of {@link #TYPE_NAMES}, any case). */
+    /** The type called {@code name} (f32, bf16 or f16, any case). */
     public static GgmlType type(String name) {
-        return switch (name.toLowerCase(Locale.ROOT)) {
-            case "f32" -> GgmlType.F32;
-            case "bf16" -> GgmlType.BF16;
-            case "f16" -> GgmlType.F16;
-            default -> throw new IllegalArgumentException("the wire type must be one of " + String.join(", ", TYPE_NAMES) + ", got '" + name + "'");
-        };
+        for (GgmlType t : DTYPES.keySet()) if (t.name().equalsIgnoreCase(name)) return t;
+        throw new IllegalArgumentException("the wire type must be one of " + DTYPES.keySet() + ", got '" + name + "'");
     }
 }

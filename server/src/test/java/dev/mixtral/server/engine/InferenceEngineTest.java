@@ -1,6 +1,8 @@
 package dev.mixtral.server.engine;
 
 import dev.mixtral.model.generate.FinishReason;
+import dev.mixtral.model.generate.StopPolicy;
+import dev.mixtral.model.generate.CollectedTokens;
 import dev.mixtral.model.generate.GenerationRequest;
 import dev.mixtral.model.generate.TokenSink;
 import dev.mixtral.model.SharedData;
@@ -15,6 +17,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -22,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 class InferenceEngineTest {
     static ModelFiles files;
@@ -169,5 +173,75 @@ class InferenceEngineTest {
             assertThatThrownBy(() -> engine.submit(new GenerationRequest(prompt(10, 1), 1500, SamplingParams.GREEDY), new Collector()))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("more than the server's whole budget");
         }
+    }
+
+    @Test
+    void aStopTokenEndsTheSequenceWithStopAndIsNeverEmitted() throws Exception {
+        int[] prompt = prompt(9, 3);
+        int[] free = new Generator(transformer, KvCache.Type.F32, 512).generate(prompt, 16, SamplingParams.GREEDY);
+        // the first token that did not appear before it: stopping there cuts the output exactly at it
+        int at = 1;
+        while (at < free.length && contains(Arrays.copyOf(free, at), free[at])) at++;
+        assertThat(at).as("a token of the greedy output not seen before it").isLessThan(free.length);
+        GenerationRequest stopped = new GenerationRequest(prompt, 16, SamplingParams.GREEDY, new StopPolicy(new int[]{free[at]}, List.of()));
+
+        Collector served = new Collector();
+        try (InferenceEngine engine = new InferenceEngine(transformer, EngineConfig.defaults())) {
+            engine.submit(stopped, served);
+            assertThat(served.await()).isEqualTo(FinishReason.STOP);
+            await().atMost(30, TimeUnit.SECONDS).until(() -> engine.stats().running() == 0);
+            assertThat(engine.stats().kvReservedBytes()).isZero();
+        }
+        assertThat(served.ids()).containsExactly(Arrays.copyOf(free, at));
+        // the caller-thread loop follows the same rule
+        CollectedTokens alone = new CollectedTokens();
+        new Generator(transformer, KvCache.Type.F32, 512).generate(stopped, alone);
+        assertThat(alone.reason()).isEqualTo(FinishReason.STOP);
+        assertThat(alone.tokens()).containsExactly(Arrays.copyOf(free, at));
+    }
+
+    @Test
+    void requestsBeyondTheKvBudgetWaitThenCompleteWithTheirOwnTokens() throws Exception {
+        GenerationRequest[] requests = new GenerationRequest[3];
+        int[][] expected = new int[3][];
+        for (int i = 0; i < 3; i++) {
+            requests[i] = new GenerationRequest(prompt(6, 20 + i), 8, new SamplingParams(0.8f, 0, 1f, 70 + i));
+            expected[i] = new Generator(transformer, KvCache.Type.F32, 512).generate(requests[i], t -> {});
+        }
+        // room for one request's KV cache at a time, though up to 4 could run together
+        long oneRequest = requests[0].positions() * KvCache.bytesPerPosition(transformer.config(), KvCache.Type.F32);
+        try (InferenceEngine engine = new InferenceEngine(transformer, new EngineConfig(4, 16, oneRequest, 64, KvCache.Type.F32))) {
+            CountDownLatch inside = new CountDownLatch(1), release = new CountDownLatch(1);
+            Collector first = new Collector() {
+                @Override public synchronized boolean onToken(int token) {
+                    inside.countDown();
+                    try { release.await(60, TimeUnit.SECONDS); } catch (InterruptedException e) { Thread.currentThread().interrupt(); }
+                    return super.onToken(token);
+                }
+            };
+            engine.submit(requests[0], first);
+            assertThat(inside.await(60, TimeUnit.SECONDS)).isTrue(); // the first holds the whole budget
+            Collector second = new Collector(), third = new Collector();
+            engine.submit(requests[1], second);
+            engine.submit(requests[2], third);
+            InferenceEngine.Stats held = engine.stats();
+            assertThat(held.running()).isEqualTo(1);
+            assertThat(held.waiting()).isEqualTo(2);
+            assertThat(held.kvReservedBytes()).isEqualTo(oneRequest);
+            release.countDown();
+            Collector[] all = {first, second, third};
+            for (int i = 0; i < 3; i++) {
+                assertThat(all[i].await()).isEqualTo(FinishReason.LENGTH);
+                assertThat(all[i].ids()).as("request %d", i).containsExactly(expected[i]);
+            }
+            await().atMost(30, TimeUnit.SECONDS).until(() -> engine.stats().running() == 0);
+            assertThat(engine.stats().kvReservedBytes()).isZero();
+            assertThat(engine.stats().waiting()).isZero();
+        }
+    }
+
+    private static boolean contains(int[] a, int v) {
+        for (int x : a) if (x == v) return true;
+        return false;
     }
 }
