@@ -25,15 +25,16 @@ record ModelSettings(Path path, Integer threads, KvCache.Type kvType, int prefil
     /** Experts on a cluster's expert nodes: how to join it, and how long to wait for nodes covering every expert. */
     record Cluster(Coordinator.Settings coordinator, Duration waitTimeout) {}
 
+    /** Opens the model with its expert backend itself (bench reads a cluster's fan-out figures from it). */
     MixtralModel open() {
-        return open(UnaryOperator.identity());
+        return open(null);
     }
 
     /** Opens the model with its expert backend started and ready; {@code decorate} wraps the expert executor (e.g. to count routed tokens). */
     MixtralModel open(UnaryOperator<ExpertExecutor> decorate) {
         if (threads != null) Parallel.setThreads(threads);
         if (!Files.exists(path)) throw new UserException(path + ": no such file or directory");
-        return MixtralModel.openWith(path, files -> startExperts(files).decorated(decorate));
+        return MixtralModel.openWith(path, files -> decorate == null ? startExperts(files) : startExperts(files).decorated(decorate));
     }
 
     private ExpertBackend startExperts(ModelFiles files) {
