@@ -2,8 +2,8 @@ package dev.mixtral.bench;
 
 import dev.mixtral.model.forward.KvCache;
 import dev.mixtral.model.forward.LocalExperts;
-import dev.mixtral.model.forward.Sequence;
 import dev.mixtral.model.forward.Transformer;
+import dev.mixtral.model.generate.LoopTiming;
 import dev.mixtral.model.kernel.Parallel;
 import dev.mixtral.model.synth.SynthSpec;
 import dev.mixtral.model.synth.SyntheticModel;
@@ -17,8 +17,8 @@ import java.util.List;
 
 /**
  * End-to-end tokens/s of the forward pass on a synthetic model (default: the true Mixtral layer shape with
- * 2 layers, written once to a file and then memory-mapped): prefill of a prompt in one step, then greedy-free
- * decode steps of one token (the input token is fixed, so every step does the same work).
+ * 2 layers, written once to a file and then memory-mapped): prefill of a prompt in one step, then greedy
+ * decode steps of one token per sequence, both through the generation loop that serves requests.
  *
  * <pre>
  *   benchmarks/run decode [--type Q8_0] [--preset mixtral-layers] [--file /tmp/....gguf] [--prompt 64]
@@ -62,26 +62,15 @@ public final class DecodeBench {
         for (int i = 0; i < prompt; i++) promptIds[i] = 1 + (i * 7919) % 31000;
         // prefill: one sequence, the whole prompt in one step (twice: the first warms the JIT up)
         double prefillTps = 0;
-        for (int rep = 0; rep < 2; rep++) {
-            Sequence s = new Sequence(new KvCache(tf.config(), KvCache.Type.F32));
-            long t0 = System.nanoTime();
-            tf.forward(List.of(new Transformer.Chunk(s, promptIds, false)));
-            prefillTps = prompt / ((System.nanoTime() - t0) / 1e9);
-        }
+        for (int rep = 0; rep < 2; rep++) prefillTps = LoopTiming.prefillTokensPerSecond(tf, KvCache.Type.F32, prompt, promptIds);
         System.out.printf("prefill %d tokens: %.1f tokens/s%n", prompt, prefillTps);
 
-        List<Sequence> seqs = new ArrayList<>();
-        for (int b = 0; b < batch; b++) seqs.add(new Sequence(new KvCache(tf.config(), KvCache.Type.F32)));
+        List<int[]> prompts = new ArrayList<>();
+        for (int b = 0; b < batch; b++) prompts.add(new int[]{1, 1 + b * 31 % 31000});
         int warm = Math.min(4, steps / 2);
-        long t0 = 0;
-        for (int step = 0; step < steps + warm; step++) {
-            if (step == warm) t0 = System.nanoTime();
-            List<Transformer.Chunk> chunks = new ArrayList<>();
-            for (int b = 0; b < batch; b++) chunks.add(new Transformer.Chunk(seqs.get(b), new int[] {1 + (b * 31 + step * 17) % 31000}, false));
-            tf.forward(chunks);
-        }
-        double secs = (System.nanoTime() - t0) / 1e9;
+        if (warm > 0) LoopTiming.decodeTokensPerSecond(tf, KvCache.Type.F32, prompt, prompts, warm);
+        double tps = LoopTiming.decodeTokensPerSecond(tf, KvCache.Type.F32, prompt, prompts, steps);
         System.out.printf("decode, batch %d: %.2f steps/s = %.1f tokens/s (%d steps after %d warm-up)%n",
-                batch, steps / secs, steps * batch / secs, steps, warm);
+                batch, tps / batch, tps, steps, warm);
     }
 }

@@ -1,6 +1,6 @@
 package dev.mixtral.cli;
 
-import dev.mixtral.coordinator.api.RequestLimits;
+import dev.mixtral.server.api.RequestLimits;
 import picocli.CommandLine.Option;
 
 import java.time.Duration;

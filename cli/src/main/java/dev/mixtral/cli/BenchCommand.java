@@ -1,10 +1,11 @@
 package dev.mixtral.cli;
 
+import dev.mixtral.coordinator.Coordinator;
+import dev.mixtral.coordinator.FanOutStats;
 import dev.mixtral.model.MixtralModel;
 import dev.mixtral.model.ModelConfig;
-import dev.mixtral.model.forward.KvCache;
-import dev.mixtral.model.forward.Sequence;
 import dev.mixtral.model.forward.Transformer;
+import dev.mixtral.model.generate.LoopTiming;
 import dev.mixtral.model.kernel.MatMul;
 import dev.mixtral.model.kernel.MemoryBandwidth;
 import dev.mixtral.model.kernel.Parallel;
@@ -76,6 +77,7 @@ final class BenchCommand implements Callable<Integer> {
         if (model.threads != null) Parallel.setThreads(model.threads);
         LocalCluster cluster = null;
         Path path = model.modelPath();
+        List<String> seeds = model.seedList();
         if (llamaBench != null) LlamaCppBench.check(llamaBench, path); // before the long runs, not after them
         Map<String, Object> baseline = null;
         if (nodes > 0 && inProcessBaseline) {
@@ -91,9 +93,9 @@ final class BenchCommand implements Callable<Integer> {
             }
             List<String> nodeArgs = model.threads != null ? List.of("--threads", model.threads.toString()) : List.of();
             cluster = LocalCluster.start(path, experts, nodes, 1, "127.0.0.1", freePort(), nodeArgs, line -> {});
-            model.seeds = cluster.seeds();
+            seeds = List.of(cluster.seeds().split(","));
         }
-        try (MixtralModel m = model.open()) {
+        try (MixtralModel m = model.settings(path, seeds).open()) {
             Map<String, Object> result = run(m, cluster);
             if (baseline != null) compare(result, baseline);
             if (llamaBench != null) {
@@ -139,14 +141,11 @@ final class BenchCommand implements Callable<Integer> {
 
         double bandwidthBefore = bandwidth("before");
         List<Double> prefillRunsTps = new ArrayList<>();
-        for (int i = 0; i < prefillRuns; i++) {
-            long t0 = System.nanoTime();
-            prefill(t, prompt);
-            prefillRunsTps.add(promptLen / ((System.nanoTime() - t0) / 1e9));
-        }
+        for (int i = 0; i < prefillRuns; i++) prefillRunsTps.add(prefill(t, prompt));
         double prefillTps = median(prefillRunsTps);
 
-        var fanOutBefore = model.coordinator == null ? null : model.coordinator.experts().stats().snapshot();
+        FanOutStats stats = m.experts() instanceof Coordinator coordinator ? coordinator.experts().stats() : null;
+        var fanOutBefore = stats == null ? null : stats.snapshot();
         Map<String, Double> decodeTps = new LinkedHashMap<>();
         Map<String, List<Double>> decodeRunsTps = new LinkedHashMap<>();
         for (int b : batches) {
@@ -185,7 +184,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("roofline_fraction", tps1 * weightBytesPerToken / bandwidth);
         r.put("rss_bytes", rss);
         if (fanOutBefore != null) {
-            var f = model.coordinator.experts().stats().snapshot().minus(fanOutBefore); // the timed decode phase
+            var f = stats.snapshot().minus(fanOutBefore); // the timed decode phase
             Map<String, Object> fanOut = new LinkedHashMap<>();
             fanOut.put("layer_calls", f.layerCalls());
             fanOut.put("wall_ms_per_layer_call", f.wallMsPerLayer());
@@ -208,41 +207,15 @@ final class BenchCommand implements Callable<Integer> {
         return n % 2 == 1 ? v.get(n / 2) : (v.get(n / 2 - 1) + v.get(n / 2)) / 2;
     }
 
-    private void prefill(Transformer t, int[] prompt) {
-        prefill(t, new Sequence(new KvCache(t.config(), model.kvType(), prompt.length + 1)), prompt);
-    }
-
-    /** Appends {@code tokens} to {@code s}, {@code --prefill-chunk} tokens per forward step. */
-    private void prefill(Transformer t, Sequence s, int[] tokens) {
-        for (int i = 0; i < tokens.length; i += model.prefillChunk) {
-            int[] chunk = java.util.Arrays.copyOfRange(tokens, i, Math.min(tokens.length, i + model.prefillChunk));
-            t.forward(List.of(new Transformer.Chunk(s, chunk, false)));
-        }
+    private double prefill(Transformer t, int[] prompt) {
+        return LoopTiming.prefillTokensPerSecond(t, model.kvType(), model.prefillChunk, prompt);
     }
 
     /** Decode tokens/s of {@code batch} sequences stepping together, each after a {@code context}-token prompt. */
     private double decode(Transformer t, int batch, int context, int steps) {
-        List<Sequence> seqs = new ArrayList<>();
-        List<Transformer.Chunk> prompts = new ArrayList<>();
-        for (int b = 0; b < batch; b++) {
-            Sequence s = new Sequence(new KvCache(t.config(), model.kvType(), context + steps + 1));
-            int[] prompt = syntheticPrompt(context, t.config().vocab(), 10 + b);
-            prefill(t, s, java.util.Arrays.copyOf(prompt, context - 1)); // the last token below, for the first logits
-            seqs.add(s);
-            prompts.add(new Transformer.Chunk(s, new int[]{prompt[context - 1]}, false));
-        }
-        float[][] logits = t.forward(prompts);
-        int vocab = t.config().vocab();
-        long t0 = System.nanoTime();
-        for (int step = 0; step < steps; step++) {
-            List<Transformer.Chunk> chunks = new ArrayList<>();
-            for (int b = 0; b < batch; b++) {
-                int next = dev.mixtral.model.forward.Sampler.argmax(logits[b], 0, vocab);
-                chunks.add(new Transformer.Chunk(seqs.get(b), new int[]{next}, false));
-            }
-            logits = t.forward(chunks);
-        }
-        return (double) batch * steps / ((System.nanoTime() - t0) / 1e9);
+        List<int[]> prompts = new ArrayList<>();
+        for (int b = 0; b < batch; b++) prompts.add(syntheticPrompt(context, t.config().vocab(), 10 + b));
+        return LoopTiming.decodeTokensPerSecond(t, model.kvType(), model.prefillChunk, prompts, steps);
     }
 
     /**

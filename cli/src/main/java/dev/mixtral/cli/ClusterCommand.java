@@ -6,6 +6,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -44,9 +45,7 @@ final class ClusterCommand implements Callable<Integer> {
         System.out.flush();
         try {
             if (server.port != null) {
-                model.model = path;
-                model.seeds = cluster.seeds();
-                return server.run(model);
+                return server.run(model.settings(path, List.of(cluster.seeds().split(","))));
             }
             System.out.printf("use it: ./mixtral generate --model %s --seeds %s%s --prompt …%n", path, cluster.seeds(),
                     certificates.joinHint() == null ? "" : " " + certificates.joinHint());

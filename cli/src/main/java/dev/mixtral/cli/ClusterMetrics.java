@@ -1,7 +1,7 @@
 package dev.mixtral.cli;
 
 import dev.mixtral.coordinator.Coordinator;
-import dev.mixtral.coordinator.api.ServerMetrics;
+import dev.mixtral.server.api.ServerMetrics;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 
 /** The coordinator's resilience and load figures as Prometheus metrics, read at scrape time. */

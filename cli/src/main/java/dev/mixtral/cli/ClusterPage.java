@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import dev.mixtral.coordinator.Coordinator;
 import dev.mixtral.coordinator.RemoteNode;
-import dev.mixtral.coordinator.api.ApiServer;
-import dev.mixtral.model.engine.InferenceEngine;
+import dev.mixtral.server.api.ApiServer;
+import dev.mixtral.server.engine.InferenceEngine;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -2,6 +2,10 @@ package dev.mixtral.cli;
 
 import dev.mixtral.model.MixtralModel;
 import dev.mixtral.model.forward.Generator;
+import dev.mixtral.model.generate.GenerationRequest;
+import dev.mixtral.model.generate.InvalidRequestException;
+import dev.mixtral.model.generate.StopAwareText;
+import dev.mixtral.model.generate.StopPolicy;
 import dev.mixtral.model.forward.SamplingParams;
 import dev.mixtral.model.tokenizer.ChatTemplate;
 import dev.mixtral.model.tokenizer.Tokenizer;
@@ -35,28 +39,33 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         if (maxTokens < 1) throw new UserException("--max-tokens must be >= 1, got " + maxTokens);
         SamplingParams sampling = new SamplingParams(temperature, topK, topP, seed != null ? seed : System.nanoTime());
-        try (MixtralModel m = model.open()) {
+        ModelSettings settings = model.settings();
+        try (MixtralModel m = settings.open()) {
             Tokenizer tokenizer = m.tokenizer();
             int[] promptIds = chat
                     ? ChatTemplate.encode(tokenizer, List.of(new ChatTemplate.Message("user", prompt)))
                     : tokenizer.encode(prompt, true);
-            Generator generator = new Generator(m.transformer(), model.kvType(), model.prefillChunk);
+            Generator generator = new Generator(m.transformer(), settings.kvType(), settings.prefillChunk());
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+            StopPolicy stop = ignoreEos ? StopPolicy.NONE : StopPolicy.endOfSequence(tokenizer.vocabulary().eos(), List.of());
             // The continuation keeps its leading space: it continues the prompt's text.
-            var stream = tokenizer.newDecoder(false);
+            StopAwareText stream = new StopAwareText(tokenizer.newDecoder(false), stop);
             StringBuilder text = new StringBuilder();
-            int eos = tokenizer.vocabulary().eos();
             long start = System.nanoTime();
             long[] firstToken = {0};
-            int[] tokens = generator.generate(promptIds, maxTokens, sampling, token -> {
-                if (firstToken[0] == 0) firstToken[0] = System.nanoTime();
-                if (token == eos && !ignoreEos) return false;
-                String piece = stream.accept(token);
-                text.append(piece);
-                if (!json) out.print(piece);
-                return true;
-            });
+            int[] tokens;
+            try {
+                tokens = generator.generate(new GenerationRequest(promptIds, maxTokens, sampling, stop), token -> {
+                    if (firstToken[0] == 0) firstToken[0] = System.nanoTime();
+                    String piece = stream.accept(token);
+                    text.append(piece);
+                    if (!json) out.print(piece);
+                });
+            } catch (InvalidRequestException e) {
+                throw new UserException(e.getMessage());
+            }
             long end = System.nanoTime();
+            if (firstToken[0] == 0) firstToken[0] = end; // the first token sampled was a stop token
             String rest = stream.finish();
             text.append(rest);
             if (json) {
@@ -73,7 +82,7 @@ final class GenerateCommand implements Callable<Integer> {
             System.err.printf("[%d prompt tokens in %.2fs (%.1f tok/s), %d generated in %.2fs (%.1f tok/s)]%n",
                     promptIds.length, prefillS, promptIds.length / prefillS, tokens.length, decodeS,
                     tokens.length > 1 ? (tokens.length - 1) / decodeS : 0.0);
-            if (model.clusterStatistics() != null) System.err.println(model.clusterStatistics());
+            if (m.experts().statistics() != null) System.err.println(m.experts().statistics());
             return 0;
         }
     }

@@ -23,9 +23,8 @@ import java.util.function.IntFunction;
  * it is killed without running hooks.
  */
 public final class LocalCluster implements AutoCloseable {
-    /** The JVM flags every process of the project runs with (see the root pom's jvm.flags). */
-    static final List<String> JVM_FLAGS = List.of("--add-modules", "jdk.incubator.vector",
-            "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xss4m");
+    /** The JVM flags every process of the project runs with: the root pom's jvm.flags. */
+    static final List<String> JVM_FLAGS = JvmFlags.read();
 
     /** How many of the first nodes are seeds: every node lists them all, so any one of them can restart and rejoin. */
     static final int SEEDS = 3;

@@ -26,7 +26,7 @@ final class LogitsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (top < 1) throw new UserException("--top must be >= 1");
-        try (MixtralModel m = model.open()) {
+        try (MixtralModel m = model.settings().open()) {
             int vocab = m.config().vocab();
             if (top > vocab) throw new UserException("--top must be <= the vocabulary size " + vocab);
             float[] logits = new Generator(m.transformer(), model.kvType(), model.prefillChunk).score(tokens);

@@ -1,21 +1,16 @@
 package dev.mixtral.cli;
 
+import dev.mixtral.cluster.WireFormat;
 import dev.mixtral.coordinator.Coordinator;
 import dev.mixtral.coordinator.Hedging;
-import dev.mixtral.model.MixtralModel;
-import dev.mixtral.model.forward.ExpertExecutor;
 import dev.mixtral.model.forward.KvCache;
-import dev.mixtral.model.forward.LocalExperts;
-import dev.mixtral.model.kernel.Parallel;
 import dev.mixtral.model.tensor.GgmlType;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.UnaryOperator;
 
 /** Options shared by the commands that run a model. */
 final class ModelOptions {
@@ -92,46 +87,17 @@ final class ModelOptions {
         };
     }
 
-    MixtralModel open() {
-        return open(UnaryOperator.identity());
+    /** The settings these options give, validated: built once, never changed after. */
+    ModelSettings settings() {
+        return settings(modelPath(), seedList());
     }
 
-    /** Opens the model; {@code decorate} wraps the expert executor (e.g. to count routed tokens). */
-    MixtralModel open(UnaryOperator<ExpertExecutor> decorate) {
-        if (threads != null) {
-            if (threads < 1) throw new UserException("--threads must be >= 1");
-            Parallel.setThreads(threads);
-        }
+    /** The same, with the model file and the cluster's seeds the command chose (e.g. a cluster it started itself). */
+    ModelSettings settings(Path path, List<String> seeds) {
+        if (threads != null && threads < 1) throw new UserException("--threads must be >= 1");
         if (prefillChunk < 1) throw new UserException("--prefill-chunk must be >= 1");
-        Path path = modelPath();
-        if (!Files.exists(path)) throw new UserException(path + ": no such file or directory");
-        if (seedList().isEmpty()) return MixtralModel.open(path, files -> decorate.apply(LocalExperts.loadAll(files)));
-        Coordinator.Settings settings = coordinatorSettings();
-        return MixtralModel.open(path, files -> {
-            Coordinator coordinator = Coordinator.join(settings, files);
-            try {
-                System.err.printf("[coordinator %s joining the cluster at %s; waiting up to %ds for expert nodes covering all %d experts]%n",
-                        coordinator.clusterAddress(), String.join(",", settings.seeds()), waitTimeout.toSeconds(), files.config().experts());
-                coordinator.awaitReady(waitTimeout);
-                this.coordinator = coordinator;
-                return decorate.apply(coordinator.experts()); // closing the model closes the coordinator
-            } catch (RuntimeException e) {
-                coordinator.close();
-                throw e;
-            }
-        });
-    }
-
-    /** With --seeds, after {@link #open()}: the coordinator, for its statistics and readiness. */
-    Coordinator coordinator;
-
-    /** One line on what the remote experts cost, or null when they ran in this process. */
-    String clusterStatistics() {
-        if (coordinator == null) return null;
-        var s = coordinator.experts().stats().snapshot();
-        return String.format("[experts on %d nodes: %d layer calls, %.2f ms each (%.2f ms outside the nodes' compute), %.1f KiB sent + %.1f KiB received]",
-                coordinator.routingTable().nodes().size(), s.layerCalls(), s.wallMsPerLayer(), s.overheadMsPerLayer(),
-                s.bytesSent() / 1024.0, s.bytesReceived() / 1024.0);
+        ModelSettings.Cluster cluster = seeds.isEmpty() ? null : new ModelSettings.Cluster(coordinatorSettings(seeds), waitTimeout);
+        return new ModelSettings(path, threads, kvType(), prefillChunk, cluster);
     }
 
     List<String> seedList() {
@@ -140,22 +106,26 @@ final class ModelOptions {
     }
 
     Coordinator.Settings coordinatorSettings() {
-        for (String s : seedList()) {
+        return coordinatorSettings(seedList());
+    }
+
+    private Coordinator.Settings coordinatorSettings(List<String> seeds) {
+        for (String s : seeds) {
             if (!s.matches(".+:\\d+")) throw new UserException("--seeds: '" + s + "' is not HOST:PORT");
         }
         if (clusterPort < 0 || clusterPort > 65535) throw new UserException("--cluster-port must be 0..65535");
-        GgmlType wire = switch (wireDtype.toLowerCase()) {
-            case "f32" -> GgmlType.F32;
-            case "bf16" -> GgmlType.BF16;
-            case "f16" -> GgmlType.F16;
-            default -> throw new UserException("--wire-dtype must be f32, bf16 or f16, got '" + wireDtype + "'");
-        };
+        GgmlType wire;
+        try {
+            wire = WireFormat.type(wireDtype);
+        } catch (IllegalArgumentException e) {
+            throw new UserException("--wire-dtype must be f32, bf16 or f16, got '" + wireDtype + "'");
+        }
         if (nodeWarmUpCalls < 0) throw new UserException("--node-warmup-calls must be >= 0");
         Hedging.Policy hedging = switch (hedgeAfter.strip().toLowerCase()) {
             case "auto" -> Hedging.Policy.DEFAULT;
             case "off" -> Hedging.Policy.OFF;
             default -> Hedging.Policy.after(Durations.parse(hedgeAfter));
         };
-        return new Coordinator.Settings(seedList(), clusterHost, clusterPort, callTimeout, wire, nodeWarmUpCalls, hedging, tls.clusterTls());
+        return new Coordinator.Settings(seeds, clusterHost, clusterPort, callTimeout, wire, nodeWarmUpCalls, hedging, tls.clusterTls());
     }
 }

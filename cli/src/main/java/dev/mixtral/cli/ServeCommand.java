@@ -1,16 +1,18 @@
 package dev.mixtral.cli;
 
-import dev.mixtral.coordinator.api.ApiServer;
-import dev.mixtral.coordinator.api.GrpcApiServer;
-import dev.mixtral.coordinator.api.ServerMetrics;
+import dev.mixtral.server.api.ApiServer;
+import dev.mixtral.server.api.GrpcApiServer;
+import dev.mixtral.server.api.ServerMetrics;
+import dev.mixtral.coordinator.Coordinator;
 import dev.mixtral.model.MixtralModel;
-import dev.mixtral.model.engine.EngineConfig;
-import dev.mixtral.model.engine.InferenceEngine;
+import dev.mixtral.server.engine.EngineConfig;
+import dev.mixtral.server.engine.InferenceEngine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -25,16 +27,19 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         LocalCluster local = null;
+        ModelSettings settings;
         if (model.model == null && model.seedList().isEmpty() && System.getenv("MIXTRAL_MODEL") == null) {
-            model.model = BuiltinModel.ensure();
+            Path builtin = BuiltinModel.ensure();
             // the nodes get this process's TLS files, if any: they must trust each other
-            local = LocalCluster.startFor(model.model, 2, 1, server.localSeedPort, LocalClusterTls.setUp(false, model.tls, 2).nodeArgs(),
+            local = LocalCluster.startFor(builtin, 2, 1, server.localSeedPort, LocalClusterTls.setUp(false, model.tls, 2).nodeArgs(),
                     System.err::println);
-            model.seeds = local.seeds();
-            System.err.println("[serve] started a local 2-node expert cluster (seed " + local.seeds() + ") for the built-in model");
+            System.err.println("[serve] started a local 2-node expert cluster (seeds " + local.seeds() + ") for the built-in model");
+            settings = model.settings(builtin, List.of(local.seeds().split(",")));
+        } else {
+            settings = model.settings();
         }
         try {
-            return server.run(model);
+            return server.run(settings);
         } finally {
             if (local != null) local.close();
         }
@@ -65,22 +70,18 @@ final class ServeCommand implements Callable<Integer> {
         @Mixin ApiTlsOptions apiTls = new ApiTlsOptions();
 
         /** Opens the model, starts engine and API, and serves until the process is stopped. */
-        int run(ModelOptions model) throws Exception {
+        int run(ModelSettings settings) throws Exception {
             var tls = apiTls.apiTls(); // checked before the model is loaded
             ServerMetrics metrics = new ServerMetrics();
-            try (MixtralModel m = model.open(metrics::counting)) {
+            try (MixtralModel m = settings.open(metrics::counting)) {
                 EngineConfig defaults = EngineConfig.defaults();
                 EngineConfig config = new EngineConfig(maxRunning, maxWaiting,
-                        kvBudgetMb != null ? kvBudgetMb << 20 : defaults.kvBudgetBytes(), model.prefillChunk, model.kvType());
+                        kvBudgetMb != null ? kvBudgetMb << 20 : defaults.kvBudgetBytes(), settings.prefillChunk(), settings.kvType());
                 String id = servedModelName != null ? servedModelName : modelId(m.files().path());
-                var coordinator = model.coordinator;
-                if (coordinator != null) {
-                    coordinator.experts().observe(metrics::expertCall);
-                    ClusterMetrics.register(metrics, coordinator);
-                }
-                ApiServer.Options options = new ApiServer.Options(host, httpPort(), id, apiKey,
-                        () -> coordinator == null || coordinator.routingTable().complete() ? null
-                                : "experts " + coordinator.routingTable().missing() + " are not held by any live expert node");
+                m.experts().observeNodeCalls(metrics::expertCall);
+                Coordinator coordinator = m.experts() instanceof Coordinator c ? c : null; // the cluster's own metrics and page
+                if (coordinator != null) ClusterMetrics.register(metrics, coordinator);
+                ApiServer.Options options = new ApiServer.Options(host, httpPort(), id, apiKey, m.experts()::notReady);
                 try (InferenceEngine engine = new InferenceEngine(m.transformer(), config);
                      ApiServer api = new ApiServer(engine, m.tokenizer(), metrics, options, limits.limits(), tls).start();
                      GrpcApiServer grpc = grpcPort < 0 ? null : new GrpcApiServer(engine, m.tokenizer(), metrics, host, grpcPort, options.notReady(), limits.limits(), tls)) {

@@ -1,8 +1,8 @@
 package dev.mixtral.cli;
 
 import dev.mixtral.cluster.tls.ApiTls;
-import dev.mixtral.coordinator.api.ApiServer;
-import dev.mixtral.coordinator.api.GrpcApiServer;
+import dev.mixtral.server.api.ApiServer;
+import dev.mixtral.server.api.GrpcApiServer;
 import dev.mixtral.proto.v1.GenerateRequest;
 import dev.mixtral.proto.v1.GenerationServiceGrpc;
 import io.grpc.Grpc;
@@ -10,11 +10,11 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
-import dev.mixtral.coordinator.api.ServerMetrics;
+import dev.mixtral.server.api.ServerMetrics;
 import dev.mixtral.model.MixtralModel;
 import dev.mixtral.model.TestData;
-import dev.mixtral.model.engine.EngineConfig;
-import dev.mixtral.model.engine.InferenceEngine;
+import dev.mixtral.server.engine.EngineConfig;
+import dev.mixtral.server.engine.InferenceEngine;
 import dev.mixtral.model.forward.KvCache;
 import dev.mixtral.model.forward.LocalExperts;
 import org.junit.jupiter.api.AfterAll;

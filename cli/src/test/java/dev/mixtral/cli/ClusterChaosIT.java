@@ -3,11 +3,11 @@ package dev.mixtral.cli;
 import dev.mixtral.coordinator.RemoteNode;
 import dev.mixtral.model.Golden;
 import dev.mixtral.model.MixtralModel;
-import dev.mixtral.model.engine.EngineConfig;
-import dev.mixtral.model.engine.FinishReason;
-import dev.mixtral.model.engine.GenerationRequest;
-import dev.mixtral.model.engine.InferenceEngine;
-import dev.mixtral.model.engine.TokenSink;
+import dev.mixtral.server.engine.EngineConfig;
+import dev.mixtral.model.generate.FinishReason;
+import dev.mixtral.model.generate.GenerationRequest;
+import dev.mixtral.server.engine.InferenceEngine;
+import dev.mixtral.model.generate.TokenSink;
 import dev.mixtral.model.forward.Generator;
 import dev.mixtral.model.forward.KvCache;
 import dev.mixtral.model.forward.SamplingParams;
@@ -49,7 +49,7 @@ class ClusterChaosIT {
         List<int[]> reference = new ArrayList<>();
         try (MixtralModel local = MixtralModel.local(Q8)) {
             Generator g = new Generator(local.transformer(), KvCache.Type.F32, 256);
-            for (int s = 0; s < SEEDS; s++) reference.add(g.generate(prompt, TOKENS, sampling(s), t -> true));
+            for (int s = 0; s < SEEDS; s++) reference.add(g.generate(prompt, TOKENS, sampling(s)));
         }
         ExecutorService clients = Executors.newFixedThreadPool(STREAMS);
         try (LocalCluster cluster = ClusterSupport.nodes(Q8, 4, 2);
@@ -137,7 +137,7 @@ class ClusterChaosIT {
             List<Integer> out = Collections.synchronizedList(new ArrayList<>());
             CompletableFuture<FinishReason> done = new CompletableFuture<>();
             long[] last = {System.nanoTime()};
-            engine.submit(new GenerationRequest(prompt, TOKENS, sampling(seed), new int[0]), new TokenSink() {
+            engine.submit(new GenerationRequest(prompt, TOKENS, sampling(seed), dev.mixtral.model.generate.StopPolicy.NONE), new TokenSink() {
                 @Override public boolean onToken(int token) {
                     long now = System.nanoTime();
                     if (!out.isEmpty()) latencies.add(now - last[0]);

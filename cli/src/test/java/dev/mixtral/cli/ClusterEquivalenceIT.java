@@ -34,7 +34,7 @@ class ClusterEquivalenceIT {
         try (MixtralModel local = MixtralModel.local(Q8)) {
             Generator g = new Generator(local.transformer(), KvCache.Type.F32, 256);
             for (Golden.Case c : Golden.load("Q8_0").cases()) {
-                int[] tokens = g.generate(c.promptIds(), TOKENS, SamplingParams.GREEDY, t -> true);
+                int[] tokens = g.generate(c.promptIds(), TOKENS, SamplingParams.GREEDY);
                 expected.add(new Expected(c.promptIds(), tokens, g.score(ClusterSupport.concat(c.promptIds(), tokens))));
             }
         }
@@ -66,12 +66,12 @@ class ClusterEquivalenceIT {
             await().atMost(ClusterSupport.WAIT).until(() -> remote.coordinator().routingTable().nodes().size() == nodes);
             Generator g = remote.generator();
             // warm-up (class loading, JIT, connections) kept out of the figures
-            g.generate(expected.get(0).prompt(), 4, SamplingParams.GREEDY, t -> true);
+            g.generate(expected.get(0).prompt(), 4, SamplingParams.GREEDY);
 
             FanOutStats.Snapshot s0 = remote.stats();
             int decodeTokens = 0;
             for (Expected e : expected) {
-                assertThat(g.generate(e.prompt(), TOKENS, SamplingParams.GREEDY, t -> true)).containsExactly(e.tokens());
+                assertThat(g.generate(e.prompt(), TOKENS, SamplingParams.GREEDY)).containsExactly(e.tokens());
                 decodeTokens += e.prompt().length + TOKENS - 1;
             }
             FanOutStats.Snapshot generate = remote.stats().minus(s0);

@@ -5,6 +5,7 @@ import dev.mixtral.coordinator.RemoteNode;
 import dev.mixtral.model.Golden;
 import dev.mixtral.model.MixtralModel;
 import dev.mixtral.model.forward.Generator;
+import dev.mixtral.model.generate.GenerationRequest;
 import dev.mixtral.model.forward.KvCache;
 import dev.mixtral.model.forward.SamplingParams;
 import org.junit.jupiter.api.Test;
@@ -32,19 +33,20 @@ class ClusterFailureIT {
         Golden.Case c = Golden.load("Q8_0").cases().get(0);
         int[] reference;
         try (MixtralModel local = MixtralModel.local(Q8)) {
-            reference = new Generator(local.transformer(), KvCache.Type.F32, 256).generate(c.promptIds(), 32, SamplingParams.GREEDY, t -> true);
+            reference = new Generator(local.transformer(), KvCache.Type.F32, 256).generate(c.promptIds(), 32, SamplingParams.GREEDY);
         }
         try (LocalCluster cluster = ClusterSupport.nodes(Q8, 2, 1);
              var remote = ClusterSupport.Remote.open(Q8, cluster, CALL_TIMEOUT)) {
             Generator g = remote.generator();
-            assertThat(g.generate(c.promptIds(), 32, SamplingParams.GREEDY, t -> true)).containsExactly(reference);
+            assertThat(g.generate(c.promptIds(), 32, SamplingParams.GREEDY)).containsExactly(reference);
             RemoteNode victim = remote.coordinator().routingTable().choose(7);
             assertThat(cluster.node(1).experts()).containsExactly(4, 5, 6, 7);
 
-            // a long generation in flight when node-1 dies
+            // a long generation in flight when node-1 dies: up to the whole context
             AtomicInteger produced = new AtomicInteger();
+            int untilFull = remote.model().config().context() - c.promptIds().length;
             CompletableFuture<int[]> running = CompletableFuture.supplyAsync(() ->
-                    g.generate(c.promptIds(), 4000, SamplingParams.GREEDY, t -> produced.incrementAndGet() > 0));
+                    g.generate(new GenerationRequest(c.promptIds(), untilFull, SamplingParams.GREEDY), t -> produced.incrementAndGet()));
             await().atMost(Duration.ofSeconds(30)).until(() -> produced.get() >= 5);
             long killed = System.nanoTime();
             cluster.kill(1);
@@ -60,13 +62,13 @@ class ClusterFailureIT {
                         if (x.node() != null) assertThat(x.node()).isEqualTo(victim.address());
                         assertThat(x.getMessage()).contains("layer " + x.layer());
                     });
-            assertThat(produced.get()).isLessThan(4000);
+            assertThat(produced.get()).isLessThan(untilFull);
 
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
                     .until(() -> remote.coordinator().routingTable().missing(), m -> m.equals(java.util.Set.of(4, 5, 6, 7)));
             System.out.println("[cluster figures] coordinator noticed the dead node " + ms(killed) + " after the kill (failure detector)");
             // now refused before any call: the experts the batch needs, of those the dead node held
-            assertThatThrownBy(() -> g.generate(c.promptIds(), 8, SamplingParams.GREEDY, t -> true))
+            assertThatThrownBy(() -> g.generate(c.promptIds(), 8, SamplingParams.GREEDY))
                     .isInstanceOfSatisfying(ExpertUnavailableException.class, e -> {
                         assertThat(e.experts()).isNotEmpty().isSubsetOf(4, 5, 6, 7);
                         assertThat(e.node()).isNull();
@@ -78,7 +80,7 @@ class ClusterFailureIT {
             await().atMost(ClusterSupport.WAIT).pollInterval(Duration.ofMillis(100))
                     .until(() -> remote.coordinator().routingTable().complete());
             System.out.println("[cluster figures] restarted node covered again " + ms(restarted) + " after its start (JVM start + join)");
-            assertThat(g.generate(c.promptIds(), 32, SamplingParams.GREEDY, t -> true)).containsExactly(reference);
+            assertThat(g.generate(c.promptIds(), 32, SamplingParams.GREEDY)).containsExactly(reference);
         }
     }
 
@@ -87,7 +89,7 @@ class ClusterFailureIT {
         Golden.Case c = Golden.load("Q8_0").cases().get(1);
         int[] reference;
         try (MixtralModel local = MixtralModel.local(Q8)) {
-            reference = new Generator(local.transformer(), KvCache.Type.F32, 256).generate(c.promptIds(), 200, SamplingParams.GREEDY, t -> true);
+            reference = new Generator(local.transformer(), KvCache.Type.F32, 256).generate(c.promptIds(), 200, SamplingParams.GREEDY);
         }
         // 3 nodes, each expert on 2 of them: losing any one node loses no expert
         try (LocalCluster cluster = ClusterSupport.nodes(Q8, 3, 2);
@@ -99,7 +101,7 @@ class ClusterFailureIT {
             Generator g = remote.generator();
             AtomicInteger produced = new AtomicInteger();
             CompletableFuture<int[]> running = CompletableFuture.supplyAsync(() ->
-                    g.generate(c.promptIds(), 200, SamplingParams.GREEDY, t -> produced.incrementAndGet() > 0));
+                    g.generate(new GenerationRequest(c.promptIds(), 200, SamplingParams.GREEDY), t -> produced.incrementAndGet()));
             await().atMost(Duration.ofSeconds(60)).until(() -> produced.get() >= 10);
             int atKill = produced.get();
             cluster.kill(1);

@@ -48,7 +48,7 @@ class ClusterMemoryIT {
             ClusterSupport.assertSameLogits(g.score(tokens), expected, spec.vocab());
             FanOutStats.Snapshot prefill = remote.stats().minus(s0);
             FanOutStats.Snapshot s1 = remote.stats();
-            g.generate(new int[]{1, 415, 2936}, 24, dev.mixtral.model.forward.SamplingParams.GREEDY, t -> true);
+            g.generate(new int[]{1, 415, 2936}, 24, dev.mixtral.model.forward.SamplingParams.GREEDY);
             FanOutStats.Snapshot decode = remote.stats().minus(s1);
 
             long coordinator = residentBytesOf(ProcessHandle.current().pid(), model);

@@ -1,11 +1,11 @@
 package dev.mixtral.cli;
 
 import dev.mixtral.coordinator.RemoteNode;
-import dev.mixtral.coordinator.api.ApiServer;
-import dev.mixtral.coordinator.api.ServerMetrics;
+import dev.mixtral.server.api.ApiServer;
+import dev.mixtral.server.api.ServerMetrics;
 import dev.mixtral.model.Golden;
-import dev.mixtral.model.engine.EngineConfig;
-import dev.mixtral.model.engine.InferenceEngine;
+import dev.mixtral.server.engine.EngineConfig;
+import dev.mixtral.server.engine.InferenceEngine;
 import dev.mixtral.model.forward.KvCache;
 import dev.mixtral.model.forward.SamplingParams;
 import org.junit.jupiter.api.Assumptions;
@@ -38,7 +38,7 @@ class ClusterPageIT {
                     .until(() -> remote.coordinator().routingTable().nodes().size() == 3);
             ClusterPage.serve(api, remote.coordinator(), engine);
             // some load, so the heatmap has counts
-            remote.generator().generate(Golden.load("Q8_0").cases().get(0).promptIds(), 8, SamplingParams.GREEDY, t -> true);
+            remote.generator().generate(Golden.load("Q8_0").cases().get(0).promptIds(), 8, SamplingParams.GREEDY);
 
             Path profile = Files.createTempDirectory("chromium-profile");
             Process p = new ProcessBuilder(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + profile,

@@ -28,7 +28,7 @@ class ClusterRestartIT {
         Golden.Case c = Golden.load("Q8_0").cases().get(0);
         int[] reference;
         try (MixtralModel local = MixtralModel.local(Q8)) {
-            reference = new Generator(local.transformer(), KvCache.Type.F32, 256).generate(c.promptIds(), 16, SamplingParams.GREEDY, t -> true);
+            reference = new Generator(local.transformer(), KvCache.Type.F32, 256).generate(c.promptIds(), 16, SamplingParams.GREEDY);
         }
         try (LocalCluster cluster = ClusterSupport.nodes(Q8, 3, 2);
              var remote = ClusterSupport.Remote.openCold(Q8, cluster, Duration.ofSeconds(10))) {
@@ -41,7 +41,7 @@ class ClusterRestartIT {
                 cluster.kill(victim);
                 await().atMost(ClusterSupport.WAIT).pollInterval(Duration.ofMillis(100))
                         .until(() -> remote.coordinator().routingTable().nodes().size() == 2);
-                assertThat(g.generate(c.promptIds(), 16, SamplingParams.GREEDY, t -> true)).as("served by the replicas").containsExactly(reference);
+                assertThat(g.generate(c.promptIds(), 16, SamplingParams.GREEDY)).as("served by the replicas").containsExactly(reference);
 
                 cluster.start(victim);
                 await().atMost(ClusterSupport.WAIT).pollInterval(Duration.ofMillis(100))
@@ -54,21 +54,21 @@ class ClusterRestartIT {
                 System.out.println("[restart] node-" + victim + " rejoined the running cluster as " + back);
 
                 long callsBefore = remote.stats().nodeCalls();
-                assertThat(g.generate(c.promptIds(), 16, SamplingParams.GREEDY, t -> true)).containsExactly(reference);
+                assertThat(g.generate(c.promptIds(), 16, SamplingParams.GREEDY)).containsExactly(reference);
                 assertThat(remote.stats().nodeCalls()).isGreaterThan(callsBefore);
                 // the restarted node gets its share again: some expert is routed to it
                 assertThat(back.experts()).anyMatch(e -> remote.coordinator().routingTable().choose(e).id().equals(back.id()));
             }
 
             // node 2 asked to stop (SIGTERM, as a rolling update does) while a generation runs: drained, nothing lost
-            var running = java.util.concurrent.CompletableFuture.supplyAsync(() -> g.generate(c.promptIds(), 48, SamplingParams.GREEDY, t -> true));
+            var running = java.util.concurrent.CompletableFuture.supplyAsync(() -> g.generate(c.promptIds(), 48, SamplingParams.GREEDY));
             long stopAt = System.nanoTime();
             cluster.node(2).process().destroy();
             assertThat(cluster.node(2).process().waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("node-2 exits after draining").isTrue();
             System.out.printf("[restart] node-2 stopped by SIGTERM in %.0f ms%n", (System.nanoTime() - stopAt) / 1e6);
             int[] reference48;
             try (MixtralModel local = MixtralModel.local(Q8)) {
-                reference48 = new Generator(local.transformer(), KvCache.Type.F32, 256).generate(c.promptIds(), 48, SamplingParams.GREEDY, t -> true);
+                reference48 = new Generator(local.transformer(), KvCache.Type.F32, 256).generate(c.promptIds(), 48, SamplingParams.GREEDY);
             }
             assertThat(running.get(120, java.util.concurrent.TimeUnit.SECONDS)).containsExactly(reference48);
             assertThat(cluster.node(2).process().exitValue()).as("ended by its own SIGTERM handling, not killed").isEqualTo(143);

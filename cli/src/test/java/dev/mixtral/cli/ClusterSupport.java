@@ -66,7 +66,7 @@ final class ClusterSupport {
 
         static Remote open(Path path, Coordinator.Settings settings) {
             AtomicReference<Coordinator> c = new AtomicReference<>();
-            MixtralModel m = MixtralModel.open(path, files -> {
+            MixtralModel m = MixtralModel.openWith(path, files -> {
                 c.set(Coordinator.join(settings, files));
                 try {
                     c.get().awaitReady(WAIT);
@@ -74,7 +74,7 @@ final class ClusterSupport {
                     c.get().close();
                     throw e;
                 }
-                return c.get().experts();
+                return c.get();
             });
             return new Remote(m, c.get());
         }

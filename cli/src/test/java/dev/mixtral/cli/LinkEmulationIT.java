@@ -53,7 +53,7 @@ class LinkEmulationIT {
         try (MixtralModel local = MixtralModel.local(MODEL)) {
             Generator g = new Generator(local.transformer(), KvCache.Type.F32, 256);
             expectedLogits = g.score(tokens);
-            expectedGenerated = g.generate(prompt, 8, SamplingParams.GREEDY, t -> true);
+            expectedGenerated = g.generate(prompt, 8, SamplingParams.GREEDY);
         }
         int seedPort = ClusterSupport.freePort();
         for (int i = 0; i < SHARES.size(); i++) {
@@ -80,7 +80,7 @@ class LinkEmulationIT {
         try (var remote = ClusterSupport.Remote.open(MODEL, "127.0.0.1:" + seedPort, Duration.ofSeconds(60), 20)) {
             Generator g = remote.generator();
             clusterLogits = g.score(tokens);
-            clusterGenerated = g.generate(prompt, 8, SamplingParams.GREEDY, t -> true);
+            clusterGenerated = g.generate(prompt, 8, SamplingParams.GREEDY);
         }
     }
 

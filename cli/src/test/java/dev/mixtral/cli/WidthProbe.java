@@ -52,7 +52,7 @@ final class WidthProbe {
     /** The answer of a model computed in this process (experts local or remote, as {@code model} was opened). */
     static Answer answer(MixtralModel model) {
         Generator g = new Generator(model.transformer(), KvCache.Type.F32, 256);
-        int[] tokens = g.generate(PROMPT, TOKENS, SamplingParams.GREEDY, t -> true);
+        int[] tokens = g.generate(PROMPT, TOKENS, SamplingParams.GREEDY);
         return new Answer(tokens, g.score(ClusterSupport.concat(PROMPT, tokens)));
     }
 

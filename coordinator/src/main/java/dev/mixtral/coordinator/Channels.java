@@ -1,5 +1,6 @@
 package dev.mixtral.coordinator;
 
+import dev.mixtral.cluster.WireFormat;
 import dev.mixtral.cluster.tls.ClusterTls;
 import dev.mixtral.cluster.tls.GrpcTls;
 import io.grpc.ManagedChannel;
@@ -7,14 +8,11 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 
 /** Every channel to an expert node is built here, so transport security can be added in one place. */
 final class Channels {
-    /** A prefill step sends every prompt token's rows in one call: far beyond gRPC's 4 MiB default. */
-    static final int MAX_MESSAGE_BYTES = 1 << 30;
-
     private Channels() {}
 
     static ManagedChannel open(String hostPort, ClusterTls tls) {
         return NettyChannelBuilder.forTarget(hostPort, GrpcTls.channel(tls))
-                .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+                .maxInboundMessageSize(WireFormat.MAX_MESSAGE_BYTES)
                 // callbacks only complete futures: run them on the transport thread, saving a hop per call
                 .directExecutor()
                 .build();

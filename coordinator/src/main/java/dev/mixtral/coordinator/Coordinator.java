@@ -1,6 +1,8 @@
 package dev.mixtral.coordinator;
 
 import dev.mixtral.cluster.tls.ClusterTls;
+import dev.mixtral.model.forward.ExpertBackend;
+import dev.mixtral.model.forward.ExpertExecutor;
 import dev.mixtral.model.tensor.GgmlType;
 import dev.mixtral.model.weights.ModelFiles;
 
@@ -9,9 +11,10 @@ import java.util.List;
 
 /**
  * The coordinator role: a cluster member that knows which expert nodes serve its model and computes
- * experts through them ({@link #experts()}, for {@code MixtralModel.open(path, files -> …)}).
+ * experts through them. As a model's {@link ExpertBackend} ({@code MixtralModel.openWith(path, files -> …)})
+ * it owns its membership and connections: closing it leaves the cluster.
  */
-public final class Coordinator implements AutoCloseable {
+public final class Coordinator implements ExpertBackend {
     /**
      * @param seeds       {@code host:port} of cluster members to join
      * @param host        this process's cluster address (reachable from the nodes)
@@ -55,7 +58,7 @@ public final class Coordinator implements AutoCloseable {
         this.registry = registry;
         this.membership = membership;
         this.seeds = s.seeds();
-        this.experts = new RemoteExperts(registry, files.fingerprint(), files.config().dim(), s.callTimeout(), s.wireType(), s.hedging(), this::close);
+        this.experts = new RemoteExperts(registry, files.fingerprint(), files.config().dim(), s.callTimeout(), s.wireType(), s.hedging());
     }
 
     /** Joins the cluster; nodes are added to the routing table as they are found (see {@link #awaitReady}). */
@@ -88,6 +91,30 @@ public final class Coordinator implements AutoCloseable {
     /** How many times a node was taken out of routing after a failed call, before membership said anything. */
     public long suspicions() {
         return registry.suspicions();
+    }
+
+    @Override
+    public ExpertExecutor executor() {
+        return experts;
+    }
+
+    @Override
+    public String notReady() {
+        var missing = registry.table().missing();
+        return missing.isEmpty() ? null : "experts " + missing + " are not held by any live expert node";
+    }
+
+    @Override
+    public String statistics() {
+        var s = experts.stats().snapshot();
+        return String.format("[experts on %d nodes: %d layer calls, %.2f ms each (%.2f ms outside the nodes' compute), %.1f KiB sent + %.1f KiB received]",
+                registry.table().nodes().size(), s.layerCalls(), s.wallMsPerLayer(), s.overheadMsPerLayer(),
+                s.bytesSent() / 1024.0, s.bytesReceived() / 1024.0);
+    }
+
+    @Override
+    public void observeNodeCalls(NodeCallObserver observer) {
+        experts.observe(observer::nodeCall);
     }
 
     public RoutingTable routingTable() {

@@ -1,6 +1,7 @@
 package dev.mixtral.coordinator;
 
 import com.google.protobuf.UnsafeByteOperations;
+import dev.mixtral.cluster.WireFormat;
 import dev.mixtral.model.forward.ExpertBatch;
 import dev.mixtral.model.forward.ExpertExecutor;
 import dev.mixtral.model.tensor.GgmlType;
@@ -32,7 +33,7 @@ import java.util.concurrent.TimeoutException;
  * <p>Nodes are stateless, so a failed call could be re-planned on the remaining replicas: that is
  * the place for failover ({@link #compute} → {@link #plan} without the failed node).
  */
-public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
+public final class RemoteExperts implements ExpertExecutor {
     private final NodeRegistry registry;
     private final String fingerprint;
     private final int dim;
@@ -42,7 +43,6 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
     private final FanOutStats stats = new FanOutStats();
     private final Hedging hedging;
     private final ExpertLoad load;
-    private final Runnable onClose;
     private volatile CallObserver observer = (node, nanos, ok) -> {};
 
     /** Told of every node call as it ends: which node, how long, whether it succeeded (for metrics). */
@@ -55,12 +55,11 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
         this.observer = observer;
     }
 
-    RemoteExperts(NodeRegistry registry, String fingerprint, int dim, Duration callTimeout, GgmlType wireType, Runnable onClose) {
-        this(registry, fingerprint, dim, callTimeout, wireType, Hedging.Policy.DEFAULT, onClose);
+    RemoteExperts(NodeRegistry registry, String fingerprint, int dim, Duration callTimeout, GgmlType wireType) {
+        this(registry, fingerprint, dim, callTimeout, wireType, Hedging.Policy.DEFAULT);
     }
 
-    RemoteExperts(NodeRegistry registry, String fingerprint, int dim, Duration callTimeout, GgmlType wireType, Hedging.Policy hedging,
-                  Runnable onClose) {
+    RemoteExperts(NodeRegistry registry, String fingerprint, int dim, Duration callTimeout, GgmlType wireType, Hedging.Policy hedging) {
         this.registry = registry;
         this.hedging = new Hedging(hedging);
         this.load = new ExpertLoad(registry.layers(), registry.experts());
@@ -68,13 +67,7 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
         this.dim = dim;
         this.callTimeout = callTimeout;
         this.wireType = wireType;
-        this.wireDType = switch (wireType) {
-            case F32 -> DType.DTYPE_F32;
-            case BF16 -> DType.DTYPE_BF16;
-            case F16 -> DType.DTYPE_F16;
-            default -> throw new IllegalArgumentException("the wire type must be F32, BF16 or F16, not " + wireType);
-        };
-        this.onClose = onClose;
+        this.wireDType = WireFormat.dtype(wireType);
     }
 
     public FanOutStats stats() {
@@ -314,11 +307,5 @@ public final class RemoteExperts implements ExpertExecutor, AutoCloseable {
         for (int i : call.indices()) experts.add(batch.experts()[i]);
         return new ExpertUnavailableException(batch.layer(), experts, call.node().address(), "layer " + batch.layer()
                 + ": experts " + experts + " failed on expert node " + call.node() + ": " + why, cause);
-    }
-
-    /** Leaves the cluster and closes the connections to the nodes. */
-    @Override
-    public void close() {
-        onClose.run();
     }
 }

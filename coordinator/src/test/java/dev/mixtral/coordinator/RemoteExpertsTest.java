@@ -105,7 +105,7 @@ class RemoteExpertsTest {
     }
 
     RemoteExperts remote(Duration deadline) {
-        return new RemoteExperts(registry, files.fingerprint(), files.config().dim(), deadline, GgmlType.F32, () -> {});
+        return new RemoteExperts(registry, files.fingerprint(), files.config().dim(), deadline, GgmlType.F32);
     }
 
     static SortedSet<Integer> range(int from, int to) {
@@ -196,7 +196,7 @@ class RemoteExpertsTest {
             assertThat(received.stream().map(ComputeRequest::getLayer).distinct().sorted().toList())
                     .isEqualTo(java.util.stream.IntStream.range(0, files.config().layers()).boxed().toList());
             ExpertBatch b = batch(6, 1);
-            float[][] remote = new RemoteExperts(warming, files.fingerprint(), files.config().dim(), HEALTHY_DEADLINE, GgmlType.F32, () -> {}).compute(b);
+            float[][] remote = new RemoteExperts(warming, files.fingerprint(), files.config().dim(), HEALTHY_DEADLINE, GgmlType.F32).compute(b);
             float[][] local = all.compute(b);
             for (int i = 0; i < local.length; i++) assertThat(remote[i]).containsExactly(local[i]);
             assertThat(received).hasSize(51);
@@ -211,7 +211,7 @@ class RemoteExpertsTest {
             warming.awaitCoverage(Duration.ofSeconds(20));
             assertThat(received).hasSizeLessThanOrEqualTo(ConnectionWarmUp.IN_FLIGHT); // stopped at the first refusal
             ExpertBatch b = batch(3);
-            float[][] remote = new RemoteExperts(warming, files.fingerprint(), files.config().dim(), HEALTHY_DEADLINE, GgmlType.F32, () -> {}).compute(b);
+            float[][] remote = new RemoteExperts(warming, files.fingerprint(), files.config().dim(), HEALTHY_DEADLINE, GgmlType.F32).compute(b);
             assertThat(remote[0]).containsExactly(all.compute(b)[0]);
         }
     }

@@ -1,5 +1,6 @@
 package dev.mixtral.node;
 
+import dev.mixtral.cluster.WireFormat;
 import dev.mixtral.cluster.tls.ClusterTls;
 import dev.mixtral.cluster.tls.GrpcTls;
 import io.grpc.BindableService;
@@ -13,9 +14,6 @@ import java.util.concurrent.TimeUnit;
 
 /** The node's gRPC server. Built here only, so transport security can be added in one place. */
 final class ExpertServer implements AutoCloseable {
-    /** A prefill step sends every prompt token's rows in one call: far beyond gRPC's 4 MiB default. */
-    static final int MAX_MESSAGE_BYTES = 1 << 30;
-
     /** Longest wait for calls in flight on stopping: beyond the coordinators' default call deadline (10 s). */
     static final int DRAIN_SECONDS = 15;
 
@@ -29,7 +27,7 @@ final class ExpertServer implements AutoCloseable {
     static ExpertServer start(String host, int port, BindableService service, ClusterTls tls) {
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port), GrpcTls.server(tls, "expert node gRPC"))
                 .addService(service)
-                .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+                .maxInboundMessageSize(WireFormat.MAX_MESSAGE_BYTES)
                 // compute on the transport thread: the coordinator waits for each layer call, so handing it
                 // to another thread only adds a wake-up per call (measured: decode fan-out overhead
                 // 9.4-10.3 → 7.9-8.6 ms per layer call, 8.8-9.1 → 9.8-9.9 tokens/s on the layer-shape model)

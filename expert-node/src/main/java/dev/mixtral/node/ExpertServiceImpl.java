@@ -4,11 +4,11 @@ import com.google.protobuf.UnsafeByteOperations;
 import dev.mixtral.model.ModelConfig;
 import dev.mixtral.model.forward.ExpertBatch;
 import dev.mixtral.model.forward.LocalExperts;
+import dev.mixtral.cluster.WireFormat;
 import dev.mixtral.model.tensor.GgmlType;
 import dev.mixtral.model.tensor.PackedRows;
 import dev.mixtral.proto.v1.ComputeRequest;
 import dev.mixtral.proto.v1.ComputeResponse;
-import dev.mixtral.proto.v1.DType;
 import dev.mixtral.proto.v1.DescribeRequest;
 import dev.mixtral.proto.v1.ExpertRows;
 import dev.mixtral.proto.v1.ExpertServiceGrpc;
@@ -60,7 +60,7 @@ final class ExpertServiceImpl extends ExpertServiceGrpc.ExpertServiceImplBase {
             throw new IllegalStateException("model fingerprint " + request.getModelFingerprint()
                     + " differs from this node's " + fingerprint + " (" + nodeName + ")");
         }
-        GgmlType type = type(request.getDtype());
+        GgmlType type = WireFormat.type(request.getDtype());
         int n = request.getInputsCount();
         int dim = config.dim();
         int[] ids = new int[n];
@@ -89,15 +89,6 @@ final class ExpertServiceImpl extends ExpertServiceGrpc.ExpertServiceImplBase {
                     .setData(UnsafeByteOperations.unsafeWrap(PackedRows.pack(outputs[i], type))));
         }
         return out.build();
-    }
-
-    static GgmlType type(DType dtype) {
-        return switch (dtype) {
-            case DTYPE_F32 -> GgmlType.F32;
-            case DTYPE_BF16 -> GgmlType.BF16;
-            case DTYPE_F16 -> GgmlType.F16;
-            default -> throw new IllegalArgumentException("unknown dtype " + dtype);
-        };
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.mixtral.model;
 
+import dev.mixtral.model.forward.ExpertBackend;
 import dev.mixtral.model.forward.ExpertExecutor;
 import dev.mixtral.model.forward.LocalExperts;
 import dev.mixtral.model.forward.Transformer;
@@ -18,9 +19,9 @@ public final class MixtralModel implements AutoCloseable {
     private final ModelFiles files;
     private final Transformer transformer;
     private final Tokenizer tokenizer;
-    private final ExpertExecutor experts;
+    private final ExpertBackend experts;
 
-    private MixtralModel(ModelFiles files, Transformer transformer, Tokenizer tokenizer, ExpertExecutor experts) {
+    private MixtralModel(ModelFiles files, Transformer transformer, Tokenizer tokenizer, ExpertBackend experts) {
         this.files = files;
         this.transformer = transformer;
         this.tokenizer = tokenizer;
@@ -32,18 +33,20 @@ public final class MixtralModel implements AutoCloseable {
         return open(path, LocalExperts::loadAll);
     }
 
-    /**
-     * Dense weights here, experts wherever {@code experts} puts them. The model owns the executor: if it
-     * is {@link AutoCloseable} (remote experts holding connections), closing the model closes it.
-     */
+    /** Dense weights here, experts in this process computed by the executor {@code experts} makes of the files. */
     public static MixtralModel open(Path path, Function<ModelFiles, ExpertExecutor> experts) {
+        return openWith(path, files -> ExpertBackend.inProcess(experts.apply(files)));
+    }
+
+    /** Dense weights here, experts wherever the backend {@code experts} starts puts them; the model owns the backend. */
+    public static MixtralModel openWith(Path path, Function<ModelFiles, ExpertBackend> experts) {
         ModelFiles files = ModelFiles.open(path);
         try {
             Tokenizer tokenizer = files.vocabulary().map(Tokenizer::new).orElse(null);
             var dense = files.loadDense(); // first: the experts may take long (a cluster to wait for)
-            ExpertExecutor executor = experts.apply(files);
-            Transformer transformer = new Transformer(files.config(), dense, executor);
-            return new MixtralModel(files, transformer, tokenizer, executor);
+            ExpertBackend backend = experts.apply(files);
+            Transformer transformer = new Transformer(files.config(), dense, backend.executor());
+            return new MixtralModel(files, transformer, tokenizer, backend);
         } catch (RuntimeException e) {
             files.close();
             throw e;
@@ -53,6 +56,7 @@ public final class MixtralModel implements AutoCloseable {
     public ModelFiles files() { return files; }
     public ModelConfig config() { return files.config(); }
     public Transformer transformer() { return transformer; }
+    public ExpertBackend experts() { return experts; }
 
     public Optional<Tokenizer> tokenizerIfPresent() {
         return Optional.ofNullable(tokenizer);
@@ -69,9 +73,7 @@ public final class MixtralModel implements AutoCloseable {
     @Override
     public void close() {
         try {
-            if (experts instanceof AutoCloseable c) c.close();
-        } catch (Exception e) {
-            throw new IllegalStateException("closing the expert executor: " + e.getMessage(), e);
+            experts.close();
         } finally {
             files.close();
         }

@@ -1,13 +1,17 @@
 package dev.mixtral.model.forward;
 
-import java.util.ArrayList;
+import dev.mixtral.model.generate.CollectedTokens;
+import dev.mixtral.model.generate.GenerationBatch;
+import dev.mixtral.model.generate.GenerationRequest;
+import dev.mixtral.model.generate.TokenSink;
+
 import java.util.List;
-import java.util.function.IntPredicate;
+import java.util.function.IntConsumer;
 
 /**
- * Generates one sequence: prefills the prompt in chunks, then decodes token by token until a stop
- * condition. The serving scheduler batches many sequences through the same {@link Transformer}; this is
- * the plain loop the CLI uses.
+ * One request at a time on the caller's thread, for the CLI, benchmarks and tests: generation runs
+ * through {@link GenerationBatch}, the same loop and rules as the serving engine, and
+ * {@link #score} gives teacher-forced logits.
  */
 public final class Generator {
     private final Transformer transformer;
@@ -20,32 +24,25 @@ public final class Generator {
         this.prefillChunk = prefillChunk;
     }
 
+    /** Runs the request to its end; the sink hears everything before this returns. */
+    public void generate(GenerationRequest request, TokenSink sink) {
+        GenerationBatch.run(transformer, kvType, prefillChunk, request, sink);
+    }
+
     /**
-     * @param onToken called with each new token; return false to stop (e.g. end of sequence)
-     * @return the generated tokens (including a stop token if {@code onToken} rejected it)
+     * Runs the request to its end and returns its tokens (never a stop token); {@code onToken} sees each as it
+     * comes. A failed forward step is thrown.
      */
-    public int[] generate(int[] prompt, int maxTokens, SamplingParams params, IntPredicate onToken) {
-        if (prompt.length == 0) throw new IllegalArgumentException("the prompt has no tokens");
-        int context = transformer.config().context();
-        if (prompt.length >= context) {
-            throw new IllegalArgumentException("prompt of " + prompt.length + " tokens does not fit the context length " + context);
-        }
-        Sequence seq = new Sequence(new KvCache(transformer.config(), kvType));
-        Sampler sampler = new Sampler(params);
-        float[] logits = null;
-        for (int start = 0; start < prompt.length; start += prefillChunk) {
-            int[] chunk = java.util.Arrays.copyOfRange(prompt, start, Math.min(prompt.length, start + prefillChunk));
-            logits = transformer.forward(List.of(new Transformer.Chunk(seq, chunk, false)))[0];
-        }
-        List<Integer> out = new ArrayList<>();
-        int limit = Math.min(maxTokens, context - prompt.length);
-        while (out.size() < limit) {
-            int token = sampler.next(logits);
-            out.add(token);
-            if (!onToken.test(token) || out.size() == limit) break;
-            logits = transformer.forward(List.of(new Transformer.Chunk(seq, new int[]{token}, false)))[0];
-        }
-        return out.stream().mapToInt(Integer::intValue).toArray();
+    public int[] generate(GenerationRequest request, IntConsumer onToken) {
+        CollectedTokens out = new CollectedTokens(onToken);
+        generate(request, out);
+        out.reason();
+        return out.tokens();
+    }
+
+    /** Exactly {@code maxTokens} tokens (no stop token), which must fit the context with the prompt. */
+    public int[] generate(int[] prompt, int maxTokens, SamplingParams params) {
+        return generate(new GenerationRequest(prompt, maxTokens, params), t -> {});
     }
 
     /** Teacher-forced scoring: logits after every position of {@code tokens} ({@code tokens.length × vocab}). */

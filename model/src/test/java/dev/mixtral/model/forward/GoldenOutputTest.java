@@ -36,7 +36,7 @@ class GoldenOutputTest {
         Golden golden = goldenOf(source);
         Generator generator = new Generator(load(file(source)), KvCache.Type.F32, 512);
         for (Golden.Case c : golden.cases()) {
-            int[] tokens = generator.generate(c.promptIds(), c.exactGenerated().length, SamplingParams.GREEDY, t -> true);
+            int[] tokens = generator.generate(c.promptIds(), c.exactGenerated().length, SamplingParams.GREEDY);
             assertThat(tokens).as("%s: %s", type, c.prompt()).containsExactly(c.exactGenerated());
             if (type.equals("F32")) {
                 assertThat(tokens).as("llama.cpp f32-KV tokens").containsExactly(c.llamaKvF32Generated());

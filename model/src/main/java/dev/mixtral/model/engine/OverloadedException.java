@@ -1,8 +1,0 @@
-package dev.mixtral.model.engine;
-
-/** The engine's queue is full (HTTP 429): retry later. */
-public class OverloadedException extends RuntimeException {
-    public OverloadedException(String message) {
-        super(message);
-    }
-}
