@@ -79,7 +79,7 @@ final class ServeCommand implements Callable<Integer> {
                         kvBudgetMb != null ? kvBudgetMb << 20 : defaults.kvBudgetBytes(), settings.prefillChunk(), settings.kvType());
                 String id = servedModelName != null ? servedModelName : modelId(m.files().path());
                 m.experts().observeNodeCalls(metrics::expertCall);
-                Coordinator coordinator = m.experts() instanceof Coordinator c ? c : null; // the cluster's own metrics and page
+                Coordinator coordinator = m.experts().unwrap(Coordinator.class).orElse(null); // the cluster's own metrics and page
                 if (coordinator != null) ClusterMetrics.register(metrics, coordinator);
                 ApiServer.Options options = new ApiServer.Options(host, httpPort(), id, apiKey, m.experts()::notReady);
                 try (InferenceEngine engine = new InferenceEngine(m.transformer(), config);

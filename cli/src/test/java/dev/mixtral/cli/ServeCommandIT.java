@@ -60,7 +60,11 @@ class ServeCommandIT {
             assertThat(body.get("model").asText()).isEqualTo("builtin-small-q8_0-seed42");
             assertThat(body.get("usage").get("completion_tokens").asInt()).isBetween(1, 6);
             String metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
-            assertThat(metrics).contains("mixtral_expert_call_duration_seconds_count{node=");
+            assertThat(metrics).contains("mixtral_expert_call_duration_seconds_count{node=", "mixtral_expert_balancedness");
+            // the cluster page is wired to the coordinator behind the (decorated) expert backend
+            JsonNode cluster = new ObjectMapper().readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/cluster.json")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body());
+            assertThat(cluster.get("nodes")).hasSize(2);
             assertThat(home.resolve("models/builtin-small-q8_0-seed42.gguf")).exists();
         } finally {
             serve.destroy(); // SIGTERM: the shutdown hook stops the expert nodes too

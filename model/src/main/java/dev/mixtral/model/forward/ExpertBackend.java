@@ -43,6 +43,11 @@ public interface ExpertBackend extends AutoCloseable {
     }
 
     /** The same backend with its executor wrapped by {@code decorate} (e.g. to count routed tokens). */
+    /** This backend as {@code type} (looking through decorations), for the edge code that needs a concrete backend's extras. */
+    default <T> java.util.Optional<T> unwrap(Class<T> type) {
+        return type.isInstance(this) ? java.util.Optional.of(type.cast(this)) : java.util.Optional.empty();
+    }
+
     default ExpertBackend decorated(UnaryOperator<ExpertExecutor> decorate) {
         ExpertBackend inner = this;
         ExpertExecutor decorated = decorate.apply(inner.executor());
@@ -52,6 +57,7 @@ public interface ExpertBackend extends AutoCloseable {
             @Override public String statistics() { return inner.statistics(); }
             @Override public void observeNodeCalls(NodeCallObserver observer) { inner.observeNodeCalls(observer); }
             @Override public void close() { inner.close(); }
+            @Override public <T> java.util.Optional<T> unwrap(Class<T> type) { return inner.unwrap(type); }
         };
     }
 }
