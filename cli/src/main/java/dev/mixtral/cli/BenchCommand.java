@@ -144,7 +144,7 @@ final class BenchCommand implements Callable<Integer> {
         for (int i = 0; i < prefillRuns; i++) prefillRunsTps.add(prefill(t, prompt));
         double prefillTps = median(prefillRunsTps);
 
-        FanOutStats stats = m.experts().unwrap(Coordinator.class).map(c -> c.experts().stats()).orElse(null);
+        FanOutStats stats = m.experts().unwrap(Coordinator.class).map(coordinator -> coordinator.experts().stats()).orElse(null);
         var fanOutBefore = stats == null ? null : stats.snapshot();
         Map<String, Double> decodeTps = new LinkedHashMap<>();
         Map<String, List<Double>> decodeRunsTps = new LinkedHashMap<>();
