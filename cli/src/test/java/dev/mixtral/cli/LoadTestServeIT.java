@@ -6,22 +6,12 @@ import dev.mixtral.loadtest.LoadTestCommand;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * {@code loadtest} against {@code serve} on the built-in model (in one process: {@code ServeCommandIT} covers the
@@ -35,30 +25,9 @@ class LoadTestServeIT {
         Path model = home.resolve("builtin-small-q8_0-seed42.gguf"); // the built-in model, named as serve names it
         dev.mixtral.model.synth.SyntheticModel.writeGguf(dev.mixtral.model.synth.SynthSpec.preset(BuiltinModel.PRESET), BuiltinModel.TYPE,
                 BuiltinModel.SEED, model, false);
-        List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElseThrow());
-        cmd.addAll(LocalCluster.JVM_FLAGS);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "serve", "--model", model.toString(),
-                "--port", "0", "--grpc-port", "-1", "--host", "127.0.0.1"));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
-        pb.environment().put("MIXTRAL_HOME", home.toString());
-        pb.environment().remove("MIXTRAL_MODEL");
-        pb.environment().remove("MIXTRAL_SEEDS");
-        Process serve = pb.start();
-        try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(serve.getInputStream(), StandardCharsets.UTF_8));
-            String base = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return out.readLine(); // serve prints its address alone on stdout once ready
-                } catch (Exception e) {
-                    throw new RuntimeException(e);
-                }
-            }).get(180, TimeUnit.SECONDS);
-            assertThat(base).startsWith("http://127.0.0.1:");
-            HttpClient http = HttpClient.newHttpClient();
-            await().atMost(120, TimeUnit.SECONDS).until(() ->
-                    http.send(HttpRequest.newBuilder(URI.create(base + "/ready")).build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
-
+        try (ServeProcess serve = ServeProcess.start(home, "--model", model.toString(), "--port", "0", "--grpc-port", "-1", "--host", "127.0.0.1")
+                .awaitReady(HttpClient.newHttpClient(), Duration.ofSeconds(120))) {
+            String base = serve.base();
             Path json = home.resolve("run.json");
             int code = LoadTestCommand.execute("--url", base, "--concurrency", "2", "--num-prompts", "6", "--input-len", "12", "--output-len", "8",
                     "--warmup", "1", "--metrics-url", base + "/metrics", "--metrics-interval", "500ms", "--json", json.toString(),
@@ -88,12 +57,6 @@ class LoadTestServeIT {
             assertThat(routed).isPositive(); // top-2 routing of every prompt and generated token, in each of the 4 layers
             assertThat(server.get("expert_balancedness").asDouble()).isBetween(0.0, 1.0);
             assertThat(Files.readString(home.resolve("run.html"))).contains("Expert load");
-        } finally {
-            serve.destroy();
-            if (!serve.waitFor(30, TimeUnit.SECONDS)) serve.destroyForcibly();
         }
-        await().atMost(30, TimeUnit.SECONDS).until(() -> ProcessHandle.allProcesses()
-                .noneMatch(p -> p.info().commandLine().orElse("").contains(home.toString())
-                        || p.info().arguments().map(a -> String.join(" ", a)).orElse("").contains(home.toString())));
     }
 }
