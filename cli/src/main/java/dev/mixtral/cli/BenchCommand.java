@@ -92,7 +92,7 @@ final class BenchCommand implements Callable<Integer> {
                 experts = f.config().experts();
             }
             List<String> nodeArgs = model.threads != null ? List.of("--threads", model.threads.toString()) : List.of();
-            cluster = LocalCluster.start(path, experts, nodes, 1, "127.0.0.1", freePort(), nodeArgs, line -> {});
+            cluster = LocalCluster.start(path, experts, nodes, 1, "127.0.0.1", LocalCluster.freePort(), nodeArgs, line -> {});
             seeds = List.of(cluster.seeds().split(","));
         }
         try (MixtralModel m = model.settings(path, seeds).open()) {
@@ -251,12 +251,6 @@ final class BenchCommand implements Callable<Integer> {
         p[0] = 1;
         for (int i = 1; i < n; i++) p[i] = 3 + (int) ((i * 2654435761L + salt * 40503L) % (vocab - 3));
         return p;
-    }
-
-    static int freePort() throws IOException {
-        try (var s = new java.net.ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 
     /** Adds the in-process figures and the cluster's ratios to them. */

@@ -55,6 +55,15 @@ public final class LocalCluster implements AutoCloseable {
         this.nodes = new Node[shares.size()];
     }
 
+    /** A TCP port free on every local address right now (for a child process to bind: it may be taken again meanwhile). */
+    public static int freePort() {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     /**
      * Starts {@code n} nodes sharing {@code experts} experts evenly, each expert on {@code replicas}
      * nodes. The first {@value #SEEDS} nodes are the seeds, on cluster ports {@code seedPort}, {@code seedPort+1}, …;

@@ -9,9 +9,6 @@ import dev.mixtral.model.forward.Generator;
 import dev.mixtral.model.forward.KvCache;
 import dev.mixtral.model.tensor.GgmlType;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -27,11 +24,7 @@ final class ClusterSupport {
     private ClusterSupport() {}
 
     static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return LocalCluster.freePort();
     }
 
     /** Nodes on loopback whose output goes to the test log. */

@@ -20,8 +20,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -223,10 +221,7 @@ class ChartClusterIT {
     }
 
     /** A port free on every address (the pods bind it on their own loopback address, the coordinator's API on 0.0.0.0). */
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket()) {
-            s.bind(new InetSocketAddress(0));
-            return s.getLocalPort();
-        }
+    private static int freePort() {
+        return dev.mixtral.cli.LocalCluster.freePort();
     }
 }
