@@ -2,6 +2,7 @@ package dev.mixtral.cli;
 
 import dev.mixtral.cli.net.DelayProxy;
 import dev.mixtral.cli.net.MemoryCgroup;
+import dev.mixtral.cli.net.NetworkNamespace;
 import dev.mixtral.model.MixtralModel;
 import dev.mixtral.model.forward.Generator;
 import dev.mixtral.model.forward.KvCache;
@@ -27,10 +28,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The cluster over emulated links: each expert node sits behind a {@link DelayProxy} (2 ms each way, 100 Mbit/s)
- * and advertises the proxy's address, and, where this machine lets the test create memory cgroups, each node
- * JVM runs under a memory limit. Scoring and greedy generation through it give the in-process output bit for
- * bit. Without cgroups the memory test is skipped (an assumption), never passed.
+ * The cluster over emulated links: each expert node sits behind a {@link DelayProxy} (2 ms each way) and
+ * advertises the proxy's address. Where this machine lets the test create a network namespace, the nodes run
+ * in it, as on another host: everything between them and the coordinator crosses a veth pair rate-limited
+ * to 100 Mbit/s by the kernel ({@code tbf}); elsewhere the proxy limits the rate on loopback. Where memory
+ * cgroups can be created, each node JVM runs under a memory limit. Scoring and greedy generation through it
+ * give the in-process output bit for bit. Without namespaces or cgroups their tests are skipped (assumptions
+ * naming the reason), never passed.
  */
 class LinkEmulationIT {
     private static final Path MODEL = ClusterSupport.Q8;
@@ -41,6 +45,8 @@ class LinkEmulationIT {
     private static final List<DelayProxy> proxies = new ArrayList<>();
     private static final List<MemoryCgroup> groups = new ArrayList<>();
     private static final StringBuilder noCgroups = new StringBuilder();
+    private static final StringBuilder noNamespace = new StringBuilder();
+    private static Optional<NetworkNamespace> namespace = Optional.empty();
     private static int[] tokens;
     private static float[] expectedLogits, clusterLogits;
     private static int[] expectedGenerated, clusterGenerated;
@@ -55,15 +61,23 @@ class LinkEmulationIT {
             expectedLogits = g.score(tokens);
             expectedGenerated = g.generate(prompt, 8, SamplingParams.GREEDY);
         }
+        long pid = ProcessHandle.current().pid();
+        namespace = NetworkNamespace.create("mxl" + pid % 100_000_000, (int) (pid % 250) + 1, 100, noNamespace);
+        // the nodes' host: the namespace's end of the link, or loopback; the coordinator's: our end of it
+        String nodeHost = namespace.map(NetworkNamespace::namespaceAddress).orElse("127.0.0.1");
+        String coordinatorHost = namespace.map(NetworkNamespace::hostAddress).orElse("127.0.0.1");
+        long proxyRate = namespace.isPresent() ? 0 : 100_000_000;   // with a namespace the kernel limits the rate
         int seedPort = ClusterSupport.freePort();
         for (int i = 0; i < SHARES.size(); i++) {
             int nodePort = ClusterSupport.freePort();
-            DelayProxy proxy = DelayProxy.start(0, new InetSocketAddress("127.0.0.1", nodePort), 2_000_000, 100_000_000);
+            DelayProxy proxy = DelayProxy.start(0, new InetSocketAddress(nodeHost, nodePort), 2_000_000, proxyRate);
             proxies.add(proxy);
             List<String> args = new ArrayList<>(i == 0 ? List.of("--cluster-port", Integer.toString(seedPort))
-                    : List.of("--seeds", "127.0.0.1:" + seedPort));
+                    : List.of("--seeds", nodeHost + ":" + seedPort));
             args.addAll(List.of("--port", Integer.toString(nodePort), "--advertise", proxy.address(), "--threads", "1", "--metrics-port", "-1"));
-            ProcessBuilder pb = LocalCluster.nodeProcess(MODEL, SHARES.get(i), "127.0.0.1", args);
+            ProcessBuilder pb = LocalCluster.nodeProcess(MODEL, SHARES.get(i), nodeHost, args);
+            // into the namespace innermost: `ip netns exec` mounts the namespace's own /sys, hiding the cgroups
+            namespace.ifPresent(ns -> pb.command(ns.wrap(pb.command())));
             Optional<MemoryCgroup> group = noCgroups.isEmpty()
                     ? MemoryCgroup.create("mixtral-link-it-" + ProcessHandle.current().pid() + "-" + i, NODE_LIMIT, noCgroups) : Optional.empty();
             if (group.isPresent()) {
@@ -77,7 +91,9 @@ class LinkEmulationIT {
             nodes.add(p);
             pump("node-" + i, p);
         }
-        try (var remote = ClusterSupport.Remote.open(MODEL, "127.0.0.1:" + seedPort, Duration.ofSeconds(60), 20)) {
+        var settings = new dev.mixtral.coordinator.Coordinator.Settings(List.of(nodeHost + ":" + seedPort), coordinatorHost, 0,
+                Duration.ofSeconds(60), dev.mixtral.model.tensor.GgmlType.F32, 20);
+        try (var remote = ClusterSupport.Remote.open(MODEL, settings)) {
             Generator g = remote.generator();
             clusterLogits = g.score(tokens);
             clusterGenerated = g.generate(prompt, 8, SamplingParams.GREEDY);
@@ -95,6 +111,7 @@ class LinkEmulationIT {
         }
         proxies.forEach(DelayProxy::close);
         groups.forEach(MemoryCgroup::close);
+        namespace.ifPresent(NetworkNamespace::close);
     }
 
     @Test
@@ -105,6 +122,18 @@ class LinkEmulationIT {
             // the coordinator reached every node through its proxy (the advertised address), both ways
             assertThat(p.forwardedBytes()).as("bytes through %s", p.address()).isGreaterThan(10_000);
         }
+    }
+
+    @Test
+    void nodesRanOnAnotherHostBehindARateLimitedLink() throws IOException {
+        assumeTrue(namespace.isPresent(), () -> "no network namespace here: " + noNamespace);
+        for (Process node : nodes) {
+            assertThat(NetworkNamespace.inOtherNamespace(node.pid())).as("node pid %d in its own namespace", node.pid()).isTrue();
+        }
+        long sent = namespace.get().bytesSentIntoNamespace();
+        System.out.printf("[link figures] %d bytes crossed the rate-limited veth into the nodes' namespace%n", sent);
+        // the coordinator's requests (membership, warm-up, every layer call's activations) went over the link
+        assertThat(sent).isGreaterThan(proxies.stream().mapToLong(DelayProxy::forwardedBytes).sum() / 4);
     }
 
     @Test
