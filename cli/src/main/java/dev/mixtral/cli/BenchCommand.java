@@ -55,8 +55,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup-seconds", defaultValue = "2", paramLabel = "S", description = "Repeat the --warmup steps of each batch size until "
             + "this many seconds have passed: a small model's batch 1 ran ~2× slower for its first ~500 steps (the JIT). Default: ${DEFAULT-VALUE}.")
     double warmupSeconds;
-    @Option(names = "--in-process-baseline", description = "With --nodes: first run the same benchmark with every expert in this "
-            + "process (the whole model must fit), then report the cluster's tokens/s as ratios to it, both measured in this run.")
+    @Option(names = "--in-process-baseline", description = "With --nodes: also run the same benchmark with every expert in this "
+            + "process (the whole model must fit), each timed run alternating with the cluster's, and report the cluster's tokens/s as "
+            + "ratios to it: the median of the pairs' ratios and their spread.")
     boolean inProcessBaseline;
     @Option(names = "--llama-bench", paramLabel = "PATH", description = "Also run llama.cpp's llama-bench (this binary) on the same .gguf "
             + "file with the same threads, prompt length and decode steps (its KV cache: f16), right after the timed runs, and report our "
@@ -79,13 +80,6 @@ final class BenchCommand implements Callable<Integer> {
         Path path = model.modelPath();
         List<String> seeds = model.seedList();
         if (llamaBench != null) LlamaCppBench.check(llamaBench, path); // before the long runs, not after them
-        Map<String, Object> baseline = null;
-        if (nodes > 0 && inProcessBaseline) {
-            System.err.println("[bench] in-process baseline first: every expert in this process…");
-            try (MixtralModel local = MixtralModel.local(path)) {
-                baseline = run(local, null);
-            }
-        }
         if (nodes > 0) {
             int experts;
             try (ModelFiles f = ModelFiles.open(path)) {
@@ -95,9 +89,11 @@ final class BenchCommand implements Callable<Integer> {
             cluster = LocalCluster.start(path, experts, nodes, 1, "127.0.0.1", LocalCluster.freePort(), nodeArgs, line -> {});
             seeds = List.of(cluster.seeds().split(","));
         }
-        try (MixtralModel m = model.settings(path, seeds).open()) {
-            Map<String, Object> result = run(m, cluster);
-            if (baseline != null) compare(result, baseline);
+        // with the baseline, both are open at once and their timed runs alternate, pair by pair: a ratio of
+        // runs seconds apart is far steadier on a shared machine than one of two benchmarks minutes apart
+        try (MixtralModel m = model.settings(path, seeds).open();
+             MixtralModel baseline = nodes > 0 && inProcessBaseline ? MixtralModel.local(path) : null) {
+            Map<String, Object> result = run(m, cluster, baseline);
             if (llamaBench != null) {
                 System.err.println("[bench] running llama.cpp's llama-bench on the same file…");
                 compare(result, LlamaCppBench.run(llamaBench, path, Parallel.threads(), promptLen, genLen));
@@ -119,39 +115,36 @@ final class BenchCommand implements Callable<Integer> {
         return MemoryBandwidth.measure(1L << 30, 5);
     }
 
-    private Map<String, Object> run(MixtralModel m, LocalCluster cluster) throws IOException {
+    /** Warm-up, timed runs and figures of {@code m}; with a {@code baseline} (in process), its runs alternate with m's. */
+    private Map<String, Object> run(MixtralModel m, LocalCluster cluster, MixtralModel baseline) throws IOException {
         Transformer t = m.transformer();
+        Transformer base = baseline == null ? null : baseline.transformer();
         ModelConfig c = m.config();
         int[] prompt = syntheticPrompt(promptLen, c.vocab(), 1);
-        // warm-up: let the JIT compile the hot paths (kernels, and with nodes the gRPC path) before timing —
-        // every batch size, since batch 1 and batches of 2+ run different kernels; a whole prompt of the timed
-        // length, since a shorter one left the batch kernels' loops partly uncompiled when timing began
-        prefill(t, syntheticPrompt(promptLen, c.vocab(), 2));
-        Map<String, Integer> warmup = new LinkedHashMap<>();
-        for (int b : batches) {
-            if (b < 1) throw new UserException("--batch sizes must be >= 1");
-            int steps = 0;
-            long until = System.nanoTime() + (long) (warmupSeconds * 1e9);
-            do {
-                decode(t, b, SHORT_CONTEXT, warmupSteps);
-                steps += warmupSteps;
-            } while (System.nanoTime() < until);
-            warmup.put(Integer.toString(b), steps);
+        Map<String, Integer> warmup = warmUp(t);
+        if (base != null) {
+            System.err.println("[bench] in-process baseline: every expert in this process, its runs alternating with the cluster's…");
+            warmUp(base);
         }
 
         double bandwidthBefore = bandwidth("before");
-        List<Double> prefillRunsTps = new ArrayList<>();
-        for (int i = 0; i < prefillRuns; i++) prefillRunsTps.add(prefill(t, prompt));
+        List<Double> prefillRunsTps = new ArrayList<>(), basePrefillRunsTps = new ArrayList<>();
+        for (int i = 0; i < prefillRuns; i++) {
+            pair(i, () -> prefillRunsTps.add(prefill(t, prompt)), base == null ? null : () -> basePrefillRunsTps.add(prefill(base, prompt)));
+        }
         double prefillTps = median(prefillRunsTps);
 
         FanOutStats stats = m.experts().unwrap(Coordinator.class).map(coordinator -> coordinator.experts().stats()).orElse(null);
         var fanOutBefore = stats == null ? null : stats.snapshot();
         Map<String, Double> decodeTps = new LinkedHashMap<>();
-        Map<String, List<Double>> decodeRunsTps = new LinkedHashMap<>();
+        Map<String, List<Double>> decodeRunsTps = new LinkedHashMap<>(), baseDecodeRunsTps = new LinkedHashMap<>();
         for (int b : batches) {
-            List<Double> runs = new ArrayList<>();
-            for (int i = 0; i < decodeRuns; i++) runs.add(decode(t, b, decodeContext, genLen));
+            List<Double> runs = new ArrayList<>(), baseRuns = new ArrayList<>();
+            for (int i = 0; i < decodeRuns; i++) {
+                pair(i, () -> runs.add(decode(t, b, decodeContext, genLen)), base == null ? null : () -> baseRuns.add(decode(base, b, decodeContext, genLen)));
+            }
             decodeRunsTps.put(Integer.toString(b), runs);
+            baseDecodeRunsTps.put(Integer.toString(b), baseRuns);
             decodeTps.put(Integer.toString(b), median(runs));
         }
         long weightBytesPerToken = weightBytesPerToken(m.files());
@@ -183,8 +176,9 @@ final class BenchCommand implements Callable<Integer> {
         r.put("roofline_tokens_per_s", bandwidth / weightBytesPerToken);
         r.put("roofline_fraction", tps1 * weightBytesPerToken / bandwidth);
         r.put("rss_bytes", rss);
+        if (base != null) compare(r, prefillRunsTps, basePrefillRunsTps, decodeRunsTps, baseDecodeRunsTps);
         if (fanOutBefore != null) {
-            var f = stats.snapshot().minus(fanOutBefore); // the timed decode phase
+            var f = stats.snapshot().minus(fanOutBefore); // the timed decode phase (the baseline's runs make no calls)
             Map<String, Object> fanOut = new LinkedHashMap<>();
             fanOut.put("layer_calls", f.layerCalls());
             fanOut.put("wall_ms_per_layer_call", f.wallMsPerLayer());
@@ -194,6 +188,40 @@ final class BenchCommand implements Callable<Integer> {
             r.put("fan_out", fanOut);
         }
         return r;
+    }
+
+    /**
+     * Untimed runs so the JIT has compiled the hot paths (kernels, and with nodes the gRPC path) before timing:
+     * every batch size, since batch 1 and batches of 2+ run different kernels; a whole prompt of the timed
+     * length, since a shorter one left the batch kernels' loops partly uncompiled when timing began.
+     */
+    private Map<String, Integer> warmUp(Transformer t) {
+        prefill(t, syntheticPrompt(promptLen, t.config().vocab(), 2));
+        Map<String, Integer> warmup = new LinkedHashMap<>();
+        for (int b : batches) {
+            if (b < 1) throw new UserException("--batch sizes must be >= 1");
+            int steps = 0;
+            long until = System.nanoTime() + (long) (warmupSeconds * 1e9);
+            do {
+                decode(t, b, SHORT_CONTEXT, warmupSteps);
+                steps += warmupSteps;
+            } while (System.nanoTime() < until);
+            warmup.put(Integer.toString(b), steps);
+        }
+        return warmup;
+    }
+
+    /** Run {@code i} of {@code measured}, next to the same run of {@code baseline} if any: which goes first alternates (ABBA…), so drift cancels. */
+    private static void pair(int i, Runnable measured, Runnable baseline) {
+        if (baseline == null) {
+            measured.run();
+        } else if (i % 2 == 0) {
+            baseline.run();
+            measured.run();
+        } else {
+            measured.run();
+            baseline.run();
+        }
     }
 
     private static void atLeastOne(String option, int value) {
@@ -253,19 +281,38 @@ final class BenchCommand implements Callable<Integer> {
         return p;
     }
 
-    /** Adds the in-process figures and the cluster's ratios to them. */
-    @SuppressWarnings("unchecked")
-    private static void compare(Map<String, Object> cluster, Map<String, Object> inProcess) {
-        Map<String, Double> c = (Map<String, Double>) cluster.get("decode_tokens_per_s");
-        Map<String, Double> p = (Map<String, Double>) inProcess.get("decode_tokens_per_s");
-        Map<String, Double> ratio = new LinkedHashMap<>();
-        c.forEach((b, v) -> ratio.put(b, v / p.get(b)));
+    /**
+     * Adds the in-process figures and the cluster's ratios to them: per pair of alternating runs, and their
+     * median (what is quoted) with the spread of the pairs.
+     */
+    private static void compare(Map<String, Object> r, List<Double> prefill, List<Double> basePrefill,
+                                Map<String, List<Double>> decode, Map<String, List<Double>> baseDecode) {
         Map<String, Object> base = new LinkedHashMap<>();
-        base.put("prefill_tokens_per_s", inProcess.get("prefill_tokens_per_s"));
-        base.put("decode_tokens_per_s", p);
-        cluster.put("in_process", base);
-        cluster.put("decode_vs_in_process", ratio);
-        cluster.put("prefill_vs_in_process", (Double) cluster.get("prefill_tokens_per_s") / (Double) inProcess.get("prefill_tokens_per_s"));
+        base.put("prefill_tokens_per_s", median(basePrefill));
+        base.put("prefill_runs_tokens_per_s", basePrefill);
+        Map<String, Double> baseDecodeTps = new LinkedHashMap<>();
+        baseDecode.forEach((b, runs) -> baseDecodeTps.put(b, median(runs)));
+        base.put("decode_tokens_per_s", baseDecodeTps);
+        base.put("decode_runs_tokens_per_s", baseDecode);
+        r.put("in_process", base);
+        List<Double> prefillPairs = ratios(prefill, basePrefill);
+        r.put("prefill_vs_in_process", median(prefillPairs));
+        r.put("prefill_vs_in_process_pairs", prefillPairs);
+        Map<String, Double> ratio = new LinkedHashMap<>();
+        Map<String, List<Double>> pairs = new LinkedHashMap<>();
+        decode.forEach((b, runs) -> {
+            pairs.put(b, ratios(runs, baseDecode.get(b)));
+            ratio.put(b, median(pairs.get(b)));
+        });
+        r.put("decode_vs_in_process", ratio);
+        r.put("decode_vs_in_process_pairs", pairs);
+    }
+
+    /** {@code a[i] / b[i]}: each run to its baseline partner. */
+    static List<Double> ratios(List<Double> a, List<Double> b) {
+        List<Double> r = new ArrayList<>();
+        for (int i = 0; i < a.size(); i++) r.add(a.get(i) / b.get(i));
+        return r;
     }
 
     /** Adds llama.cpp's figures, measured now on the same file, and ours as ratios to them. */
@@ -291,6 +338,11 @@ final class BenchCommand implements Callable<Integer> {
         return runs.size() < 2 ? "" : String.format("  [median of %d runs, %.1f–%.1f]", runs.size(), Collections.min(runs), Collections.max(runs));
     }
 
+    /** "  [median of N pairs, min–max×]" for more than one pair. */
+    private static String pairRange(List<Double> pairs) {
+        return pairs.size() < 2 ? "" : String.format("  [median of %d pairs, %.2f–%.2f×]", pairs.size(), Collections.min(pairs), Collections.max(pairs));
+    }
+
     @SuppressWarnings("unchecked")
     private static void print(Map<String, Object> r) {
         System.out.printf("model            %s%n", r.get("model"));
@@ -314,11 +366,12 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf("roofline fraction %.2f (batch 1)%n", (Double) r.get("roofline_fraction"));
         ((Map<String, Long>) r.get("rss_bytes")).forEach((p, b) -> System.out.printf("rss %-12s %.0f MB%n", p, b / 1e6));
         if (r.get("in_process") instanceof Map<?, ?> inProcess) {
-            System.out.printf("in process (this run) prefill %.1f tokens/s → cluster %.2f×%n",
-                    (Double) inProcess.get("prefill_tokens_per_s"), (Double) r.get("prefill_vs_in_process"));
+            System.out.printf("in process (this run, alternating) prefill %.1f tokens/s → cluster %.2f×%s%n",
+                    (Double) inProcess.get("prefill_tokens_per_s"), (Double) r.get("prefill_vs_in_process"), pairRange((List<Double>) r.get("prefill_vs_in_process_pairs")));
             Map<String, Double> ratio = (Map<String, Double>) r.get("decode_vs_in_process");
+            Map<String, List<Double>> pairs = (Map<String, List<Double>>) r.get("decode_vs_in_process_pairs");
             ((Map<String, Double>) inProcess.get("decode_tokens_per_s")).forEach((b, v) ->
-                    System.out.printf("in process (this run) decode batch %-3s %.1f tokens/s → cluster %.2f×%n", b, v, ratio.get(b)));
+                    System.out.printf("in process (this run, alternating) decode batch %-3s %.1f tokens/s → cluster %.2f×%s%n", b, v, ratio.get(b), pairRange(pairs.get(b))));
         }
         if (r.get("llama_cpp") instanceof Map<?, ?> l) {
             System.out.printf("llama.cpp (this run, %s) prefill %.1f tokens/s → ours %.2f×%n", l.get("build"),

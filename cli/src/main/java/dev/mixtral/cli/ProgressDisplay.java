@@ -35,7 +35,7 @@ abstract sealed class ProgressDisplay implements ProgressListener, AutoCloseable
     @Override
     public abstract void close();
 
-    /** The terminal bar of {@code me.tongfei:progressbar}, in MB. */
+    /** The terminal bar of {@code me.tongfei:progressbar}, in MiB. */
     static final class Bar extends ProgressDisplay {
         private final String task;
         private final PrintStream out;
@@ -51,7 +51,7 @@ abstract sealed class ProgressDisplay implements ProgressListener, AutoCloseable
         public synchronized void progress(long done, long total) {
             if (bar == null) {
                 bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total)
-                        .setUnit(" MB", 1 << 20).showSpeed(new DecimalFormat("#,##0.0"))
+                        .setUnit(" MiB", 1 << 20).showSpeed(new DecimalFormat("#,##0.0"))
                         .setSpeedUnit(ChronoUnit.SECONDS).setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK)
                         .setConsumer(new ConsoleProgressBarConsumer(out)).build();
             }
@@ -67,7 +67,7 @@ abstract sealed class ProgressDisplay implements ProgressListener, AutoCloseable
         }
     }
 
-    /** Log lines: "task: 1.2 GB of 4.0 GB (30%), 95.0 MB/s, 29 s left". */
+    /** Log lines: "task: 1.2 GiB of 4.0 GiB (30%), 95.0 MiB/s, 29 s left". */
     static final class Lines extends ProgressDisplay {
         private final String task;
         private final PrintStream out;
@@ -110,10 +110,10 @@ abstract sealed class ProgressDisplay implements ProgressListener, AutoCloseable
         }
     }
 
-    /** {@code n} bytes in B, KB, MB or GB (powers of 1024), one decimal. */
+    /** {@code n} bytes in B, KiB, MiB, GiB or TiB, one decimal. */
     static String bytes(long n) {
         if (n < 1024) return n + " B";
-        String[] units = {"KB", "MB", "GB", "TB"};
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
         double v = n / 1024.0;
         int u = 0;
         while (v >= 1024 && u < units.length - 1) {
