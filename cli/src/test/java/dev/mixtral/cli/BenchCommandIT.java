@@ -19,7 +19,8 @@ class BenchCommandIT {
         Path json = dir.resolve("bench.json");
         CliTest.Result r = CliTest.run("bench", "--model", ClusterSupport.Q8.toString(), "--nodes", "2", "--in-process-baseline",
                 "--batch", "1,4", "--prompt-len", "8", "--gen-len", "4", "--warmup", "2", "--warmup-seconds", "0", "--node-warmup-calls", "20",
-                "--json", json.toString());
+                // the nodes start while the coordinator waits: on a shared 2-core host that can take minutes
+                "--wait-timeout", ClusterSupport.WAIT.toSeconds() + "s", "--json", json.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode j = CliTest.JSON.readTree(json.toFile());
         assertThat(j.get("nodes").asInt()).isEqualTo(2);
