@@ -19,10 +19,10 @@ final class CoordinatorCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         if (!model.clusterGiven()) throw new UserException("--seeds or --cluster-bootstrap is required: the cluster to join");
+        Coordinator.Settings settings = model.coordinatorSettings();
         Path path = model.modelPath();
         if (!Files.exists(path)) throw new UserException(path + ": no such file or directory");
         ModelFiles files = ModelFiles.open(path); // header only: the coordinator checks nodes against its fingerprint
-        Coordinator.Settings settings = model.coordinatorSettings();
         Coordinator coordinator = Coordinator.join(settings, files);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             coordinator.close();

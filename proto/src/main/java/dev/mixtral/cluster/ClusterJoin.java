@@ -3,6 +3,8 @@ package dev.mixtral.cluster;
 import dev.mixtral.cluster.tls.ClusterTls;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.discovery.ServiceDiscovery;
+import scala.Option;
 
 import java.util.Comparator;
 import java.util.List;
@@ -115,12 +117,19 @@ public sealed interface ClusterJoin {
         }
 
         /**
-         * The contact point that founds the cluster when none exists, of a config list: Pekko's order of discovered
-         * targets (host as text, then port), whose lowest is the only one that may join itself.
+         * The contact point that founds the cluster when none exists, of a config list: the lowest in Pekko's own
+         * order of discovered targets. Config discovery reports no IP address, so that is the host as text, then
+         * the port (kubernetes-api reports pod IPs, which order first, as numbers).
          */
         public String lowestContactPoint() {
-            return contactPoints.stream().min(Comparator.comparing((String c) -> c.substring(0, c.lastIndexOf(':')))
-                    .thenComparingInt(c -> Integer.parseInt(c.substring(c.lastIndexOf(':') + 1)))).orElseThrow();
+            Comparator<ServiceDiscovery.ResolvedTarget> pekkoOrder = ServiceDiscovery.ResolvedTarget$.MODULE$.addressOrdering();
+            return contactPoints.stream().min(Comparator.comparing(Bootstrap::asConfigDiscoveryReportsIt, pekkoOrder)).orElseThrow();
+        }
+
+        private static ServiceDiscovery.ResolvedTarget asConfigDiscoveryReportsIt(String contactPoint) {
+            int colon = contactPoint.lastIndexOf(':');
+            return new ServiceDiscovery.ResolvedTarget(contactPoint.substring(0, colon),
+                    Option.<Object>apply(Integer.parseInt(contactPoint.substring(colon + 1))), Option.empty());
         }
 
         @Override
