@@ -36,28 +36,28 @@ final class ModelOptions {
     String seeds;
 
     @Option(names = "--wait-timeout", paramLabel = "DURATION", defaultValue = "60s", converter = Durations.class,
-            description = "With --seeds: how long to wait for expert nodes covering every expert. Default: ${DEFAULT-VALUE}.")
+            description = "With a cluster (--seeds or --cluster-bootstrap): how long to wait for expert nodes covering every expert. Default: ${DEFAULT-VALUE}.")
     Duration waitTimeout;
 
     @Option(names = "--call-timeout", paramLabel = "DURATION", defaultValue = "60s", converter = Durations.class,
-            description = "With --seeds: deadline of each call to an expert node (one layer of one step). Default: ${DEFAULT-VALUE}.")
+            description = "With a cluster (--seeds or --cluster-bootstrap): deadline of each call to an expert node (one layer of one step). Default: ${DEFAULT-VALUE}.")
     Duration callTimeout;
 
     @Option(names = "--node-warmup-calls", paramLabel = "N", defaultValue = "2000",
-            description = "With --seeds: empty Compute calls each joining expert node gets before it is routed to, so the JIT has "
+            description = "With a cluster (--seeds or --cluster-bootstrap): empty Compute calls each joining expert node gets before it is routed to, so the JIT has "
                     + "compiled the call path on both sides (0: none). Default: ${DEFAULT-VALUE}.")
     int nodeWarmUpCalls;
 
     @Option(names = "--cluster-host", paramLabel = "HOST", defaultValue = "${env:MIXTRAL_HOST:-127.0.0.1}",
-            description = "With --seeds: this process's cluster address, reachable from the nodes. Default: ${DEFAULT-VALUE} (env MIXTRAL_HOST).")
+            description = "With a cluster (--seeds or --cluster-bootstrap): this process's cluster address, reachable from the nodes. Default: ${DEFAULT-VALUE} (env MIXTRAL_HOST).")
     String clusterHost;
 
     @Option(names = "--cluster-port", paramLabel = "PORT", defaultValue = "0",
-            description = "With --seeds: this process's cluster port (0: any free port). Default: ${DEFAULT-VALUE}.")
+            description = "With a cluster (--seeds or --cluster-bootstrap): this process's cluster port (0: any free port). Default: ${DEFAULT-VALUE}.")
     int clusterPort;
 
     @Option(names = "--wire-dtype", paramLabel = "TYPE", defaultValue = "f32",
-            description = "With --seeds: activations on the wire: f32 (exact, bit-identical to one process), bf16 or f16 (half the bytes, rounded). Default: ${DEFAULT-VALUE}.")
+            description = "With a cluster (--seeds or --cluster-bootstrap): activations on the wire: f32 (exact, bit-identical to one process), bf16 or f16 (half the bytes, rounded). Default: ${DEFAULT-VALUE}.")
     String wireDtype;
 
     @picocli.CommandLine.Mixin
@@ -67,7 +67,7 @@ final class ModelOptions {
     ClusterBootstrapOptions bootstrap = new ClusterBootstrapOptions();
 
     @Option(names = "--hedge-after", paramLabel = "auto|off|DURATION", defaultValue = "auto",
-            description = "With --seeds: when a call to an expert node has not answered, send its experts to a replica too:"
+            description = "With a cluster (--seeds or --cluster-bootstrap): when a call to an expert node has not answered, send its experts to a replica too:"
                     + " auto (after 3 × the p99 of recent call times, 50 ms to 2 s), off, or a fixed duration. Default: ${DEFAULT-VALUE}.")
     String hedgeAfter;
 

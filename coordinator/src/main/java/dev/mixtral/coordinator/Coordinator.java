@@ -16,6 +16,8 @@ import java.util.List;
  * it owns its membership and connections: closing it leaves the cluster.
  */
 public final class Coordinator implements ExpertBackend {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Coordinator.class);
+
     /**
      * @param join        how to find the cluster: seeds ({@code host:port} of cluster members) or cluster bootstrap
      * @param host        this process's cluster address (reachable from the nodes)
@@ -73,6 +75,7 @@ public final class Coordinator implements ExpertBackend {
         NodeRegistry registry = new NodeRegistry(files.fingerprint(), files.config(), s.nodeWarmUpCalls(), s.tls());
         try {
             ClusterMembership membership = ClusterMembership.join(s.host(), s.clusterPort(), s.join(), registry, s.tls());
+            LOG.info("coordinator {} joining the cluster; {}", membership.address(), s.join().explain(membership.address()));
             return new Coordinator(registry, membership, s, files);
         } catch (RuntimeException e) {
             registry.close();
