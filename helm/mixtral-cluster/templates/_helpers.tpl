@@ -73,6 +73,11 @@ app.kubernetes.io/component: coordinator
 {{- join "," $seeds -}}
 {{- end -}}
 
+{{/* cluster.mode=bootstrap: the pods whose contact points are probed, as a label selector (both roles carry these labels). */}}
+{{- define "mixtral.bootstrapSelector" -}}
+{{- printf "app.kubernetes.io/instance=%s,app.kubernetes.io/part-of=mixtral-cluster" .Release.Name -}}
+{{- end -}}
+
 {{/* Environment every pod shares: the model and how to find the cluster. */}}
 {{- define "mixtral.clusterEnv" -}}
 - name: MIXTRAL_MODEL
@@ -81,12 +86,21 @@ app.kubernetes.io/component: coordinator
 - name: MIXTRAL_SEEDS
   value: {{ include "mixtral.seeds" . | quote }}
 {{- else }}
+# cluster bootstrap: the contact points are this release's pods (expert nodes and coordinators) listed through
+# the Kubernetes API, each at its container port named "management", by pod IP
 - name: MIXTRAL_CLUSTER_BOOTSTRAP
   value: kubernetes-api
+- name: MIXTRAL_BOOTSTRAP_SERVICE
+  value: {{ include "mixtral.fullname" . | quote }}
 - name: MIXTRAL_BOOTSTRAP_SELECTOR
-  value: {{ printf "app.kubernetes.io/instance=%s,app.kubernetes.io/part-of=mixtral-cluster" .Release.Name | quote }}
+  value: {{ include "mixtral.bootstrapSelector" . | quote }}
 - name: MIXTRAL_BOOTSTRAP_REQUIRED_CONTACT_POINTS
   value: {{ .Values.cluster.bootstrap.requiredContactPoints | quote }}
+# the contact point listens on the pod IP: what discovery reports, so each pod recognises its own
+- name: MIXTRAL_MANAGEMENT_HOST
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
 - name: MIXTRAL_MANAGEMENT_PORT
   value: {{ .Values.ports.management | quote }}
 {{- end }}

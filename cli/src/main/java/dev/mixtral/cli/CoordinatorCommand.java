@@ -18,17 +18,18 @@ final class CoordinatorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (model.seedList().isEmpty()) throw new UserException("--seeds is required: the cluster to join (HOST:PORT of a member)");
+        if (!model.clusterGiven()) throw new UserException("--seeds or --cluster-bootstrap is required: the cluster to join");
+        Coordinator.Settings settings = model.coordinatorSettings();
         Path path = model.modelPath();
         if (!Files.exists(path)) throw new UserException(path + ": no such file or directory");
         ModelFiles files = ModelFiles.open(path); // header only: the coordinator checks nodes against its fingerprint
-        Coordinator coordinator = Coordinator.join(model.coordinatorSettings(), files);
+        Coordinator coordinator = Coordinator.join(settings, files);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             coordinator.close();
             files.close();
         }, "coordinator-shutdown"));
-        System.out.printf("coordinator %s for %s (fingerprint %s) joined the cluster at %s; coverage changes are logged%n",
-                coordinator.clusterAddress(), path, files.fingerprint(), String.join(",", model.seedList()));
+        System.out.printf("coordinator %s for %s (fingerprint %s) joining the cluster %s; coverage changes are logged%n",
+                coordinator.clusterAddress(), path, files.fingerprint(), settings.join().where());
         System.out.flush();
         new CountDownLatch(1).await();
         return 0;

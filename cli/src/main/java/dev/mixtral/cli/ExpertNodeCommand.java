@@ -1,5 +1,6 @@
 package dev.mixtral.cli;
 
+import dev.mixtral.cluster.ClusterJoin;
 import dev.mixtral.model.kernel.Parallel;
 import dev.mixtral.model.weights.ModelFiles;
 import dev.mixtral.node.ExpertNode;
@@ -51,11 +52,11 @@ final class ExpertNodeCommand implements Callable<Integer> {
             description = "The cluster's seeds, the same list on every process (this node's own address may be among them)."
                     + " Only the first seed may found a cluster, and only when none of the others answers as a member within 20 s;"
                     + " so a restarted node rejoins the running cluster. Without it this node founds a new cluster at once"
-                    + " (on --cluster-port, default 25520). Env: MIXTRAL_SEEDS.")
+                    + " (on --cluster-port, default 25520), unless --cluster-bootstrap is given. Env: MIXTRAL_SEEDS.")
     String seeds;
 
     @Option(names = "--cluster-port", paramLabel = "PORT", defaultValue = "${env:MIXTRAL_CLUSTER_PORT}",
-            description = "Cluster (Pekko) port. Default: 25520 without --seeds, else any free port.")
+            description = "Cluster (Pekko) port. Default: 25520 without --seeds or --cluster-bootstrap, else any free port.")
     Integer clusterPort;
 
     @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "${env:MIXTRAL_METRICS_PORT:-0}",
@@ -69,6 +70,9 @@ final class ExpertNodeCommand implements Callable<Integer> {
 
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
     Integer threads;
+
+    @picocli.CommandLine.Mixin
+    ClusterBootstrapOptions bootstrap = new ClusterBootstrapOptions();
 
     @picocli.CommandLine.Mixin
     TlsOptions tls;
@@ -89,12 +93,15 @@ final class ExpertNodeCommand implements Callable<Integer> {
         List<String> seedList = seeds == null ? List.of()
                 : Arrays.stream(seeds.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
         for (String s : seedList) if (!s.matches(".+:\\d+")) throw new UserException("--seeds: '" + s + "' is not HOST:PORT");
-        int cport = clusterPort != null ? clusterPort : seedList.isEmpty() ? 25520 : 0;
+        ClusterJoin join = bootstrap.join(seedList, host);
+        // a node founding its own cluster has a well-known port; one that finds the cluster any free one
+        int cport = clusterPort != null ? clusterPort : join == null ? 25520 : 0;
         if (port < 0 || port > 65535 || cport < 0 || cport > 65535) throw new UserException("ports must be 0..65535");
 
         if (advertise != null && !advertise.matches(".+:\\d+")) throw new UserException("--advertise: '" + advertise + "' is not HOST:PORT");
         var clusterTls = tls.clusterTls();
-        ExpertNode node = ExpertNode.start(new ExpertNode.Settings(path, ExpertRanges.parse(experts), host, port, cport, seedList, advertise, clusterTls));
+        ExpertNode node = ExpertNode.start(new ExpertNode.Settings(path, ExpertRanges.parse(experts), host, port, cport,
+                join == null ? ClusterJoin.seeds(List.of()) : join, advertise, clusterTls));
         NodeMetrics metrics = metricsPort < 0 ? null
                 : NodeMetrics.start(node.stats(), ExpertRanges.parse(experts), node.files()::mappedBytes, metricsHost(), metricsPort);
         CountDownLatch stopped = new CountDownLatch(1);

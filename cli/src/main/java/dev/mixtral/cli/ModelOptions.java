@@ -1,5 +1,6 @@
 package dev.mixtral.cli;
 
+import dev.mixtral.cluster.ClusterJoin;
 import dev.mixtral.cluster.WireFormat;
 import dev.mixtral.coordinator.Coordinator;
 import dev.mixtral.coordinator.Hedging;
@@ -35,35 +36,38 @@ final class ModelOptions {
     String seeds;
 
     @Option(names = "--wait-timeout", paramLabel = "DURATION", defaultValue = "60s", converter = Durations.class,
-            description = "With --seeds: how long to wait for expert nodes covering every expert. Default: ${DEFAULT-VALUE}.")
+            description = "With a cluster (--seeds or --cluster-bootstrap): how long to wait for expert nodes covering every expert. Default: ${DEFAULT-VALUE}.")
     Duration waitTimeout;
 
     @Option(names = "--call-timeout", paramLabel = "DURATION", defaultValue = "60s", converter = Durations.class,
-            description = "With --seeds: deadline of each call to an expert node (one layer of one step). Default: ${DEFAULT-VALUE}.")
+            description = "With a cluster (--seeds or --cluster-bootstrap): deadline of each call to an expert node (one layer of one step). Default: ${DEFAULT-VALUE}.")
     Duration callTimeout;
 
     @Option(names = "--node-warmup-calls", paramLabel = "N", defaultValue = "2000",
-            description = "With --seeds: empty Compute calls each joining expert node gets before it is routed to, so the JIT has "
+            description = "With a cluster (--seeds or --cluster-bootstrap): empty Compute calls each joining expert node gets before it is routed to, so the JIT has "
                     + "compiled the call path on both sides (0: none). Default: ${DEFAULT-VALUE}.")
     int nodeWarmUpCalls;
 
     @Option(names = "--cluster-host", paramLabel = "HOST", defaultValue = "${env:MIXTRAL_HOST:-127.0.0.1}",
-            description = "With --seeds: this process's cluster address, reachable from the nodes. Default: ${DEFAULT-VALUE} (env MIXTRAL_HOST).")
+            description = "With a cluster (--seeds or --cluster-bootstrap): this process's cluster address, reachable from the nodes. Default: ${DEFAULT-VALUE} (env MIXTRAL_HOST).")
     String clusterHost;
 
     @Option(names = "--cluster-port", paramLabel = "PORT", defaultValue = "0",
-            description = "With --seeds: this process's cluster port (0: any free port). Default: ${DEFAULT-VALUE}.")
+            description = "With a cluster (--seeds or --cluster-bootstrap): this process's cluster port (0: any free port). Default: ${DEFAULT-VALUE}.")
     int clusterPort;
 
     @Option(names = "--wire-dtype", paramLabel = "TYPE", defaultValue = "f32",
-            description = "With --seeds: activations on the wire: f32 (exact, bit-identical to one process), bf16 or f16 (half the bytes, rounded). Default: ${DEFAULT-VALUE}.")
+            description = "With a cluster (--seeds or --cluster-bootstrap): activations on the wire: f32 (exact, bit-identical to one process), bf16 or f16 (half the bytes, rounded). Default: ${DEFAULT-VALUE}.")
     String wireDtype;
 
     @picocli.CommandLine.Mixin
     TlsOptions tls = new TlsOptions();
 
+    @picocli.CommandLine.Mixin
+    ClusterBootstrapOptions bootstrap = new ClusterBootstrapOptions();
+
     @Option(names = "--hedge-after", paramLabel = "auto|off|DURATION", defaultValue = "auto",
-            description = "With --seeds: when a call to an expert node has not answered, send its experts to a replica too:"
+            description = "With a cluster (--seeds or --cluster-bootstrap): when a call to an expert node has not answered, send its experts to a replica too:"
                     + " auto (after 3 × the p99 of recent call times, 50 ms to 2 s), off, or a fixed duration. Default: ${DEFAULT-VALUE}.")
     String hedgeAfter;
 
@@ -96,7 +100,8 @@ final class ModelOptions {
     ModelSettings settings(Path path, List<String> seeds) {
         if (threads != null && threads < 1) throw new UserException("--threads must be >= 1");
         if (prefillChunk < 1) throw new UserException("--prefill-chunk must be >= 1");
-        ModelSettings.Cluster cluster = seeds.isEmpty() ? null : new ModelSettings.Cluster(coordinatorSettings(seeds), waitTimeout);
+        ClusterJoin join = join(seeds);
+        ModelSettings.Cluster cluster = join == null ? null : new ModelSettings.Cluster(coordinatorSettings(join), waitTimeout);
         return new ModelSettings(path, threads, kvType(), prefillChunk, cluster);
     }
 
@@ -105,14 +110,26 @@ final class ModelOptions {
         return Arrays.stream(seeds.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
     }
 
-    Coordinator.Settings coordinatorSettings() {
-        return coordinatorSettings(seedList());
+    /** Whether a cluster to run the experts on was given: --seeds or --cluster-bootstrap. */
+    boolean clusterGiven() {
+        return !seedList().isEmpty() || bootstrap.given();
     }
 
-    private Coordinator.Settings coordinatorSettings(List<String> seeds) {
+    /** The coordinator role's settings; requires {@link #clusterGiven}. */
+    Coordinator.Settings coordinatorSettings() {
+        ClusterJoin join = join(seedList());
+        if (join == null) throw new UserException("--seeds or --cluster-bootstrap is required: the cluster to join");
+        return coordinatorSettings(join);
+    }
+
+    private ClusterJoin join(List<String> seeds) {
         for (String s : seeds) {
             if (!s.matches(".+:\\d+")) throw new UserException("--seeds: '" + s + "' is not HOST:PORT");
         }
+        return bootstrap.join(seeds, clusterHost);
+    }
+
+    private Coordinator.Settings coordinatorSettings(ClusterJoin join) {
         if (clusterPort < 0 || clusterPort > 65535) throw new UserException("--cluster-port must be 0..65535");
         GgmlType wire;
         try {
@@ -126,6 +143,6 @@ final class ModelOptions {
             case "off" -> Hedging.Policy.OFF;
             default -> Hedging.Policy.after(Durations.parse(hedgeAfter));
         };
-        return new Coordinator.Settings(seeds, clusterHost, clusterPort, callTimeout, wire, nodeWarmUpCalls, hedging, tls.clusterTls());
+        return new Coordinator.Settings(join, clusterHost, clusterPort, callTimeout, wire, nodeWarmUpCalls, hedging, tls.clusterTls());
     }
 }

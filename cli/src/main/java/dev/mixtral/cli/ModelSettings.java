@@ -41,8 +41,8 @@ record ModelSettings(Path path, Integer threads, KvCache.Type kvType, int prefil
         if (cluster == null) return ExpertBackend.inProcess(LocalExperts.loadAll(files));
         Coordinator coordinator = Coordinator.join(cluster.coordinator(), files);
         try {
-            System.err.printf("[coordinator %s joining the cluster at %s; waiting up to %ds for expert nodes covering all %d experts]%n",
-                    coordinator.clusterAddress(), String.join(",", cluster.coordinator().seeds()), cluster.waitTimeout().toSeconds(),
+            System.err.printf("[coordinator %s joining the cluster %s; waiting up to %ds for expert nodes covering all %d experts]%n",
+                    coordinator.clusterAddress(), cluster.coordinator().join().where(), cluster.waitTimeout().toSeconds(),
                     files.config().experts());
             coordinator.awaitReady(cluster.waitTimeout());
             return coordinator;

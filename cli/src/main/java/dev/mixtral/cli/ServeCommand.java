@@ -28,7 +28,7 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         LocalCluster local = null;
         ModelSettings settings;
-        if (model.model == null && model.seedList().isEmpty() && System.getenv("MIXTRAL_MODEL") == null) {
+        if (model.model == null && !model.clusterGiven() && System.getenv("MIXTRAL_MODEL") == null) {
             Path builtin = BuiltinModel.ensure();
             // the nodes get this process's TLS files, if any: they must trust each other
             local = LocalCluster.startFor(builtin, 2, 1, server.localSeedPort, LocalClusterTls.setUp(false, model.tls, 2).nodeArgs(),

@@ -47,6 +47,25 @@ class ClusterCliTest {
     }
 
     @Test
+    void badBootstrapFlagsAreOneLineErrorsBeforeAnythingStarts() {
+        String model = ClusterSupport.Q8.toString();
+        CliTest.Result r = CliTest.run("generate", "--model", model, "--prompt", "x", "--seeds", "127.0.0.1:1", "--cluster-bootstrap", "config");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err().strip()).isEqualTo("mixtral generate: give --seeds or --cluster-bootstrap, not both (MIXTRAL_SEEDS / MIXTRAL_CLUSTER_BOOTSTRAP)");
+        r = CliTest.run("expert-node", "--model", model, "--experts", "0-3", "--cluster-bootstrap", "config");
+        assertThat(r.err().strip()).isEqualTo("mixtral expert-node: --cluster-bootstrap config: config discovery needs the contact points"
+                + " (HOST:PORT of each member's management endpoint)");
+        r = CliTest.run("coordinator", "--model", model, "--cluster-bootstrap", "dns");
+        assertThat(r.err().strip()).isEqualTo("mixtral coordinator: --cluster-bootstrap dns: unknown discovery method 'dns': kubernetes-api or config");
+        r = CliTest.run("serve", "--model", model, "--cluster-bootstrap", "config", "--bootstrap-contact-points", "127.0.0.1:9001",
+                "--bootstrap-required-contact-points", "2");
+        assertThat(r.err().strip()).isEqualTo("mixtral serve: --cluster-bootstrap config: the required contact points (2) exceed the 1 contact points"
+                + " given: no member could ever found the cluster");
+        r = CliTest.run("coordinator", "--model", model);
+        assertThat(r.err().strip()).isEqualTo("mixtral coordinator: --seeds or --cluster-bootstrap is required: the cluster to join");
+    }
+
+    @Test
     void badTlsFlagsAreOneLineErrorsBeforeAnythingStarts(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
         ThrowawayPki.Identity id = ThrowawayPki.create(dir, "cli test CA").issue("node");
         CliTest.Result r = CliTest.run("expert-node", "--model", ClusterSupport.Q8.toString(), "--experts", "0-3",

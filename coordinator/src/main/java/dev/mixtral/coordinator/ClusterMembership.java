@@ -2,6 +2,7 @@ package dev.mixtral.coordinator;
 
 import dev.mixtral.cluster.ClusterContract;
 import dev.mixtral.cluster.ClusterIncarnations;
+import dev.mixtral.cluster.ClusterJoin;
 import dev.mixtral.cluster.tls.ClusterTls;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -26,10 +27,16 @@ final class ClusterMembership implements AutoCloseable {
         this.system = system;
     }
 
-    static ClusterMembership join(String host, int port, List<String> seeds, NodeRegistry registry, ClusterTls tls) {
-        if (seeds.isEmpty()) throw new IllegalArgumentException("no seed nodes given: a coordinator joins an existing cluster");
+    /**
+     * Joins as {@code join} says: at seeds (never founding a cluster: there must be some), or by cluster bootstrap,
+     * where the coordinator is one contact point among the nodes' (it founds the cluster if its is the lowest).
+     */
+    static ClusterMembership join(String host, int port, ClusterJoin join, NodeRegistry registry, ClusterTls tls) {
+        if (join instanceof ClusterJoin.Seeds s && s.seeds().isEmpty()) {
+            throw new IllegalArgumentException("no seed nodes given: a coordinator joins an existing cluster");
+        }
         // a new incarnation (after this coordinator was downed) subscribes again and hears every member up
-        return new ClusterMembership(new ClusterIncarnations<>("coordinator", port, p -> ClusterContract.start(listener(registry), host, p, seeds,
+        return new ClusterMembership(new ClusterIncarnations<>("coordinator", port, p -> join.start(listener(registry), host, p,
                 List.of(ClusterContract.COORDINATOR_ROLE), tls)));
     }
 
@@ -38,7 +45,7 @@ final class ClusterMembership implements AutoCloseable {
         return ClusterContract.address(system.current());
     }
 
-    /** Whether this member has joined (the seeds answered). */
+    /** Whether this member has joined (the seeds or the bootstrap's contact points answered). */
     boolean joined() {
         MemberStatus s = Cluster.get(system.current()).selfMember().status();
         return s == MemberStatus.up() || s == MemberStatus.weaklyUp();

@@ -1,5 +1,6 @@
 package dev.mixtral.coordinator;
 
+import dev.mixtral.cluster.ClusterJoin;
 import dev.mixtral.cluster.tls.ClusterTls;
 import dev.mixtral.model.forward.ExpertBackend;
 import dev.mixtral.model.forward.ExpertExecutor;
@@ -15,8 +16,10 @@ import java.util.List;
  * it owns its membership and connections: closing it leaves the cluster.
  */
 public final class Coordinator implements ExpertBackend {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Coordinator.class);
+
     /**
-     * @param seeds       {@code host:port} of cluster members to join
+     * @param join        how to find the cluster: seeds ({@code host:port} of cluster members) or cluster bootstrap
      * @param host        this process's cluster address (reachable from the nodes)
      * @param clusterPort 0 for any free port
      * @param callTimeout deadline of every call to a node
@@ -24,11 +27,17 @@ public final class Coordinator implements ExpertBackend {
      * @param hedging     when a call that has not answered is also sent to a replica
      * @param tls         how cluster traffic (membership, calls to the nodes) is secured
      */
-    public record Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType,
+    public record Settings(ClusterJoin join, String host, int clusterPort, Duration callTimeout, GgmlType wireType,
                            int nodeWarmUpCalls, Hedging.Policy hedging, ClusterTls tls) {
         public Settings {
             if (callTimeout.isNegative() || callTimeout.isZero()) throw new IllegalArgumentException("the call timeout must be positive");
             if (nodeWarmUpCalls < 0) throw new IllegalArgumentException("the node warm-up calls must be >= 0");
+        }
+
+        /** Joining at {@code seeds}. */
+        public Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType,
+                        int nodeWarmUpCalls, Hedging.Policy hedging, ClusterTls tls) {
+            this(ClusterJoin.seeds(seeds), host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, hedging, tls);
         }
 
         public Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType,
@@ -45,19 +54,19 @@ public final class Coordinator implements ExpertBackend {
         }
 
         public Settings withTls(ClusterTls tls) {
-            return new Settings(seeds, host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, hedging, tls);
+            return new Settings(join, host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, hedging, tls);
         }
     }
 
     private final NodeRegistry registry;
     private final ClusterMembership membership;
     private final RemoteExperts experts;
-    private final List<String> seeds;
+    private final ClusterJoin join;
 
     private Coordinator(NodeRegistry registry, ClusterMembership membership, Settings s, ModelFiles files) {
         this.registry = registry;
         this.membership = membership;
-        this.seeds = s.seeds();
+        this.join = s.join();
         this.experts = new RemoteExperts(registry, files.fingerprint(), files.config().dim(), s.callTimeout(), s.wireType(), s.hedging());
     }
 
@@ -65,7 +74,8 @@ public final class Coordinator implements ExpertBackend {
     public static Coordinator join(Settings s, ModelFiles files) {
         NodeRegistry registry = new NodeRegistry(files.fingerprint(), files.config(), s.nodeWarmUpCalls(), s.tls());
         try {
-            ClusterMembership membership = ClusterMembership.join(s.host(), s.clusterPort(), s.seeds(), registry, s.tls());
+            ClusterMembership membership = ClusterMembership.join(s.host(), s.clusterPort(), s.join(), registry, s.tls());
+            LOG.info("coordinator {} joining the cluster; {}", membership.address(), s.join().explain(membership.address()));
             return new Coordinator(registry, membership, s, files);
         } catch (RuntimeException e) {
             registry.close();
@@ -79,7 +89,7 @@ public final class Coordinator implements ExpertBackend {
             registry.awaitCoverage(timeout);
         } catch (ExpertUnavailableException e) {
             if (membership.joined()) throw e;
-            throw new ExpertUnavailableException(-1, e.experts(), null, "could not join the cluster at " + String.join(",", seeds)
+            throw new ExpertUnavailableException(-1, e.experts(), null, "could not join the cluster " + join.where()
                     + " within " + timeout.toSeconds() + "s: no member answered there (is an expert node running with that cluster address?)", e);
         }
     }

@@ -1,5 +1,6 @@
 package dev.mixtral.node;
 
+import dev.mixtral.cluster.ClusterJoin;
 import dev.mixtral.cluster.tls.ClusterTls;
 import dev.mixtral.model.forward.LocalExperts;
 import dev.mixtral.model.weights.ModelFiles;
@@ -23,15 +24,16 @@ public final class ExpertNode implements AutoCloseable {
      * @param host        address to bind and advertise (gRPC and cluster)
      * @param grpcPort    ExpertService port, 0 for any free port (the cluster advertises the one chosen)
      * @param clusterPort Pekko port, 0 for any free port
-     * @param seeds       {@code host:port} of cluster members to join; empty to start a new cluster
+     * @param join        how the node finds the cluster: seeds ({@code host:port} of members; empty to start a
+     *                    new cluster) or cluster bootstrap
      * @param advertise   {@code host:port} coordinators reach the ExpertService at when that is not where it
      *                    listens (a proxy or NAT in between); null: {@code host} and the bound port
      * @param tls         how cluster traffic (gRPC, membership) is secured
      */
     public record Settings(Path model, SortedSet<Integer> experts, String host, int grpcPort, int clusterPort,
-                           List<String> seeds, String advertise, ClusterTls tls) {
+                           ClusterJoin join, String advertise, ClusterTls tls) {
         public Settings(Path model, SortedSet<Integer> experts, String host, int grpcPort, int clusterPort, List<String> seeds) {
-            this(model, experts, host, grpcPort, clusterPort, seeds, null, ClusterTls.PLAINTEXT);
+            this(model, experts, host, grpcPort, clusterPort, ClusterJoin.seeds(seeds), null, ClusterTls.PLAINTEXT);
         }
     }
 
@@ -59,13 +61,13 @@ public final class ExpertNode implements AutoCloseable {
                     files::mappedBytes, stats);
             server = ExpertServer.start(s.host(), s.grpcPort(), service, s.tls());
             String grpcAddress = s.advertise() != null ? s.advertise() : s.host() + ":" + server.port();
-            NodeMembership membership = NodeMembership.join(s.host(), s.clusterPort(), s.seeds(), grpcAddress,
+            NodeMembership membership = NodeMembership.join(s.host(), s.clusterPort(), s.join(), grpcAddress,
                     ExpertRanges.format(s.experts()), files.fingerprint(), s.tls());
             ExpertNode node = new ExpertNode(files, stats, server, membership, grpcAddress);
             LOG.info("expert node up: experts {} of {} in {} layers ({} MiB mapped), model {} fingerprint {}, gRPC {}, cluster {}{}",
                     ExpertRanges.format(s.experts()), files.config().experts(), files.config().layers(),
                     String.format("%.1f", files.mappedBytes() / 1048576.0), files.path().getFileName(), files.fingerprint(), grpcAddress,
-                    membership.address(), "; " + dev.mixtral.cluster.SeedRule.explain(membership.address(), s.seeds()));
+                    membership.address(), "; " + s.join().explain(membership.address()));
             return node;
         } catch (RuntimeException e) {
             if (server != null) server.close();

@@ -2,6 +2,7 @@ package dev.mixtral.node;
 
 import dev.mixtral.cluster.ClusterContract;
 import dev.mixtral.cluster.ClusterIncarnations;
+import dev.mixtral.cluster.ClusterJoin;
 import dev.mixtral.cluster.SeedRule;
 import dev.mixtral.cluster.tls.ClusterTls;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -24,19 +25,20 @@ final class NodeMembership implements AutoCloseable {
     }
 
     /**
-     * Joins the cluster at {@code seeds} ({@code host:port} of running members; empty: this node starts
-     * a new cluster), listening for cluster traffic on {@code host:clusterPort}. Whether it may found a
-     * cluster follows {@link SeedRule}; if the cluster ever removes it, it rejoins ({@link ClusterIncarnations}).
+     * Joins the cluster as {@code join} says (seeds: {@code host:port} of running members, empty: this node
+     * starts a new cluster; or cluster bootstrap), listening for cluster traffic on {@code host:clusterPort}.
+     * With seeds, whether it may found a cluster follows {@link SeedRule}; if the cluster ever removes it, it
+     * rejoins the same way ({@link ClusterIncarnations}).
      */
-    static NodeMembership join(String host, int clusterPort, List<String> seeds, String grpcAddress,
+    static NodeMembership join(String host, int clusterPort, ClusterJoin join, String grpcAddress,
                                String experts, String fingerprint, ClusterTls tls) {
         return new NodeMembership(new ClusterIncarnations<>("expert node " + grpcAddress, clusterPort, port -> {
-            var system = ClusterContract.start(Behaviors.<Void>empty(), host, port, seeds, List.of(
+            var system = join.start(Behaviors.<Void>empty(), host, port, List.of(
                     ClusterContract.NODE_ROLE,
                     ClusterContract.GRPC_ROLE_PREFIX + grpcAddress,
                     ClusterContract.EXPERTS_ROLE_PREFIX + experts,
                     ClusterContract.FINGERPRINT_ROLE_PREFIX + fingerprint), tls);
-            if (seeds.isEmpty()) {
+            if (join instanceof ClusterJoin.Seeds s && s.seeds().isEmpty()) {
                 Cluster cluster = Cluster.get(system);
                 cluster.manager().tell(Join.create(cluster.selfMember().address()));
             }

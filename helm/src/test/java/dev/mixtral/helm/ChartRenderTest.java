@@ -3,6 +3,7 @@ package dev.mixtral.helm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mixtral.cli.LocalCluster;
+import dev.mixtral.cluster.ClusterJoin;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -14,6 +15,7 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
@@ -79,6 +81,7 @@ class ChartRenderTest {
         assertProbesSecurityAndTermination(nodes.getSpec().getTemplate(), "expert-node");
         assertProbesSecurityAndTermination(coordinator.getSpec().getTemplate(), "coordinator");
         assertSelectorsMatch(r, nodes, coordinator);
+        assertClusterModeConsistent(r, nodes, coordinator, headless);
         for (HasMetadata o : r.objects()) {
             assertThat(o.getMetadata().getName()).as("name of %s", o.getKind()).hasSizeLessThanOrEqualTo(63).matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
             assertThat(o.getMetadata().getLabels()).as("labels of %s", o.getMetadata().getName())
@@ -105,19 +108,25 @@ class ChartRenderTest {
     @Test
     void bootstrapModeRendersItsRbacAndNoSeeds() {
         Chart.Rendered r = Chart.render(Chart.ciValues("bootstrap"));
-        Role role = r.all(Role.class).getFirst();
-        assertThat(role.getRules()).anySatisfy(rule -> assertThat(rule.getResources()).contains("pods"))
-                .allSatisfy(rule -> assertThat(rule.getVerbs()).containsExactlyInAnyOrder("get", "watch", "list"));
-        RoleBinding binding = r.all(RoleBinding.class).getFirst();
-        assertThat(binding.getRoleRef().getName()).isEqualTo(role.getMetadata().getName());
-        String account = r.one(StatefulSet.class, "-node").getSpec().getTemplate().getSpec().getServiceAccountName();
-        assertThat(binding.getSubjects()).singleElement().satisfies(s -> assertThat(s.getName()).isEqualTo(account));
+        assertThat(r.all(Role.class)).hasSize(1);
         for (PodTemplateSpec t : List.of(r.one(StatefulSet.class, "-node").getSpec().getTemplate(), r.one(Deployment.class, "-coordinator").getSpec().getTemplate())) {
-            Container c = t.getSpec().getContainers().getFirst();
-            assertThat(env(c)).doesNotContainKey("MIXTRAL_SEEDS").containsEntry("MIXTRAL_CLUSTER_BOOTSTRAP", "kubernetes-api")
-                    .containsEntry("MIXTRAL_MANAGEMENT_PORT", Integer.toString(containerPort(c, "management")));
+            assertThat(env(t.getSpec().getContainers().getFirst())).doesNotContainKey("MIXTRAL_SEEDS").containsEntry("MIXTRAL_CLUSTER_BOOTSTRAP", "kubernetes-api");
         }
-        assertThat(Chart.render(null).all(Role.class)).as("seeds mode needs no API access").isEmpty();
+        Chart.Rendered seeds = Chart.render(null);
+        assertThat(seeds.all(Role.class)).as("seeds mode needs no API access").isEmpty();
+        assertThat(seeds.all(ServiceAccount.class)).singleElement().satisfies(a -> assertThat(a.getAutomountServiceAccountToken()).isFalse());
+        // what the processes make of the rendered env: the same contact points, the founding rule's inputs
+        StatefulSet nodes = r.one(StatefulSet.class, "-node");
+        Map<String, String> podEnv = Kubelet.resolveEnv(nodes.getSpec().getTemplate().getSpec().getContainers().getFirst(),
+                Kubelet.statefulSetPod(nodes, 1, "10.1.2.3"));
+        assertThat(podEnv).containsEntry("MIXTRAL_MANAGEMENT_HOST", "10.1.2.3").containsEntry("MIXTRAL_BOOTSTRAP_REQUIRED_CONTACT_POINTS", "2");
+    }
+
+    @Test
+    void bootstrapModeNeedsNoMoreContactPointsThanPods() {
+        assertThatThrownBy(() -> Chart.template(Chart.ciValues("bootstrap"), Map.of("cluster.bootstrap.requiredContactPoints", 6)))
+                .hasMessageContaining("cluster.bootstrap.requiredContactPoints (6) must not exceed the pods of the release (4 expert nodes + 1 coordinators)");
+        assertThat(Chart.template(Chart.ciValues("bootstrap"), Map.of("cluster.bootstrap.requiredContactPoints", 5))).contains("kind: StatefulSet");
     }
 
     @Test
@@ -265,6 +274,68 @@ class ChartRenderTest {
                 resolve(c, port); // fails unless the probe's port is one of the container's
             }
         }
+    }
+
+    /**
+     * Seeds mode: no management port, no API access. Bootstrap mode: every pod of both roles is a contact point
+     * the processes' kubernetes-api discovery finds: matched by the selector they are given, with the container
+     * port named as the processes look for it, whose number is the management port they listen on (in the
+     * headless Service too), at the pod IP; the service account may list pods; the probes do not depend on it.
+     */
+    private static void assertClusterModeConsistent(Chart.Rendered r, StatefulSet nodes, Deployment coordinator, Service headless) {
+        List<PodTemplateSpec> templates = List.of(nodes.getSpec().getTemplate(), coordinator.getSpec().getTemplate());
+        String portName = ClusterJoin.Bootstrap.MANAGEMENT_PORT_NAME;
+        boolean bootstrap = env(templates.getFirst().getSpec().getContainers().getFirst()).containsKey("MIXTRAL_CLUSTER_BOOTSTRAP");
+        if (!bootstrap) {
+            for (PodTemplateSpec t : templates) {
+                assertThat(t.getSpec().getContainers().getFirst().getPorts()).noneMatch(cp -> portName.equals(cp.getName()));
+            }
+            assertThat(port(headless, portName)).isNull();
+            assertThat(r.all(Role.class)).isEmpty();
+            return;
+        }
+        Map<String, String> first = env(templates.getFirst().getSpec().getContainers().getFirst());
+        int pods = nodes.getSpec().getReplicas() + (coordinator.getSpec().getReplicas() == null ? 1 : coordinator.getSpec().getReplicas());
+        assertThat(Integer.parseInt(first.get("MIXTRAL_BOOTSTRAP_REQUIRED_CONTACT_POINTS"))).isBetween(1, pods);
+        Map<String, String> selector = new HashMap<>();
+        for (String term : first.get("MIXTRAL_BOOTSTRAP_SELECTOR").split(",")) {
+            String[] kv = term.split("=", 2);
+            assertThat(kv).as("selector term %s is key=value", term).hasSize(2);
+            selector.put(kv[0].strip(), kv[1].strip());
+        }
+        for (PodTemplateSpec t : templates) {
+            Container c = t.getSpec().getContainers().getFirst();
+            Map<String, String> e = env(c);
+            assertThat(e).doesNotContainKey("MIXTRAL_SEEDS").containsEntry("MIXTRAL_CLUSTER_BOOTSTRAP", "kubernetes-api")
+                    .containsEntry("MIXTRAL_MANAGEMENT_PORT", Integer.toString(containerPort(c, portName)));
+            for (String k : List.of("MIXTRAL_BOOTSTRAP_SELECTOR", "MIXTRAL_BOOTSTRAP_SERVICE", "MIXTRAL_BOOTSTRAP_REQUIRED_CONTACT_POINTS", "MIXTRAL_MANAGEMENT_PORT")) {
+                assertThat(e.get(k)).as("%s of %s, the same on every pod", k, c.getName()).isNotBlank().isEqualTo(first.get(k));
+            }
+            assertThat(c.getEnv()).filteredOn(v -> v.getName().equals("MIXTRAL_MANAGEMENT_HOST")).singleElement()
+                    .satisfies(v -> assertThat(v.getValueFrom().getFieldRef().getFieldPath()).as("discovery reports pod IPs").isEqualTo("status.podIP"));
+            assertThat(t.getMetadata().getLabels()).as("%s pods are found by the selector", c.getName()).containsAllEntriesOf(selector);
+            for (Probe probe : probes(c)) {
+                IntOrString target = probe.getHttpGet() != null ? probe.getHttpGet().getPort() : probe.getTcpSocket().getPort();
+                assertThat(resolve(c, target)).as("%s probes do not depend on the management endpoint", c.getName()).isNotEqualTo(containerPort(c, portName));
+            }
+            assertThat(t.getSpec().getServiceAccountName()).isEqualTo(r.all(ServiceAccount.class).getFirst().getMetadata().getName());
+        }
+        assertThat(port(headless, portName)).isNotNull();
+        assertThat(r.all(ServiceAccount.class)).singleElement().satisfies(a -> assertThat(a.getAutomountServiceAccountToken()).as("the API token is mounted").isTrue());
+        Role role = r.all(Role.class).getFirst();
+        assertThat(role.getRules()).anySatisfy(rule -> {
+            assertThat(rule.getApiGroups()).contains("");
+            assertThat(rule.getResources()).contains("pods");
+            assertThat(rule.getVerbs()).contains("list");
+        });
+        RoleBinding binding = r.all(RoleBinding.class).getFirst();
+        assertThat(binding.getRoleRef().getKind()).isEqualTo("Role");
+        assertThat(binding.getRoleRef().getName()).isEqualTo(role.getMetadata().getName());
+        assertThat(binding.getSubjects()).singleElement().satisfies(s -> {
+            assertThat(s.getKind()).isEqualTo("ServiceAccount");
+            assertThat(s.getName()).isEqualTo(templates.getFirst().getSpec().getServiceAccountName());
+            assertThat(s.getNamespace()).isEqualTo(Chart.NAMESPACE);
+        });
     }
 
     private static void assertProbesSecurityAndTermination(PodTemplateSpec template, String role) {

@@ -48,14 +48,18 @@ final class LocalPod implements AutoCloseable {
     /**
      * @param hosts   DNS name → loopback address of every pod (and Service) the processes may be told about
      * @param scratch where emptyDir volumes are made and the log goes (hostPath volumes are used as they are)
+     * @param change  applied to the container's resolved environment (the image's ENV stays under it)
      */
-    static LocalPod start(Image image, PodSpec spec, Kubelet.PodFacts pod, Map<String, String> hosts, Path scratch) throws IOException {
+    static LocalPod start(Image image, PodSpec spec, Kubelet.PodFacts pod, Map<String, String> hosts, Path scratch,
+                          RenderedCluster.EnvChange change) throws IOException {
         Container c = spec.getContainers().getFirst();
         Map<String, Path> mounts = new LinkedHashMap<>();
         for (VolumeMount vm : c.getVolumeMounts()) mounts.put(vm.getMountPath(), localVolume(volume(spec, vm.getName()), scratch.resolve(pod.name()).resolve(vm.getName())));
 
         Map<String, String> env = new LinkedHashMap<>(image.env);
-        env.putAll(Kubelet.resolveEnv(c, pod));
+        Map<String, String> containerEnv = Kubelet.resolveEnv(c, pod);
+        change.accept(pod, containerEnv);
+        env.putAll(containerEnv);
         env.replaceAll((k, v) -> localize(v, hosts, mounts));
         List<String> command = new ArrayList<>();
         List<String> entry = c.getCommand() == null || c.getCommand().isEmpty() ? image.entrypoint : c.getCommand();

@@ -40,9 +40,14 @@ public final class ClusterContract {
      */
     public static <T> ActorSystem<T> start(Behavior<T> guardian, String host, int port, List<String> seeds, List<String> roles,
                                            ClusterTls tls) {
+        return ActorSystem.create(guardian, SYSTEM_NAME, config(host, port, seeds, roles, tls));
+    }
+
+    /** The settings of a member at {@code host:port} with these seeds (empty for cluster bootstrap), roles and TLS. */
+    static Config config(String host, int port, List<String> seeds, List<String> roles, ClusterTls tls) {
         List<String> seedAddresses = new ArrayList<>();
         for (String s : seeds) seedAddresses.add("pekko://" + SYSTEM_NAME + "@" + s.strip());
-        Config config = ConfigFactory.parseMap(Map.of(
+        return ConfigFactory.parseMap(Map.of(
                         "pekko.remote.artery.canonical.hostname", host,
                         "pekko.remote.artery.canonical.port", port,
                         "pekko.cluster.seed-nodes", seedAddresses,
@@ -50,7 +55,6 @@ public final class ClusterContract {
                 .withFallback(ArteryTls.settings(tls))
                 .withFallback(FILE)
                 .withFallback(ConfigFactory.load());
-        return ActorSystem.create(guardian, SYSTEM_NAME, config);
     }
 
     /** The value a member advertises in the role starting with {@code prefix}, or null. */
