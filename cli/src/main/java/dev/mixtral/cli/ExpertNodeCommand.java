@@ -71,6 +71,12 @@ final class ExpertNodeCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
     Integer threads;
 
+    @Option(names = "--page-in", negatable = true, defaultValue = "${env:MIXTRAL_PAGE_IN:-true}", fallbackValue = "true",
+            description = "Read all this node's expert weights into memory before joining the cluster, with progress, so first calls "
+                    + "do not wait on the disk (--no-page-in: page them in on first use, e.g. when the share exceeds memory). "
+                    + "Default: ${DEFAULT-VALUE} (env MIXTRAL_PAGE_IN).")
+    boolean pageIn;
+
     @picocli.CommandLine.Mixin
     ClusterBootstrapOptions bootstrap = new ClusterBootstrapOptions();
 
@@ -100,8 +106,11 @@ final class ExpertNodeCommand implements Callable<Integer> {
 
         if (advertise != null && !advertise.matches(".+:\\d+")) throw new UserException("--advertise: '" + advertise + "' is not HOST:PORT");
         var clusterTls = tls.clusterTls();
-        ExpertNode node = ExpertNode.start(new ExpertNode.Settings(path, ExpertRanges.parse(experts), host, port, cport,
-                join == null ? ClusterJoin.seeds(List.of()) : join, advertise, clusterTls));
+        ExpertNode node;
+        try (ProgressDisplay progress = pageIn ? ProgressDisplay.open("paging in experts " + experts) : null) {
+            node = ExpertNode.start(new ExpertNode.Settings(path, ExpertRanges.parse(experts), host, port, cport,
+                    join == null ? ClusterJoin.seeds(List.of()) : join, advertise, clusterTls), progress);
+        }
         NodeMetrics metrics = metricsPort < 0 ? null
                 : NodeMetrics.start(node.stats(), ExpertRanges.parse(experts), node.files()::mappedBytes, metricsHost(), metricsPort);
         CountDownLatch stopped = new CountDownLatch(1);

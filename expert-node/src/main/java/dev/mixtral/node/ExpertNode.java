@@ -3,6 +3,7 @@ package dev.mixtral.node;
 import dev.mixtral.cluster.ClusterJoin;
 import dev.mixtral.cluster.tls.ClusterTls;
 import dev.mixtral.model.forward.LocalExperts;
+import dev.mixtral.model.io.ProgressListener;
 import dev.mixtral.model.weights.ModelFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,11 +52,26 @@ public final class ExpertNode implements AutoCloseable {
         this.grpcAddress = grpcAddress;
     }
 
+    /** Starts a node that pages its experts in lazily, on first use. */
     public static ExpertNode start(Settings s) {
+        return start(s, null);
+    }
+
+    /**
+     * Starts a node; with {@code pageIn}, it first reads all its experts' pages into memory, reporting there,
+     * and only then serves and joins the cluster, so no coordinator's first calls wait on the disk.
+     */
+    public static ExpertNode start(Settings s, ProgressListener pageIn) {
         ModelFiles files = ModelFiles.open(s.model());
         ExpertServer server = null;
         try {
             LocalExperts experts = LocalExperts.load(files, s.experts());
+            if (pageIn != null) {
+                long start = System.nanoTime();
+                long bytes = experts.pageIn(pageIn);
+                LOG.info("paged in experts {}: {} MiB in {} s", ExpertRanges.format(s.experts()), String.format("%.1f", bytes / 1048576.0),
+                        String.format("%.1f", (System.nanoTime() - start) / 1e9));
+            }
             NodeStats stats = new NodeStats(files.config().experts());
             var service = new ExpertServiceImpl(experts, files.config(), files.fingerprint(), nodeName(),
                     files::mappedBytes, stats);

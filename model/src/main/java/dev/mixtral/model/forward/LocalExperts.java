@@ -1,10 +1,14 @@
 package dev.mixtral.model.forward;
 
 import dev.mixtral.model.ModelConfig;
+import dev.mixtral.model.io.ProgressListener;
 import dev.mixtral.model.kernel.Parallel;
 import dev.mixtral.model.weights.ExpertWeights;
 import dev.mixtral.model.weights.ModelFiles;
 
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SortedSet;
 import java.util.TreeSet;
 
@@ -46,6 +50,33 @@ public final class LocalExperts implements ExpertExecutor {
 
     public SortedSet<Integer> held() {
         return held;
+    }
+
+    /** Slice paged in at a time: progress is reported between slices. */
+    private static final long PAGE_IN_SLICE = 64L << 20;
+
+    /**
+     * Reads every page of the held experts' weights into memory now, so that the first calls do not wait
+     * on the disk (for a model far larger than the page cache, a first layer call can take longer than a
+     * call deadline). Returns the bytes paged in.
+     */
+    public long pageIn(ProgressListener progress) {
+        List<MemorySegment> segments = new ArrayList<>();
+        for (ExpertWeights[] layer : weights) {
+            for (ExpertWeights w : layer) {
+                if (w != null) segments.addAll(List.of(w.gate().data(), w.up().data(), w.down().data()));
+            }
+        }
+        long total = segments.stream().mapToLong(MemorySegment::byteSize).sum(), done = 0;
+        for (MemorySegment segment : segments) {
+            for (long offset = 0; offset < segment.byteSize(); offset += PAGE_IN_SLICE) {
+                MemorySegment slice = segment.asSlice(offset, Math.min(PAGE_IN_SLICE, segment.byteSize() - offset));
+                if (slice.isMapped()) slice.load();
+                done += slice.byteSize();
+                progress.progress(done, total);
+            }
+        }
+        return total;
     }
 
     @Override

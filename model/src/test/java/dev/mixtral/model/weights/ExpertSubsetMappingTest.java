@@ -14,7 +14,7 @@ import java.util.TreeSet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Loading experts {2,5} maps, and so can touch, only their bytes. */
+/** Loading experts {2,5} maps, and so can touch, only their bytes; paging them in reads exactly those. */
 class ExpertSubsetMappingTest {
 
     @Test
@@ -39,6 +39,29 @@ class ExpertSubsetMappingTest {
             long pageSlack = 2L * 4096 * c.layers() * 3 * 2; // each mapped slice may straddle a page at each end
             assertThat(resident).isGreaterThanOrEqualTo(mapped).isLessThanOrEqualTo(mapped + pageSlack);
             assertThat(resident).isLessThan(Files.size(gguf) / 4);
+        }
+    }
+
+    @Test
+    void pagingInReadsEveryHeldByteBeforeAnyCallAndNothingElse(@TempDir Path dir) throws IOException {
+        Path gguf = Files.copy(TestData.tinyGguf("F32"), dir.resolve("private-copy.gguf"));
+        try (ModelFiles files = ModelFiles.open(gguf)) {
+            long before = files.mappedBytes();
+            LocalExperts experts = LocalExperts.load(files, new TreeSet<>(List.of(2, 5)));
+            long mapped = files.mappedBytes() - before;
+            long pid = ProcessHandle.current().pid();
+            assertThat(ResidentMemory.ofFile(pid, gguf)).as("mapping alone reads nothing").isLessThan(mapped / 2);
+
+            List<long[]> reports = new java.util.ArrayList<>();
+            long paged = experts.pageIn((done, total) -> reports.add(new long[] {done, total}));
+
+            assertThat(paged).isEqualTo(mapped);
+            assertThat(reports).isNotEmpty();
+            assertThat(reports.getLast()).containsExactly(mapped, mapped);
+            for (int i = 1; i < reports.size(); i++) assertThat(reports.get(i)[0]).isGreaterThan(reports.get(i - 1)[0]);
+            long resident = ResidentMemory.ofFile(pid, gguf);
+            long pageSlack = 2L * 4096 * files.config().layers() * 3 * 2;
+            assertThat(resident).isGreaterThanOrEqualTo(mapped).isLessThanOrEqualTo(mapped + pageSlack);
         }
     }
 }
