@@ -73,6 +73,12 @@ final class ServeProcess implements AutoCloseable {
         return this;
     }
 
+    /** Kills it at once (SIGKILL), as a crash would: no shutdown hook runs, nothing says goodbye to the cluster. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("killed serve process exits").isTrue();
+    }
+
     @Override
     public void close() throws InterruptedException {
         process.destroy(); // SIGTERM: the shutdown hook stops the expert nodes too

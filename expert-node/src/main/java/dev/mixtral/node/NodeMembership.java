@@ -2,9 +2,10 @@ package dev.mixtral.node;
 
 import dev.mixtral.cluster.ClusterContract;
 import dev.mixtral.cluster.ClusterIncarnations;
+import dev.mixtral.cluster.CoordinatorMembers;
 import dev.mixtral.cluster.SeedRule;
 import dev.mixtral.cluster.tls.ClusterTls;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 
@@ -13,13 +14,15 @@ import java.util.List;
 /**
  * This node's membership of the Pekko cluster. It advertises itself through its roles only
  * ({@code expert-node}, {@code grpc=HOST:PORT}, {@code experts=0-3}, {@code fingerprint=…}, see
- * {@code mixtral/v1/cluster.conf}); it has no actors: membership and the failure detector are all it needs.
+ * {@code mixtral/v1/cluster.conf}); its only actor logs the coordinators coming and going
+ * ({@link CoordinatorMembers}): membership and the failure detector are all it needs. It keeps nothing per
+ * coordinator, so any number of coordinators may use it at once.
  */
 final class NodeMembership implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NodeMembership.class);
-    private final ClusterIncarnations<Void> system;
+    private final ClusterIncarnations<ClusterEvent.ClusterDomainEvent> system;
 
-    private NodeMembership(ClusterIncarnations<Void> system) {
+    private NodeMembership(ClusterIncarnations<ClusterEvent.ClusterDomainEvent> system) {
         this.system = system;
     }
 
@@ -30,8 +33,9 @@ final class NodeMembership implements AutoCloseable {
      */
     static NodeMembership join(String host, int clusterPort, List<String> seeds, String grpcAddress,
                                String experts, String fingerprint, ClusterTls tls) {
+        CoordinatorMembers coordinators = new CoordinatorMembers("expert node " + grpcAddress);
         return new NodeMembership(new ClusterIncarnations<>("expert node " + grpcAddress, clusterPort, port -> {
-            var system = ClusterContract.start(Behaviors.<Void>empty(), host, port, seeds, List.of(
+            var system = ClusterContract.start(CoordinatorMembers.watcher(coordinators), host, port, seeds, List.of(
                     ClusterContract.NODE_ROLE,
                     ClusterContract.GRPC_ROLE_PREFIX + grpcAddress,
                     ClusterContract.EXPERTS_ROLE_PREFIX + experts,
