@@ -75,6 +75,7 @@ class ClusterCoordinatorsIT {
     final ConcurrentLinkedQueue<String> nodeLog = new ConcurrentLinkedQueue<>();
     final Map<Integer, String> nodeMetrics = new ConcurrentHashMap<>();
     final Map<Req, Outcome> references = new ConcurrentHashMap<>();
+    final long started = System.nanoTime();
     LocalCluster cluster;
     ServeProcess a;
     ServeProcess b;
@@ -126,6 +127,12 @@ class ClusterCoordinatorsIT {
         b = second.get(ClusterSupport.WAIT.toSeconds() + 60, TimeUnit.SECONDS);
         a.awaitReady(http, ClusterSupport.WAIT);
         b.awaitReady(http, ClusterSupport.WAIT);
+        phase("3 nodes and 2 coordinators ready");
+    }
+
+    /** Prints how far the test is: figures for the time budget, not assertions. */
+    private void phase(String what) {
+        System.out.printf("[coordinators] %.1f s: %s%n", (System.nanoTime() - started) / 1e9, what);
     }
 
     private ServeProcess serve() {
@@ -173,6 +180,7 @@ class ClusterCoordinatorsIT {
             assertThat(o.sameAnswer(reference(r))).as("%s: %s vs the single process's %s", r, o, reference(r)).isTrue();
         }
 
+        phase("12 concurrent requests on both coordinators identical to the single process");
         // b under steady load; a with long requests in flight, then killed
         Load onB = new Load(b);
         List<CompletableFuture<Void>> bClients = new ArrayList<>();
@@ -185,6 +193,7 @@ class ClusterCoordinatorsIT {
         await().atMost(REQUEST_BOUND).until(() -> chunks.stream().allMatch(c -> c.get() >= 3) && onB.completed.get() >= 3);
         long completedBeforeKill = onB.completed.get();
         a.kill();
+        phase("coordinator a killed");
         System.out.println("[coordinators] coordinator a (" + aAddress + ") killed with SIGKILL after " + chunks.get(0).get() + " and "
                 + chunks.get(1).get() + " streamed chunks; b had completed " + completedBeforeKill + " requests");
 
@@ -210,7 +219,8 @@ class ClusterCoordinatorsIT {
 
         // the nodes see a gone, keep nothing for it, and keep serving b
         await().atMost(Duration.ofSeconds(90)).until(() -> coordinators(b), c -> c.equals(List.of(bAddress)));
-        for (int n = 0; n < 3; n++) {
+        for (int i = 0; i < 3; i++) {
+            int n = i;
             String prefix = "[node-" + n + "] ";
             await().atMost(Duration.ofSeconds(90)).until(() -> nodeLog.stream().anyMatch(l -> l.startsWith(prefix)
                     && l.matches(".*coordinator " + Pattern.quote(aAddress) + " (is unreachable|was downed|was removed).*")));
@@ -223,6 +233,7 @@ class ClusterCoordinatorsIT {
             assertThat(o.completed()).as("b keeps serving: %s", o).isTrue();
             assertThat(o.sameAnswer(reference(r))).as("%s: %s", r, o).isTrue();
         }
+        phase("nodes saw a go, queues empty, b serving");
         long grown = 0;
         for (int n = 0; n < 3; n++) grown += nodeCalls(n) - callsBefore.get(n);
         assertThat(grown).as("calls the nodes served for b after a's crash").isPositive();
@@ -247,6 +258,7 @@ class ClusterCoordinatorsIT {
                 async(b, inFlight.get(2), null));
         await().atMost(REQUEST_BOUND).until(() -> chunks.stream().allMatch(c -> c.get() >= 3));
         for (int n : killed) cluster.kill(n);
+        phase("nodes 1 and 2 killed");
         System.out.println("[coordinators] nodes " + killed + " killed: experts " + lost + " have no live holder");
 
         for (int i = 0; i < inFlight.size(); i++) {
@@ -280,10 +292,11 @@ class ClusterCoordinatorsIT {
         assertThat(refusedStream.status()).isEqualTo(503);
         assertThat(refusedStream.error()).contains(reason);
 
+        phase("b not ready, naming " + lost);
         // one holder back, started with its own command line: ready again and the same answers, nothing else restarted
         cluster.start(1);
         b.awaitReady(http, ClusterSupport.WAIT);
-        System.out.println("[coordinators] node-1 restarted: b is ready again");
+        phase("node-1 restarted: b ready again");
         for (Req r : List.of(new Req(PROMPTS.get(3), SHORT, 405, false), new Req(PROMPTS.get(0), SHORT, 406, true))) {
             Outcome o = send(b.base(), r, null);
             assertThat(o.completed()).as("%s", o).isTrue();
