@@ -72,7 +72,7 @@ class ClusterCoordinatorsIT {
 
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(30)).build();
     final ExecutorService clients = Executors.newCachedThreadPool();
-    final ConcurrentLinkedQueue<String> nodeLog = new ConcurrentLinkedQueue<>();
+    final List<String> nodeLog = java.util.Collections.synchronizedList(new ArrayList<>());
     final Map<Integer, String> nodeMetrics = new ConcurrentHashMap<>();
     final Map<Req, Outcome> references = new ConcurrentHashMap<>();
     final long started = System.nanoTime();
@@ -185,13 +185,15 @@ class ClusterCoordinatorsIT {
         Load onB = new Load(b);
         List<CompletableFuture<Void>> bClients = new ArrayList<>();
         for (int i = 0; i < 3; i++) bClients.add(CompletableFuture.runAsync(onB::loop, clients));
+        await().atMost(REQUEST_BOUND).until(() -> onB.completed.get() >= 3);
         List<AtomicInteger> chunks = List.of(new AtomicInteger(), new AtomicInteger());
         List<Req> doomed = List.of(new Req(PROMPTS.get(0), LONG, 200, true), new Req(PROMPTS.get(1), LONG, 201, true),
                 new Req(PROMPTS.get(2), LONG, 202, false));
         List<CompletableFuture<Outcome>> onA = List.of(async(a, doomed.get(0), chunks.get(0)), async(a, doomed.get(1), chunks.get(1)),
                 async(a, doomed.get(2), null));
-        await().atMost(REQUEST_BOUND).until(() -> chunks.stream().allMatch(c -> c.get() >= 3) && onB.completed.get() >= 3);
+        await().atMost(REQUEST_BOUND).pollInterval(Duration.ofMillis(20)).until(() -> chunks.stream().allMatch(c -> c.get() >= 3));
         long completedBeforeKill = onB.completed.get();
+        int logAtKill = nodeLog.size(); // on a busy host members flap unreachable and back before this: only later lines count
         a.kill();
         phase("coordinator a killed");
         System.out.println("[coordinators] coordinator a (" + aAddress + ") killed with SIGKILL after " + chunks.get(0).get() + " and "
@@ -222,7 +224,7 @@ class ClusterCoordinatorsIT {
         for (int i = 0; i < 3; i++) {
             int n = i;
             String prefix = "[node-" + n + "] ";
-            await().atMost(Duration.ofSeconds(90)).until(() -> nodeLog.stream().anyMatch(l -> l.startsWith(prefix)
+            await().atMost(Duration.ofSeconds(90)).until(() -> logSince(logAtKill).stream().anyMatch(l -> l.startsWith(prefix)
                     && l.matches(".*coordinator " + Pattern.quote(aAddress) + " (is unreachable|was downed|was removed).*")));
             await().atMost(Duration.ofSeconds(90)).until(() -> queueDepth(n) == 0);
         }
@@ -256,7 +258,7 @@ class ClusterCoordinatorsIT {
                 new Req(PROMPTS.get(2), LONG, 402, false));
         List<CompletableFuture<Outcome>> running = List.of(async(b, inFlight.get(0), chunks.get(0)), async(b, inFlight.get(1), chunks.get(1)),
                 async(b, inFlight.get(2), null));
-        await().atMost(REQUEST_BOUND).until(() -> chunks.stream().allMatch(c -> c.get() >= 3));
+        await().atMost(REQUEST_BOUND).pollInterval(Duration.ofMillis(20)).until(() -> chunks.stream().allMatch(c -> c.get() >= 3));
         for (int n : killed) cluster.kill(n);
         phase("nodes 1 and 2 killed");
         System.out.println("[coordinators] nodes " + killed + " killed: experts " + lost + " have no live holder");
@@ -379,6 +381,12 @@ class ClusterCoordinatorsIT {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new Outcome(status, text.toString(), finish, done, error, e);
+        }
+    }
+
+    private List<String> logSince(int index) {
+        synchronized (nodeLog) {
+            return new ArrayList<>(nodeLog.subList(index, nodeLog.size()));
         }
     }
 

@@ -162,6 +162,22 @@ class RemoteExpertsTest {
     }
 
     @Test
+    void whenAFailedNodesExpertsAreOnlyPartlyReplicatedTheErrorNamesJustTheOnesLeftWithoutAHolder() throws Exception {
+        String stuck = node(files.fingerprint(), range(0, 7), true);
+        registry.nodeUp(new NodeRegistry.Member("a", stuck, null, null));
+        registry.nodeUp(new NodeRegistry.Member("b", node(files.fingerprint(), range(0, 3), false), null, null));
+        await().atMost(Duration.ofSeconds(10)).until(() -> registry.table().nodes().size() == 2);
+        // expert 2 is routed to the stuck node (2 % 2 holders) and has a replica; expert 6 has none
+        assertThatThrownBy(() -> remote(STUCK_DEADLINE).compute(batch(2, 6)))
+                .isInstanceOfSatisfying(ExpertUnavailableException.class, e -> {
+                    assertThat(e.experts()).containsExactly(6);
+                    assertThat(e.node()).isEqualTo(stuck);
+                    assertThat(e.getMessage()).isEqualTo("layer 1: experts [6] have no live holder left after expert node " + stuck + " failed");
+                    assertThat(e.getCause()).hasMessageContaining("experts [2, 6] failed on expert node " + stuck);
+                });
+    }
+
+    @Test
     void nodesOfAnotherModelAreRefusedAndCoverageWaitNamesMissingExperts() throws Exception {
         registry.nodeUp(new NodeRegistry.Member("a", node(files.fingerprint(), range(0, 3), false), null, null));
         registry.nodeUp(new NodeRegistry.Member("b", node("0000other", range(4, 7), false), "0000other", "4-7"));
