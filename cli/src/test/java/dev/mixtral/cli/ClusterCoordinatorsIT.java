@@ -68,6 +68,8 @@ class ClusterCoordinatorsIT {
     static final int LONG = 600;
     static final List<String> PROMPTS = List.of("Once upon a time", "The cluster of experts", "In a distant land, a", "Hello");
     static final Duration REQUEST_BOUND = Duration.ofSeconds(180);
+    /** A serve process prints its address once its cluster has formed: minutes when the shared host is at load 40+. */
+    static final Duration START_BOUND = Duration.ofSeconds(360);
     static final Pattern EXPERTS = Pattern.compile("experts \\[([0-9, ]+)]");
 
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(30)).build();
@@ -123,8 +125,8 @@ class ClusterCoordinatorsIT {
         // both coordinators start at once, each as its own `serve` process
         CompletableFuture<ServeProcess> first = CompletableFuture.supplyAsync(this::serve, clients);
         CompletableFuture<ServeProcess> second = CompletableFuture.supplyAsync(this::serve, clients);
-        a = first.get(ClusterSupport.WAIT.toSeconds() + 60, TimeUnit.SECONDS);
-        b = second.get(ClusterSupport.WAIT.toSeconds() + 60, TimeUnit.SECONDS);
+        a = first.get(START_BOUND.toSeconds() + 30, TimeUnit.SECONDS);
+        b = second.get(START_BOUND.toSeconds() + 30, TimeUnit.SECONDS);
         a.awaitReady(http, ClusterSupport.WAIT);
         b.awaitReady(http, ClusterSupport.WAIT);
         phase("3 nodes and 2 coordinators ready");
@@ -137,9 +139,9 @@ class ClusterCoordinatorsIT {
 
     private ServeProcess serve() {
         try {
-            return ServeProcess.start(Files.createTempDirectory("mixtral-coordinator"), "--model", Q8.toString(), "--seeds", cluster.seeds(),
+            return ServeProcess.start(START_BOUND, Files.createTempDirectory("mixtral-coordinator"), "--model", Q8.toString(), "--seeds", cluster.seeds(),
                     "--host", "127.0.0.1", "--port", "0", "--grpc-port", "-1", "--threads", "1", "--node-warmup-calls", "0",
-                    "--wait-timeout", ClusterSupport.WAIT.toSeconds() + "s", "--call-timeout", "10s");
+                    "--wait-timeout", START_BOUND.toSeconds() + "s", "--call-timeout", "10s");
         } catch (Exception e) {
             throw new RuntimeException(e);
         }
@@ -297,7 +299,7 @@ class ClusterCoordinatorsIT {
         phase("b not ready, naming " + lost);
         // one holder back, started with its own command line: ready again and the same answers, nothing else restarted
         cluster.start(1);
-        b.awaitReady(http, ClusterSupport.WAIT);
+        b.awaitReady(http, START_BOUND);
         phase("node-1 restarted: b ready again");
         for (Req r : List.of(new Req(PROMPTS.get(3), SHORT, 405, false), new Req(PROMPTS.get(0), SHORT, 406, true))) {
             Outcome o = send(b.base(), r, null);
