@@ -3,14 +3,13 @@ package dev.mixtral.coordinator;
 import dev.mixtral.cluster.ClusterContract;
 import dev.mixtral.cluster.ClusterIncarnations;
 import dev.mixtral.cluster.CoordinatorMembers;
+import dev.mixtral.cluster.MemberEvents;
 import dev.mixtral.cluster.tls.ClusterTls;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Subscribe;
 
 import java.util.List;
 
@@ -55,49 +54,21 @@ final class ClusterMembership implements AutoCloseable {
     }
 
     private static Behavior<ClusterEvent.ClusterDomainEvent> listener(NodeRegistry registry, CoordinatorMembers coordinators) {
-        return Behaviors.setup(ctx -> {
-            var subscriptions = Cluster.get(ctx.getSystem()).subscriptions();
-            subscriptions.tell(Subscribe.create(ctx.getSelf().<ClusterEvent.MemberEvent>narrow(), ClusterEvent.MemberEvent.class));
-            subscriptions.tell(Subscribe.create(ctx.getSelf().<ClusterEvent.ReachabilityEvent>narrow(), ClusterEvent.ReachabilityEvent.class));
-            return Behaviors.receive(ClusterEvent.ClusterDomainEvent.class)
-                    .onAnyMessage(e -> {
-                        coordinators.on(e);
-                        nodes(registry, e);
-                        return Behaviors.same();
-                    })
-                    .build();
-        });
-    }
-
-    /** Feeds expert-node arrivals and departures to the registry; other members (coordinators) are not routed to. */
-    private static void nodes(NodeRegistry registry, ClusterEvent.ClusterDomainEvent e) {
-        switch (e) {
-            case ClusterEvent.MemberUp u -> up(registry, u.member());
-            case ClusterEvent.MemberWeaklyUp u -> up(registry, u.member());
-            case ClusterEvent.ReachableMember r -> {
-                MemberStatus s = r.member().status();
-                if (s == MemberStatus.up() || s == MemberStatus.weaklyUp()) up(registry, r.member());
+        return MemberEvents.listener(List.of(coordinators, new MemberEvents.Listener() {
+            @Override
+            public void up(Member m) {
+                String grpc = ClusterContract.roleValue(m, ClusterContract.GRPC_ROLE_PREFIX);
+                if (m.hasRole(ClusterContract.NODE_ROLE) && grpc != null) {
+                    registry.nodeUp(new NodeRegistry.Member(id(m), grpc, ClusterContract.roleValue(m, ClusterContract.FINGERPRINT_ROLE_PREFIX),
+                            ClusterContract.roleValue(m, ClusterContract.EXPERTS_ROLE_PREFIX)));
+                }
             }
-            case ClusterEvent.UnreachableMember u -> gone(registry, u.member(), "is unreachable");
-            case ClusterEvent.MemberLeft l -> gone(registry, l.member(), NodeRegistry.LEAVING);
-            case ClusterEvent.MemberExited x -> gone(registry, x.member(), NodeRegistry.LEAVING);
-            case ClusterEvent.MemberDowned d -> gone(registry, d.member(), "was downed");
-            case ClusterEvent.MemberRemoved r -> gone(registry, r.member(), "was removed");
-            default -> {
+
+            @Override
+            public void gone(Member m, String why) {
+                if (m.hasRole(ClusterContract.NODE_ROLE)) registry.nodeGone(id(m), why);
             }
-        }
-    }
-
-    private static void up(NodeRegistry registry, Member m) {
-        String grpc = ClusterContract.roleValue(m, ClusterContract.GRPC_ROLE_PREFIX);
-        if (m.hasRole(ClusterContract.NODE_ROLE) && grpc != null) {
-            registry.nodeUp(new NodeRegistry.Member(id(m), grpc, ClusterContract.roleValue(m, ClusterContract.FINGERPRINT_ROLE_PREFIX),
-                    ClusterContract.roleValue(m, ClusterContract.EXPERTS_ROLE_PREFIX)));
-        }
-    }
-
-    private static void gone(NodeRegistry registry, Member m, String why) {
-        if (m.hasRole(ClusterContract.NODE_ROLE)) registry.nodeGone(id(m), why);
+        }));
     }
 
     /** Unique per incarnation: a node restarted on the same address is a new member. */

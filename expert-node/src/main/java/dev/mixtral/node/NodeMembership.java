@@ -3,6 +3,7 @@ package dev.mixtral.node;
 import dev.mixtral.cluster.ClusterContract;
 import dev.mixtral.cluster.ClusterIncarnations;
 import dev.mixtral.cluster.CoordinatorMembers;
+import dev.mixtral.cluster.MemberEvents;
 import dev.mixtral.cluster.SeedRule;
 import dev.mixtral.cluster.tls.ClusterTls;
 import org.apache.pekko.cluster.ClusterEvent;
@@ -35,7 +36,7 @@ final class NodeMembership implements AutoCloseable {
                                String experts, String fingerprint, ClusterTls tls) {
         CoordinatorMembers coordinators = new CoordinatorMembers("expert node " + grpcAddress);
         return new NodeMembership(new ClusterIncarnations<>("expert node " + grpcAddress, clusterPort, port -> {
-            var system = ClusterContract.start(CoordinatorMembers.watcher(coordinators), host, port, seeds, List.of(
+            var system = ClusterContract.start(MemberEvents.listener(List.of(coordinators)), host, port, seeds, List.of(
                     ClusterContract.NODE_ROLE,
                     ClusterContract.GRPC_ROLE_PREFIX + grpcAddress,
                     ClusterContract.EXPERTS_ROLE_PREFIX + experts,
