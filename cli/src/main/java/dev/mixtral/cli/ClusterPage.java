@@ -19,7 +19,7 @@ import java.util.Map;
 /**
  * The cluster page on the API port: {@code /} is a self-contained HTML page (no external scripts) that
  * polls {@code /cluster.json} every second and draws the nodes and the experts each holds (replicas
- * marked), the per-expert load heatmap (layer × expert, last 30 s), balancedness over time, tokens/s,
+ * marked), the coordinators serving them, the per-expert load heatmap (layer × expert, last 30 s), balancedness over time, tokens/s,
  * running and waiting requests, and failovers and hedges as they happen.
  */
 final class ClusterPage {
@@ -60,6 +60,8 @@ final class ClusterPage {
             }
         }
         s.putPOJO("missing", table.missing());
+        s.put("self", coordinator.clusterAddress());
+        s.putPOJO("coordinators", coordinator.coordinators());
         ArrayNode heat = s.putArray("load");
         for (long[] layer : load.perExpert()) {
             ArrayNode row = heat.addArray();

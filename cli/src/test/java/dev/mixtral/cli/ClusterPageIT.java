@@ -53,6 +53,8 @@ class ClusterPageIT {
             }
             System.out.println("[page] DOM of / as Chromium rendered it: " + dom.length() + " chars");
             assertThat(dom).contains("<b id=\"nodeCount\">3</b>");
+            // the one coordinator serving these nodes, this one
+            assertThat(dom).contains("<b id=\"coordinatorCount\" title=\"" + remote.coordinator().clusterAddress() + " (this one)\">1</b>");
             for (RemoteNode n : remote.coordinator().routingTable().nodes()) {
                 assertThat(dom).contains("<td>" + n.address() + "</td>");
                 for (int e : n.experts()) {

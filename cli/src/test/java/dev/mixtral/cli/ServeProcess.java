@@ -34,6 +34,11 @@ final class ServeProcess implements AutoCloseable {
     }
 
     static ServeProcess start(Path home, String... serveArgs) throws Exception {
+        return start(Duration.ofSeconds(180), home, serveArgs);
+    }
+
+    /** As above, waiting up to {@code startBound} for the address (serve prints it once its model and cluster are ready). */
+    static ServeProcess start(Duration startBound, Path home, String... serveArgs) throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElseThrow());
         cmd.addAll(LocalCluster.JVM_FLAGS);
@@ -52,7 +57,7 @@ final class ServeProcess implements AutoCloseable {
                 } catch (Exception e) {
                     throw new RuntimeException(e);
                 }
-            }).get(180, TimeUnit.SECONDS);
+            }).get(startBound.toSeconds(), TimeUnit.SECONDS);
             assertThat(base).startsWith("http://127.0.0.1:");
             return new ServeProcess(serve, home, base);
         } catch (Exception | AssertionError e) {
@@ -71,6 +76,12 @@ final class ServeProcess implements AutoCloseable {
         await().atMost(atMost).until(() ->
                 http.send(HttpRequest.newBuilder(URI.create(base + "/ready")).build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
         return this;
+    }
+
+    /** Kills it at once (SIGKILL), as a crash would: no shutdown hook runs, nothing says goodbye to the cluster. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("killed serve process exits").isTrue();
     }
 
     @Override

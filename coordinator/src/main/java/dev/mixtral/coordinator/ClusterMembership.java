@@ -3,28 +3,31 @@ package dev.mixtral.coordinator;
 import dev.mixtral.cluster.ClusterContract;
 import dev.mixtral.cluster.ClusterIncarnations;
 import dev.mixtral.cluster.ClusterJoin;
+import dev.mixtral.cluster.CoordinatorMembers;
+import dev.mixtral.cluster.MemberEvents;
 import dev.mixtral.cluster.tls.ClusterTls;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Subscribe;
 
 import java.util.List;
 
 /**
  * The coordinator's membership of the Pekko cluster: joins at the seeds with the role
  * {@code coordinator} and feeds expert-node arrivals and departures (left, downed, removed,
- * unreachable) to the {@link NodeRegistry}. Roles carry what a node advertises (see
+ * unreachable) to the {@link NodeRegistry}, and keeps the other coordinators ({@link CoordinatorMembers}: several
+ * may serve one node pool; they share nothing but the nodes). Roles carry what a node advertises (see
  * {@code mixtral/v1/cluster.conf}); no application message crosses the cluster.
  */
 final class ClusterMembership implements AutoCloseable {
     private final ClusterIncarnations<ClusterEvent.ClusterDomainEvent> system;
+    private final CoordinatorMembers coordinators;
 
-    private ClusterMembership(ClusterIncarnations<ClusterEvent.ClusterDomainEvent> system) {
+    private ClusterMembership(ClusterIncarnations<ClusterEvent.ClusterDomainEvent> system, CoordinatorMembers coordinators) {
         this.system = system;
+        this.coordinators = coordinators;
     }
 
     /**
@@ -36,8 +39,14 @@ final class ClusterMembership implements AutoCloseable {
             throw new IllegalArgumentException("no seed nodes given: a coordinator joins an existing cluster");
         }
         // a new incarnation (after this coordinator was downed) subscribes again and hears every member up
-        return new ClusterMembership(new ClusterIncarnations<>("coordinator", port, p -> join.start(listener(registry), host, p,
-                List.of(ClusterContract.COORDINATOR_ROLE), tls)));
+        CoordinatorMembers coordinators = new CoordinatorMembers("coordinator");
+        return new ClusterMembership(new ClusterIncarnations<>("coordinator", port, p -> join.start(listener(registry, coordinators),
+                host, p, List.of(ClusterContract.COORDINATOR_ROLE), tls)), coordinators);
+    }
+
+    /** Cluster addresses of the coordinators up in the cluster, this one included once it is up: all serve the same nodes. */
+    List<String> coordinators() {
+        return coordinators.addresses();
     }
 
     /** This member's cluster address, {@code host:port}. */
@@ -51,40 +60,22 @@ final class ClusterMembership implements AutoCloseable {
         return s == MemberStatus.up() || s == MemberStatus.weaklyUp();
     }
 
-    private static Behavior<ClusterEvent.ClusterDomainEvent> listener(NodeRegistry registry) {
-        return Behaviors.setup(ctx -> {
-            var subscriptions = Cluster.get(ctx.getSystem()).subscriptions();
-            subscriptions.tell(Subscribe.create(ctx.getSelf().<ClusterEvent.MemberEvent>narrow(), ClusterEvent.MemberEvent.class));
-            subscriptions.tell(Subscribe.create(ctx.getSelf().<ClusterEvent.ReachabilityEvent>narrow(), ClusterEvent.ReachabilityEvent.class));
-            return Behaviors.receive(ClusterEvent.ClusterDomainEvent.class)
-                    .onMessage(ClusterEvent.MemberUp.class, e -> up(registry, e.member()))
-                    .onMessage(ClusterEvent.MemberWeaklyUp.class, e -> up(registry, e.member()))
-                    .onMessage(ClusterEvent.ReachableMember.class, e -> {
-                        MemberStatus s = e.member().status();
-                        return s == MemberStatus.up() || s == MemberStatus.weaklyUp() ? up(registry, e.member()) : Behaviors.same();
-                    })
-                    .onMessage(ClusterEvent.UnreachableMember.class, e -> gone(registry, e.member(), "is unreachable"))
-                    .onMessage(ClusterEvent.MemberLeft.class, e -> gone(registry, e.member(), NodeRegistry.LEAVING))
-                    .onMessage(ClusterEvent.MemberExited.class, e -> gone(registry, e.member(), NodeRegistry.LEAVING))
-                    .onMessage(ClusterEvent.MemberDowned.class, e -> gone(registry, e.member(), "was downed"))
-                    .onMessage(ClusterEvent.MemberRemoved.class, e -> gone(registry, e.member(), "was removed"))
-                    .onAnyMessage(e -> Behaviors.same())
-                    .build();
-        });
-    }
+    private static Behavior<ClusterEvent.ClusterDomainEvent> listener(NodeRegistry registry, CoordinatorMembers coordinators) {
+        return MemberEvents.listener(List.of(coordinators, new MemberEvents.Listener() {
+            @Override
+            public void up(Member m) {
+                String grpc = ClusterContract.roleValue(m, ClusterContract.GRPC_ROLE_PREFIX);
+                if (m.hasRole(ClusterContract.NODE_ROLE) && grpc != null) {
+                    registry.nodeUp(new NodeRegistry.Member(id(m), grpc, ClusterContract.roleValue(m, ClusterContract.FINGERPRINT_ROLE_PREFIX),
+                            ClusterContract.roleValue(m, ClusterContract.EXPERTS_ROLE_PREFIX)));
+                }
+            }
 
-    private static Behavior<ClusterEvent.ClusterDomainEvent> up(NodeRegistry registry, Member m) {
-        String grpc = ClusterContract.roleValue(m, ClusterContract.GRPC_ROLE_PREFIX);
-        if (m.hasRole(ClusterContract.NODE_ROLE) && grpc != null) {
-            registry.nodeUp(new NodeRegistry.Member(id(m), grpc, ClusterContract.roleValue(m, ClusterContract.FINGERPRINT_ROLE_PREFIX),
-                    ClusterContract.roleValue(m, ClusterContract.EXPERTS_ROLE_PREFIX)));
-        }
-        return Behaviors.same();
-    }
-
-    private static Behavior<ClusterEvent.ClusterDomainEvent> gone(NodeRegistry registry, Member m, String why) {
-        if (m.hasRole(ClusterContract.NODE_ROLE)) registry.nodeGone(id(m), why);
-        return Behaviors.same();
+            @Override
+            public void gone(Member m, String why) {
+                if (m.hasRole(ClusterContract.NODE_ROLE)) registry.nodeGone(id(m), why);
+            }
+        }));
     }
 
     /** Unique per incarnation: a node restarted on the same address is a new member. */

@@ -140,6 +140,11 @@ public final class Coordinator implements ExpertBackend {
         return membership.address();
     }
 
+    /** Cluster addresses of the coordinators serving the same nodes, this one included (once up). */
+    public List<String> coordinators() {
+        return membership.coordinators();
+    }
+
     /** Leaves the cluster, then closes the connections to the nodes. Idempotent. */
     @Override
     public synchronized void close() {

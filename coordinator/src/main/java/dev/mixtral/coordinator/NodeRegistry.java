@@ -94,7 +94,7 @@ public final class NodeRegistry implements AutoCloseable {
     }
 
     /** The reason {@link #nodeGone} gives for a node that leaves on purpose (drained, not failed). */
-    static final String LEAVING = "is leaving";
+    static final String LEAVING = dev.mixtral.cluster.MemberEvents.LEAVING;
 
     public void nodeGone(String id, String why) {
         worker.execute(() -> gone(id, why));

@@ -110,8 +110,7 @@ public final class RemoteExperts implements ExpertExecutor {
                 plan = plan(table, batch, pending);
             } catch (ExpertUnavailableException uncovered) {
                 if (failure == null) throw uncovered;
-                failure.addSuppressed(uncovered); // the first failure says why; this says no replica was left
-                throw failure;
+                throw noHolderLeft(uncovered, failure);
             }
             List<NodeCall> calls = new ArrayList<>(plan.size());
             for (Map.Entry<RemoteNode, List<Integer>> e : plan.entrySet()) {
@@ -300,6 +299,20 @@ public final class RemoteExperts implements ExpertExecutor {
                 throw unavailable(batch, call, "bad output of expert " + out.getExpert() + ": " + e.getMessage(), e);
             }
         }
+    }
+
+    /**
+     * Names exactly the experts left without a live holder after {@code failure}: a failed call's other
+     * experts may have been answered by their replicas, and naming those too would send an operator after
+     * experts that are not missing. When they are the same experts, the failure itself says it best.
+     */
+    private static ExpertUnavailableException noHolderLeft(ExpertUnavailableException uncovered, ExpertUnavailableException failure) {
+        if (uncovered.experts().equals(failure.experts())) {
+            failure.addSuppressed(uncovered);
+            return failure;
+        }
+        return new ExpertUnavailableException(uncovered.layer(), uncovered.experts(), failure.node(), "layer " + uncovered.layer()
+                + ": experts " + uncovered.experts() + " have no live holder left after expert node " + failure.node() + " failed", failure);
     }
 
     private static ExpertUnavailableException unavailable(ExpertBatch batch, NodeCall call, String why, Throwable cause) {

@@ -162,6 +162,24 @@ class RemoteExpertsTest {
     }
 
     @Test
+    void whenAFailedNodesExpertsAreOnlyPartlyReplicatedTheErrorNamesJustTheOnesLeftWithoutAHolder() throws Exception {
+        String dead = node(files.fingerprint(), range(0, 7), false);
+        Server deadServer = servers.getLast();
+        registry.nodeUp(new NodeRegistry.Member("a", dead, null, null));
+        registry.nodeUp(new NodeRegistry.Member("b", node(files.fingerprint(), range(0, 3), false), null, null));
+        await().atMost(Duration.ofSeconds(10)).until(() -> registry.table().nodes().size() == 2);
+        deadServer.shutdownNow().awaitTermination();
+        // of experts 2 and 3 (on both nodes), one is routed to the dead node whatever the table's order; expert 6 is on it alone
+        assertThatThrownBy(() -> remote().compute(batch(2, 3, 6)))
+                .isInstanceOfSatisfying(ExpertUnavailableException.class, e -> {
+                    assertThat(e.experts()).as(e.getMessage()).containsExactly(6);
+                    assertThat(e.node()).isEqualTo(dead);
+                    assertThat(e.getMessage()).isEqualTo("layer 1: experts [6] have no live holder left after expert node " + dead + " failed");
+                    assertThat(e.getCause()).hasMessageMatching("layer 1: experts \\[[23], 6] failed on expert node " + dead + " .*");
+                });
+    }
+
+    @Test
     void nodesOfAnotherModelAreRefusedAndCoverageWaitNamesMissingExperts() throws Exception {
         registry.nodeUp(new NodeRegistry.Member("a", node(files.fingerprint(), range(0, 3), false), null, null));
         registry.nodeUp(new NodeRegistry.Member("b", node("0000other", range(4, 7), false), "0000other", "4-7"));

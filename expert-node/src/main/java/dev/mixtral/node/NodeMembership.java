@@ -3,9 +3,11 @@ package dev.mixtral.node;
 import dev.mixtral.cluster.ClusterContract;
 import dev.mixtral.cluster.ClusterIncarnations;
 import dev.mixtral.cluster.ClusterJoin;
+import dev.mixtral.cluster.CoordinatorMembers;
+import dev.mixtral.cluster.MemberEvents;
 import dev.mixtral.cluster.SeedRule;
 import dev.mixtral.cluster.tls.ClusterTls;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 
@@ -14,13 +16,15 @@ import java.util.List;
 /**
  * This node's membership of the Pekko cluster. It advertises itself through its roles only
  * ({@code expert-node}, {@code grpc=HOST:PORT}, {@code experts=0-3}, {@code fingerprint=…}, see
- * {@code mixtral/v1/cluster.conf}); it has no actors: membership and the failure detector are all it needs.
+ * {@code mixtral/v1/cluster.conf}); its only actor logs the coordinators coming and going
+ * ({@link CoordinatorMembers}): membership and the failure detector are all it needs. It keeps nothing per
+ * coordinator, so any number of coordinators may use it at once.
  */
 final class NodeMembership implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NodeMembership.class);
-    private final ClusterIncarnations<Void> system;
+    private final ClusterIncarnations<ClusterEvent.ClusterDomainEvent> system;
 
-    private NodeMembership(ClusterIncarnations<Void> system) {
+    private NodeMembership(ClusterIncarnations<ClusterEvent.ClusterDomainEvent> system) {
         this.system = system;
     }
 
@@ -32,8 +36,9 @@ final class NodeMembership implements AutoCloseable {
      */
     static NodeMembership join(String host, int clusterPort, ClusterJoin join, String grpcAddress,
                                String experts, String fingerprint, ClusterTls tls) {
+        CoordinatorMembers coordinators = new CoordinatorMembers("expert node " + grpcAddress);
         return new NodeMembership(new ClusterIncarnations<>("expert node " + grpcAddress, clusterPort, port -> {
-            var system = join.start(Behaviors.<Void>empty(), host, port, List.of(
+            var system = join.start(MemberEvents.listener(List.of(coordinators)), host, port, List.of(
                     ClusterContract.NODE_ROLE,
                     ClusterContract.GRPC_ROLE_PREFIX + grpcAddress,
                     ClusterContract.EXPERTS_ROLE_PREFIX + experts,
