@@ -46,11 +46,18 @@ public enum HttpServerKind {
         if (System.getProperty(PROVIDER_PROPERTY) == null) System.setProperty(PROVIDER_PROPERTY, "sun.net.httpserver.DefaultHttpServerProvider");
     }
 
-    /** The default of {@code serve --http-server}. */
-    public static final HttpServerKind DEFAULT = JDK;
+    /**
+     * The default of {@code serve --http-server} and of every {@code ApiServer} not given a kind: the JDK's, or
+     * what {@code MIXTRAL_HTTP_SERVER} names (so that, e.g., the whole test suite can be run on Jetty).
+     */
+    public static final HttpServerKind DEFAULT = fromEnvironment(System.getenv("MIXTRAL_HTTP_SERVER"));
 
     /** A server on {@code address}, not started, whose handlers run on {@code handlers} (one virtual thread each). */
     abstract HttpServer create(InetSocketAddress address, RequestLimits limits, ApiTls tls, ExecutorService handlers) throws IOException;
+
+    static HttpServerKind fromEnvironment(String value) {
+        return value == null || value.isBlank() ? JDK : parse(value);
+    }
 
     /** {@code jdk} or {@code jetty}, any case. */
     public static HttpServerKind parse(String name) {

@@ -54,6 +54,10 @@ final class JettyApiHttpServer {
 
         HttpConfiguration http = new HttpConfiguration();
         http.setRequestHeaderSize(limits.maxHeaderBytes());
+        // Jetty reuses a header line seen earlier on the connection when a new one matches it ignoring case, and
+        // by default it hands back the earlier line's value: "Authorization: Bearer KEY" after "... Bearer key"
+        // would be read as the first. Values must arrive as sent (RequestLimitsTest.apiKeysAreComparedWhole).
+        http.setHeaderCacheCaseSensitive(true);
         http.setSendServerVersion(false);
         http.setSendXPoweredBy(false);
         HttpConnectionFactory http11 = new HttpConnectionFactory(http);
