@@ -2,6 +2,7 @@ package dev.mixtral.cli;
 
 import dev.mixtral.server.api.ApiServer;
 import dev.mixtral.server.api.GrpcApiServer;
+import dev.mixtral.server.api.HttpServerKind;
 import dev.mixtral.server.api.ServerMetrics;
 import dev.mixtral.coordinator.Coordinator;
 import dev.mixtral.model.MixtralModel;
@@ -54,8 +55,11 @@ final class ServeCommand implements Callable<Integer> {
         int grpcPort;
         @Option(names = "--host", defaultValue = "${env:MIXTRAL_BIND:-0.0.0.0}", paramLabel = "HOST", description = "Address to listen on. Default: ${DEFAULT-VALUE}.")
         String host;
-        @Option(names = "--api-key", defaultValue = "${env:MIXTRAL_API_KEY}", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY' on /v1/* (env MIXTRAL_API_KEY). Default: off.")
+        @Option(names = "--api-key", defaultValue = "${env:MIXTRAL_API_KEY}", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY' on /v1/* and on every gRPC call (metadata authorization) (env MIXTRAL_API_KEY). Default: off.")
         String apiKey;
+        @Option(names = "--http-server", defaultValue = "${env:MIXTRAL_HTTP_SERVER}", paramLabel = "jdk|jetty",
+                description = "The HTTP server under the API: the JDK's built-in one or Jetty (docs/http-server.md). Default: jdk.")
+        String httpServer;
         @Option(names = "--served-model-name", paramLabel = "NAME", description = "The model id clients pass. Default: the model file's name.")
         String servedModelName;
         @Option(names = "--max-running", defaultValue = "32", paramLabel = "N", description = "Sequences decoded together per step. Default: ${DEFAULT-VALUE}.")
@@ -72,6 +76,7 @@ final class ServeCommand implements Callable<Integer> {
         /** Opens the model, starts engine and API, and serves until the process is stopped. */
         int run(ModelSettings settings) throws Exception {
             var tls = apiTls.apiTls(); // checked before the model is loaded
+            HttpServerKind httpServerKind = httpServerKind();
             ServerMetrics metrics = new ServerMetrics();
             try (MixtralModel m = settings.open(metrics::counting)) {
                 EngineConfig defaults = EngineConfig.defaults();
@@ -83,8 +88,8 @@ final class ServeCommand implements Callable<Integer> {
                 if (coordinator != null) ClusterMetrics.register(metrics, coordinator);
                 ApiServer.Options options = new ApiServer.Options(host, httpPort(), id, apiKey, m.experts()::notReady);
                 try (InferenceEngine engine = new InferenceEngine(m.transformer(), config);
-                     ApiServer api = new ApiServer(engine, m.tokenizer(), metrics, options, limits.limits(), tls).start();
-                     GrpcApiServer grpc = grpcPort < 0 ? null : new GrpcApiServer(engine, m.tokenizer(), metrics, host, grpcPort, options.notReady(), limits.limits(), tls)) {
+                     ApiServer api = new ApiServer(engine, m.tokenizer(), metrics, options, limits.limits(), tls, httpServerKind).start();
+                     GrpcApiServer grpc = grpcPort < 0 ? null : new GrpcApiServer(engine, m.tokenizer(), metrics, host, grpcPort, options.notReady(), limits.limits(), tls, apiKey)) {
                     if (coordinator != null) ClusterPage.serve(api, coordinator, engine);
                     String base = tls.scheme() + "://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + api.port();
                     System.err.printf("[serve] model '%s' ready at %s/v1%n", id, base);
@@ -95,6 +100,15 @@ final class ServeCommand implements Callable<Integer> {
                 }
             }
             return 0;
+        }
+
+        HttpServerKind httpServerKind() {
+            if (httpServer == null || httpServer.isBlank()) return HttpServerKind.DEFAULT;
+            try {
+                return HttpServerKind.parse(httpServer);
+            } catch (IllegalArgumentException e) {
+                throw new UserException("--http-server: " + e.getMessage());
+            }
         }
 
         int httpPort() {

@@ -84,6 +84,30 @@ class ApiTlsTest {
     }
 
     @Test
+    void onJettyTooAStreamedCompletionComesOverHttpsAndAClientNotTrustingTheCaIsRefused() throws Exception {
+        ThrowawayPki.Identity api = pki.issue("jetty-api");
+        try (ApiServer jetty = new ApiServer(engine, model.tokenizer(), new ServerMetrics(), new ApiServer.Options("127.0.0.1", 0, "tiny", null, () -> null),
+                dev.mixtral.server.api.RequestLimits.DEFAULTS, ApiTls.fromPem(api.cert(), api.key()), dev.mixtral.server.api.HttpServerKind.JETTY).start()) {
+            URI url = URI.create("https://127.0.0.1:" + jetty.port() + "/v1/completions");
+            HttpClient client = HttpClient.newBuilder().sslContext(trusting(pki.caFile())).connectTimeout(Duration.ofSeconds(30)).build();
+            HttpResponse<java.util.stream.Stream<String>> r = client.send(HttpRequest.newBuilder(url).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"Once upon a time\",\"max_tokens\":4,\"temperature\":0,\"stream\":true}"))
+                    .build(), HttpResponse.BodyHandlers.ofLines());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/event-stream"));
+            java.util.List<String> events = r.body().filter(line -> line.startsWith("data: ")).toList();
+            assertThat(events.size()).isBetween(3, 6); // text chunks (up to one per token), the finish chunk, [DONE]
+            assertThat(events.get(events.size() - 2)).contains("\"finish_reason\":\"length\"");
+            assertThat(events.getLast()).isEqualTo("data: [DONE]");
+            assertThat(r.sslSession()).hasValueSatisfying(s -> assertThat(s.getProtocol()).startsWith("TLS"));
+
+            HttpClient untrusting = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
+            assertThatThrownBy(() -> untrusting.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + jetty.port() + "/health")).build(),
+                    HttpResponse.BodyHandlers.ofString())).isInstanceOf(javax.net.ssl.SSLHandshakeException.class);
+        }
+    }
+
+    @Test
     void aClientNotTrustingTheCaIsRefused() {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build(); // the JDK's default CAs only
         assertThatThrownBy(() -> client.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + server.port() + "/health")).build(),

@@ -67,6 +67,11 @@ public final class ApiTls {
         return enabled() ? "https" : "http";
     }
 
+    /** The server side of TLS with this certificate, for an HTTP server other than the JDK's; null when off. */
+    public SSLContext sslContext() {
+        return context;
+    }
+
     /** Credentials of the public gRPC API's server: the same certificate when enabled. */
     public ServerCredentials grpcCredentials() {
         if (!enabled()) return InsecureServerCredentials.create();

@@ -21,6 +21,8 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
@@ -51,6 +53,7 @@ public final class ApiServer implements AutoCloseable {
     private final RequestGuard guard;
     private final HttpServer server;
     private final ApiTls tls;
+    private final HttpServerKind kind;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
     private final long created = System.currentTimeMillis() / 1000;
 
@@ -69,33 +72,39 @@ public final class ApiServer implements AutoCloseable {
     /** {@code tls}: HTTPS with that certificate, or {@link ApiTls#OFF}. */
     public ApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, Options options, RequestLimits limits,
                      ApiTls tls) throws IOException {
+        this(engine, tokenizer, metrics, options, limits, tls, HttpServerKind.DEFAULT);
+    }
+
+    /** {@code kind}: the HTTP server under the handlers. */
+    public ApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, Options options, RequestLimits limits,
+                     ApiTls tls, HttpServerKind kind) throws IOException {
         this.tls = tls;
+        this.kind = kind;
         this.completions = new Completions(engine, tokenizer, metrics, options.notReady(), limits);
         this.metrics = metrics;
         this.options = options;
         this.guard = new RequestGuard(limits, options.apiKey());
-        JdkHttpServerLimits.apply(limits);
-        this.server = tls.bind(new InetSocketAddress(options.host(), options.port()), 128);
-        server.setExecutor(executor);
+        this.server = kind.create(new InetSocketAddress(options.host(), options.port()), limits, tls, executor);
         server.createContext("/", this::handle);
         metrics.observe(engine);
     }
 
     /**
-     * Serves {@code handler} at {@code path} besides the API (e.g. the cluster page at {@code /} and its data):
-     * {@code /} then answers only the exact path, everything else keeps its routes.
+     * Serves GET {@code path} (exactly that path) with {@code handler} besides the API, e.g. the cluster
+     * page at {@code /} and its data. Routed here rather than by the HTTP server, whose path matching
+     * differs between the JDK's and Jetty's.
      */
     public ApiServer extra(String path, com.sun.net.httpserver.HttpHandler handler) {
-        if (path.equals("/")) home = handler;
-        else server.createContext(path, handler);
+        extras.put(path, handler);
         return this;
     }
 
-    private volatile com.sun.net.httpserver.HttpHandler home;
+    private final Map<String, com.sun.net.httpserver.HttpHandler> extras = new ConcurrentHashMap<>();
 
     public ApiServer start() {
         server.start();
-        log.info("API listening on {}://{}:{}/v1 (model '{}')", tls.scheme(), options.host(), port(), options.modelId());
+        log.info("API listening on {}://{}:{}/v1 (model '{}', {} HTTP server)", tls.scheme(), options.host(), port(), options.modelId(),
+                kind.name().toLowerCase(java.util.Locale.ROOT));
         return this;
     }
 
@@ -140,18 +149,17 @@ public final class ApiServer implements AutoCloseable {
                 requireMethod(method, "GET");
                 return sendMetrics(ex);
             }
-            case "/" -> {
-                if (home != null) {
+            default -> {
+                com.sun.net.httpserver.HttpHandler extra = extras.get(path);
+                if (extra != null) {
                     requireMethod(method, "GET");
                     try {
-                        home.handle(ex);
+                        extra.handle(ex);
                     } catch (IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
                     return 200;
                 }
-            }
-            default -> {
             }
         }
         if (!path.startsWith("/v1/")) throw new ApiException(404, "not_found", null, "no such endpoint: " + path);

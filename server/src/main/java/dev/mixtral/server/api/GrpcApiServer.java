@@ -7,7 +7,12 @@ import dev.mixtral.proto.v1.GenerateRequest;
 import dev.mixtral.proto.v1.GenerateResponse;
 import dev.mixtral.proto.v1.GenerationServiceGrpc;
 import dev.mixtral.proto.v1.Usage;
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -35,13 +40,24 @@ public final class GrpcApiServer implements AutoCloseable {
         this(engine, tokenizer, metrics, host, port, notReady, RequestLimits.DEFAULTS, tls);
     }
 
-    /** {@code limits}: its prompt and {@code max_tokens} limits apply here as over HTTP; {@code tls}: the API's certificate, or {@code ApiTls.OFF}. */
     public GrpcApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, String host, int port,
                          java.util.function.Supplier<String> notReady, RequestLimits limits, dev.mixtral.cluster.tls.ApiTls tls) throws IOException {
+        this(engine, tokenizer, metrics, host, port, notReady, limits, tls, null);
+    }
+
+    /**
+     * {@code limits}: its prompt and {@code max_tokens} limits apply here as over HTTP; {@code tls}: the API's certificate,
+     * or {@code ApiTls.OFF}; {@code apiKey}: when set, every call needs the metadata {@code authorization: Bearer <apiKey>},
+     * as HTTP's {@code /v1/*} does.
+     */
+    public GrpcApiServer(InferenceEngine engine, Tokenizer tokenizer, ServerMetrics metrics, String host, int port,
+                         java.util.function.Supplier<String> notReady, RequestLimits limits, dev.mixtral.cluster.tls.ApiTls tls,
+                         String apiKey) throws IOException {
         Completions completions = new Completions(engine, tokenizer, metrics, notReady, limits);
         server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port), tls.grpcCredentials())
-                .addService(new Service(completions, metrics)).build().start();
-        log.info("gRPC generation API listening on {}:{}", host, port());
+                .addService(ServerInterceptors.intercept(new Service(completions, metrics), new ApiKeyInterceptor(new ApiKey(apiKey))))
+                .build().start();
+        log.info("gRPC generation API listening on {}:{}{}", host, port(), apiKey == null || apiKey.isEmpty() ? "" : " (API key required)");
     }
 
     public int port() {
@@ -55,6 +71,19 @@ public final class GrpcApiServer implements AutoCloseable {
             server.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Refuses a call without the right {@code authorization} metadata before it reaches the service. */
+    private record ApiKeyInterceptor(ApiKey key) implements ServerInterceptor {
+        private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+        @Override
+        public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+            String refusal = key.refusal(headers.get(AUTHORIZATION));
+            if (refusal == null) return next.startCall(call, headers);
+            call.close(Status.UNAUTHENTICATED.withDescription(refusal + " (gRPC metadata 'authorization: Bearer <key>')"), new Metadata());
+            return new ServerCall.Listener<>() {};
         }
     }
 

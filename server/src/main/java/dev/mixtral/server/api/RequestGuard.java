@@ -10,8 +10,6 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.concurrent.Semaphore;
 
 /**
@@ -21,13 +19,12 @@ import java.util.concurrent.Semaphore;
 final class RequestGuard {
     private final RequestLimits limits;
     private final Semaphore inProgress;
-    /** SHA-256 of the accepted {@code Authorization} value, or null when no key is required. */
-    private final byte[] expectedAuthorization;
+    private final ApiKey apiKey;
 
     RequestGuard(RequestLimits limits, String apiKey) {
         this.limits = limits;
         this.inProgress = new Semaphore(limits.maxConcurrentRequests());
-        this.expectedAuthorization = apiKey == null || apiKey.isEmpty() ? null : sha256("Bearer " + apiKey);
+        this.apiKey = new ApiKey(apiKey);
     }
 
     RequestLimits limits() {
@@ -45,18 +42,11 @@ final class RequestGuard {
         void close();
     }
 
-    /**
-     * Checks {@code Authorization: Bearer <key>}. Both sides are hashed first and compared with
-     * {@link MessageDigest#isEqual}, so the time taken says nothing about how much of a guess was right,
-     * nor how long the key is.
-     */
+    /** Checks {@code Authorization: Bearer <key>} (see {@link ApiKey}); 401 when it is missing or wrong. */
     void authorize(HttpExchange ex) {
-        if (expectedAuthorization == null) return;
-        String auth = ex.getRequestHeaders().getFirst("Authorization");
-        if (auth == null || !MessageDigest.isEqual(sha256(auth), expectedAuthorization)) {
-            throw new ApiException(401, "invalid_request_error", null,
-                    auth == null ? "missing API key: send 'Authorization: Bearer <key>'" : "incorrect API key");
-        }
+        if (!apiKey.required()) return;
+        String refusal = apiKey.refusal(ex.getRequestHeaders().getFirst("Authorization"));
+        if (refusal != null) throw new ApiException(401, "invalid_request_error", null, refusal);
     }
 
     /**
@@ -100,14 +90,6 @@ final class RequestGuard {
             if (r.isError()) throw ApiException.badRequest(null, "the request body is not valid UTF-8 (at byte " + in.position() + ")");
             if (r.isUnderflow()) return;
             out.clear();
-        }
-    }
-
-    private static byte[] sha256(String s) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
         }
     }
 }

@@ -101,4 +101,42 @@ class GrpcApiServerTest {
         ctx.cancel(null);
         await().atMost(30, TimeUnit.SECONDS).until(() -> engine.stats().running() == 0 && engine.stats().kvReservedBytes() == 0);
     }
+
+    @Test
+    void withAnApiKeyOnlyCallsCarryingItAreServed() throws Exception {
+        try (GrpcApiServer keyed = new GrpcApiServer(engine, model.tokenizer(), new ServerMetrics(), "127.0.0.1", 0, () -> null,
+                RequestLimits.DEFAULTS, dev.mixtral.cluster.tls.ApiTls.OFF, "sesame-7f3a")) {
+            ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", keyed.port()).usePlaintext().build();
+            try {
+                GenerateRequest request = GenerateRequest.newBuilder().setPrompt("Once upon a time").setMaxTokens(3).setTemperature(0).build();
+                var bare = GenerationServiceGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS);
+                assertThatThrownBy(() -> bare.generate(request).hasNext())
+                        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+                            assertThat(e.getStatus().getDescription()).contains("missing API key");
+                        });
+                for (String wrong : new String[]{"Bearer sesame-7f3b", "Bearer sesame-7f3", "sesame-7f3a", "Bearer "}) {
+                    assertThatThrownBy(() -> withAuthorization(bare, wrong).generate(request).hasNext())
+                            .as(wrong)
+                            .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                                assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+                                assertThat(e.getStatus().getDescription()).contains("incorrect API key");
+                            });
+                }
+                int tokens = 0;
+                for (Iterator<GenerateResponse> it = withAuthorization(bare, "Bearer sesame-7f3a").generate(request); it.hasNext(); ) {
+                    tokens += it.next().getTokenIdsCount();
+                }
+                assertThat(tokens).isEqualTo(3);
+            } finally {
+                ch.shutdownNow();
+            }
+        }
+    }
+
+    private static GenerationServiceGrpc.GenerationServiceBlockingStub withAuthorization(GenerationServiceGrpc.GenerationServiceBlockingStub stub, String value) {
+        io.grpc.Metadata headers = new io.grpc.Metadata();
+        headers.put(io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER), value);
+        return stub.withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers));
+    }
 }

@@ -7,7 +7,8 @@ import dev.mixtral.server.engine.EngineConfig;
 import dev.mixtral.server.engine.InferenceEngine;
 import dev.mixtral.model.forward.KvCache;
 import dev.mixtral.model.forward.LocalExperts;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -34,9 +35,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Over a thousand generated malformed and adversarial requests ({@link HostileRequests}) over real
- * sockets: every one refused with a 4xx (in OpenAI's error shape with a message when it reached the
- * API's handler), none a 5xx, none left hanging; afterwards the server still answers an ordinary
- * request exactly as before, and its heap after GC has not grown.
+ * sockets, on each HTTP server: every one refused with a 4xx, none a 5xx, none left hanging; afterwards
+ * the server still answers an ordinary request exactly as before, and its heap after GC has not grown.
+ * Every refusal is in OpenAI's error shape with a message, also those the HTTP server makes before any
+ * handler runs (bad request line, oversized headers, malformed framing), except on the JDK's server,
+ * which answers those with its own fixed text or closes the connection, and offers no way to change that.
  */
 class HostileRequestBarrageTest {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -50,14 +53,16 @@ class HostileRequestBarrageTest {
         static final Outcome HUNG = new Outcome(-2, "");
     }
 
-    @Test
-    void everyHostileRequestIsRefusedCleanlyAndTheServerStaysWell() throws Exception {
+    @ParameterizedTest
+    @EnumSource(HttpServerKind.class)
+    void everyHostileRequestIsRefusedCleanlyAndTheServerStaysWell(HttpServerKind kind) throws Exception {
         List<HostileRequests.Case> cases = HostileRequests.generate(SEED);
         assertThat(cases).hasSizeGreaterThanOrEqualTo(1000);
         try (MixtralModel model = MixtralModel.open(TinyModelFile.path(), LocalExperts::loadAll);
              InferenceEngine engine = new InferenceEngine(model.transformer(), new EngineConfig(4, 64, 1L << 28, 64, KvCache.Type.F32));
              ApiServer server = new ApiServer(engine, model.tokenizer(), new ServerMetrics(),
-                     new ApiServer.Options("127.0.0.1", 0, "tiny", null, () -> null)).start()) {
+                     new ApiServer.Options("127.0.0.1", 0, "tiny", null, () -> null), RequestLimits.DEFAULTS,
+                     dev.mixtral.cluster.tls.ApiTls.OFF, kind).start()) {
             HttpClient http = HttpClient.newHttpClient();
             String url = "http://127.0.0.1:" + server.port() + "/v1/completions";
             String expected = ordinary(http, url);
@@ -73,10 +78,10 @@ class HostileRequestBarrageTest {
                 HostileRequests.Case c = cases.get(i);
                 Outcome o = outcomes.get(i);
                 byCategory.merge(c.category() + " " + (o.status() < 0 ? (o == Outcome.HUNG ? "hung" : "closed") : o.status()), 1, Integer::sum);
-                String problem = problem(c, o);
+                String problem = problem(kind, c, o);
                 if (problem != null) failures.add(c + " → " + problem);
             }
-            System.out.printf("[barrage] %d requests, seed %d; outcomes by category: %s%n", cases.size(), SEED, byCategory);
+            System.out.printf("[barrage] %s: %d requests, seed %d; outcomes by category: %s%n", kind, cases.size(), SEED, byCategory);
             System.out.printf("[barrage] heap after GC: %.1f MB before, %.1f MB after%n", heapBefore / 1e6, heapAfter / 1e6);
             assertThat(failures).as("requests not refused cleanly").isEmpty();
             assertThat(ordinary(http, url)).as("the same answer as before the barrage").isEqualTo(expected);
@@ -85,17 +90,20 @@ class HostileRequestBarrageTest {
     }
 
     /** Null when the outcome is what the case requires, else what is wrong. */
-    static String problem(HostileRequests.Case c, Outcome o) {
+    static String problem(HttpServerKind kind, HostileRequests.Case c, Outcome o) {
         if (o == Outcome.HUNG) return "no answer within the bound";
-        if (c.answerer() == HostileRequests.Answerer.HTTP_SERVER) {
+        if (c.answerer() == HostileRequests.Answerer.HTTP_SERVER && kind == HttpServerKind.JDK) {
             if (o == Outcome.CLOSED) return c.expectedStatus() == 0 ? null : "closed unanswered, expected " + c.expectedStatus();
             if (c.expectedStatus() != 0) return o.status() == c.expectedStatus() ? null : "status " + o.status() + ", expected " + c.expectedStatus();
             return o.status() >= 400 && o.status() < 500 ? null : "status " + o.status() + ": " + abbreviate(o.body());
         }
         if (o == Outcome.CLOSED) return "closed unanswered";
-        if (c.expectedStatus() != 0 ? o.status() != c.expectedStatus() : o.status() < 400 || o.status() >= 500) {
-            return "status " + o.status() + (c.expectedStatus() != 0 ? ", expected " + c.expectedStatus() : "") + ": " + abbreviate(o.body());
+        // Jetty refuses a NUL in the path itself, as a bad request, before routing
+        int expected = kind == HttpServerKind.JETTY && c.description().equals("/v1/%00") ? 400 : c.expectedStatus();
+        if (expected != 0 ? o.status() != expected : o.status() < 400 || o.status() >= 500) {
+            return "status " + o.status() + (expected != 0 ? ", expected " + expected : "") + ": " + abbreviate(o.body());
         }
+        if (c.description().startsWith("HEAD ")) return null; // a HEAD answer has no body
         try {
             JsonNode err = JSON.readTree(o.body()).get("error");
             if (err == null || !err.path("message").isTextual() || err.path("message").asText().isBlank()

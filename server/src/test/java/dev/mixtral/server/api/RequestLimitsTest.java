@@ -100,6 +100,21 @@ class RequestLimitsTest {
         assertThat(post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":1}", "the-key").statusCode()).isEqualTo(200);
     }
 
+    /** On one kept-alive connection to Jetty, a key differing only in case after the right one is still refused. */
+    @Test
+    void onJettyAKeyDifferingInCaseIsRefusedAfterTheRightOneOnTheSameConnection() throws Exception {
+        try (ApiServer jetty = new ApiServer(engine, model.tokenizer(), new ServerMetrics(),
+                new ApiServer.Options("127.0.0.1", 0, "tiny", "the-key", () -> null), LIMITS, dev.mixtral.cluster.tls.ApiTls.OFF,
+                HttpServerKind.JETTY).start()) {
+            HttpClient one = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build(); // one pooled connection, reused
+            for (String key : new String[]{"the-key", "THE-KEY", "the-key", "The-Key"}) {
+                HttpResponse<String> r = one.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + jetty.port() + "/v1/models"))
+                        .header("Authorization", "Bearer " + key).build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(r.statusCode()).as(key + ": " + r.body()).isEqualTo(key.equals("the-key") ? 200 : 401);
+            }
+        }
+    }
+
     @Test
     void requestsBeyondTheConcurrencyLimitAre429() throws Exception {
         // One request holds the only slot: its headers are in, its body is not.
