@@ -33,6 +33,11 @@ public final class Coordinator implements ExpertBackend {
         }
 
         public Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType,
+                        int nodeWarmUpCalls, Hedging.Policy hedging, ClusterTls tls) {
+            this(seeds, host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, hedging, tls, Rebalancer.Settings.OFF);
+        }
+
+        public Settings(List<String> seeds, String host, int clusterPort, Duration callTimeout, GgmlType wireType,
                         int nodeWarmUpCalls, Hedging.Policy hedging) {
             this(seeds, host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, hedging, ClusterTls.PLAINTEXT, Rebalancer.Settings.OFF);
         }
