@@ -105,6 +105,50 @@ class ExtraExpertsTest {
     }
 
     @Test
+    void unloadingWhileComputingNeverUnmapsUnderAComputation() throws Exception {
+        int dim = files.config().dim();
+        float[] x = new float[2 * dim];
+        java.util.Arrays.fill(x, 0.25f);
+        float[] expected;
+        try (ModelFiles all = ModelFiles.open(files.path())) {
+            expected = LocalExperts.loadAll(all).compute(1, 3, x, 2);
+        }
+        var batch = new dev.mixtral.model.forward.ExpertBatch(1, new int[] {5, 3}, new int[] {2, 2}, new float[][] {x, x});
+        java.util.concurrent.atomic.AtomicInteger computed = new java.util.concurrent.atomic.AtomicInteger(), refused = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread computing = Thread.ofPlatform().start(() -> {
+            try {
+                while (!done.get()) {
+                    try {
+                        assertThat(experts.compute(batch)[1]).containsExactly(expected);
+                        computed.incrementAndGet();
+                    } catch (IllegalArgumentException notHeld) { // between an unload and the next load: a clear refusal
+                        assertThat(notHeld).hasMessageContaining("expert 3 of layer 1 is not held here");
+                        refused.incrementAndGet();
+                    }
+                }
+            } catch (Throwable t) { // e.g. a segment unmapped under the computation
+                failure.set(t);
+            }
+        });
+        try {
+            for (int i = 0; i < 40; i++) {
+                experts.load(3);
+                Thread.sleep(1);
+                experts.unload(3);
+            }
+        } finally {
+            done.set(true);
+            computing.join(30_000);
+        }
+        assertThat(computing.isAlive()).isFalse();
+        assertThat(failure.get()).isNull();
+        assertThat(computed.get() + refused.get()).isPositive();
+        assertThat(experts.extras()).isEmpty();
+    }
+
+    @Test
     void refusesBeyondItsBoundAndNamesTheLimit() {
         load(3);
         assertThatThrownBy(() -> load(4)).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
