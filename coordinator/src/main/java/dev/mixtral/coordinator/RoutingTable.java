@@ -87,7 +87,10 @@ public record RoutingTable(int totalExperts, List<RemoteNode> nodes) {
                 ? "all " + totalExperts + " experts covered"
                 : "experts " + missing + " of " + totalExperts + " NOT covered");
         s.append(" by ").append(nodes.size()).append(nodes.size() == 1 ? " node" : " nodes");
-        for (RemoteNode n : nodes) s.append("; ").append(n.address()).append(" holds ").append(n.experts());
+        for (RemoteNode n : nodes) {
+            s.append("; ").append(n.address()).append(" holds ").append(n.placement());
+            if (!n.extras().isEmpty()) s.append(" + extra ").append(n.extras());
+        }
         return s.toString();
     }
 }

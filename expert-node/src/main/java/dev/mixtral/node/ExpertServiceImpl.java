@@ -98,8 +98,10 @@ final class ExpertServiceImpl extends ExpertServiceGrpc.ExpertServiceImplBase {
             checkFingerprint(request.getModelFingerprint());
             long before = experts.mappedBytes();
             experts.load(request.getExpert());
-            LOG.info("loaded extra expert {} ({} MiB more mapped); extra experts now {} of at most {}", request.getExpert(),
-                    String.format("%.1f", (experts.mappedBytes() - before) / 1048576.0), experts.extras(), experts.maxExtra());
+            if (experts.extras().contains(request.getExpert())) {
+                LOG.info("loaded extra expert {} ({} KiB more mapped); extra experts now {} of at most {}", request.getExpert(),
+                        (experts.mappedBytes() - before) / 1024, experts.extras(), experts.maxExtra());
+            }
         });
     }
 
