@@ -26,6 +26,10 @@ final class ClusterCommand implements Callable<Integer> {
     @Option(names = "--seed-port", defaultValue = "25520", paramLabel = "P", description = "Cluster port of node 0; nodes 1 and 2 (the other seeds) take the next ports. Default: ${DEFAULT-VALUE}.")
     int seedPort;
 
+    @Option(names = "--max-extra-experts", paramLabel = "N",
+            description = "Extra experts each node may map while serving (replicas of hot experts). Default: 2 with --rebalance, else 0.")
+    Integer maxExtraExperts;
+
     @Option(names = "--tls", description = "Mutual TLS between all the cluster's processes, with a throwaway CA and a certificate per process"
             + " made in a private temporary directory (deleted on exit; printed, with a certificate for other processes to join).")
     boolean tls;
@@ -36,7 +40,14 @@ final class ClusterCommand implements Callable<Integer> {
         LocalClusterTls certificates = LocalClusterTls.setUp(tls, model.tls, nodes);
         Runtime.getRuntime().addShutdownHook(new Thread(certificates::close, "local-cluster-certificates"));
         // the shutdown hook LocalCluster registers stops the nodes on Ctrl-C / SIGTERM
-        LocalCluster cluster = LocalCluster.startFor(path, nodes, replicas, seedPort, certificates.nodeArgs(), System.err::println);
+        int extra = maxExtraExperts != null ? maxExtraExperts : model.rebalance ? 2 : 0;
+        if (extra < 0) throw new UserException("--max-extra-experts must be >= 0, got " + extra);
+        java.util.function.IntFunction<List<String>> nodeArgs = i -> {
+            List<String> args = new java.util.ArrayList<>(certificates.nodeArgs().apply(i));
+            args.addAll(List.of("--max-extra-experts", Integer.toString(extra)));
+            return args;
+        };
+        LocalCluster cluster = LocalCluster.startFor(path, nodes, replicas, seedPort, nodeArgs, System.err::println);
         System.out.println("seeds " + cluster.seeds());
         if (certificates.joinHint() != null) System.out.println("tls " + certificates.joinHint());
         for (LocalCluster.Node n : cluster.nodes()) {

@@ -17,6 +17,14 @@ final class ClusterMetrics {
         counter(metrics, "mixtral_expert_failovers_total", "Expert computations answered by a replica after their node failed", stats::failovers);
         counter(metrics, "mixtral_expert_hedges_total", "Expert computations also sent to a replica because their node was slower than the hedging budget", stats::hedges);
         counter(metrics, "mixtral_expert_node_suspicions_total", "Times a node was taken out of routing on a failed call", coordinator::suspicions);
+        CounterWithCallback.builder().name("mixtral_expert_replications_total")
+                .help("Extra replicas of hot experts added to or dropped from the routing (serve --rebalance), by change")
+                .labelNames("change").callback(cb -> {
+                    cb.call(coordinator.replicasAdded(), "added");
+                    cb.call(coordinator.replicasDropped(), "dropped");
+                }).register(metrics.registry());
+        metrics.gauge("mixtral_expert_extra_replicas", "Extra replicas of hot experts routed to now",
+                () -> coordinator.routingTable().nodes().stream().mapToInt(n -> n.extras().size()).sum());
     }
 
     private static void counter(ServerMetrics metrics, String name, String help, java.util.function.LongSupplier value) {

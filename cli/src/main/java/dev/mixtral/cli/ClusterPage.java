@@ -19,7 +19,8 @@ import java.util.Map;
 /**
  * The cluster page on the API port: {@code /} is a self-contained HTML page (no external scripts) that
  * polls {@code /cluster.json} every second and draws the nodes and the experts each holds (replicas
- * marked), the coordinators serving them, the per-expert load heatmap (layer × expert, last 30 s), balancedness over time, tokens/s,
+ * and extra replicas of hot experts marked), the coordinators serving them, the per-expert load heatmap (layer × expert, last 30 s),
+ * balancedness over time, tokens/s,
  * running and waiting requests, and failovers and hedges as they happen.
  */
 final class ClusterPage {
@@ -56,7 +57,7 @@ final class ClusterPage {
             ObjectNode o = nodes.addObject().put("address", n.address()).put("name", n.name()).put("tokens", perNode.getOrDefault(n.address(), 0L));
             ArrayNode experts = o.putArray("experts");
             for (int e : n.experts()) {
-                experts.addObject().put("expert", e).put("replicated", table.holders(e).size() > 1);
+                experts.addObject().put("expert", e).put("replicated", table.holders(e).size() > 1).put("extra", n.extras().contains(e));
             }
         }
         s.putPOJO("missing", table.missing());
@@ -73,6 +74,7 @@ final class ClusterPage {
         s.put("running", engineStats.running()).put("waiting", engineStats.waiting()).put("tokensProcessed", engineStats.tokensProcessed());
         var stats = coordinator.experts().stats();
         s.put("failovers", stats.failovers()).put("hedges", stats.hedges()).put("suspicions", coordinator.suspicions());
+        s.put("replicasAdded", coordinator.replicasAdded()).put("replicasDropped", coordinator.replicasDropped());
         s.put("time", System.currentTimeMillis());
         return s;
     }

@@ -68,6 +68,12 @@ final class ExpertNodeCommand implements Callable<Integer> {
                     + " Default: --host (env MIXTRAL_METRICS_HOST).")
     String metricsHost;
 
+    @Option(names = "--max-extra-experts", paramLabel = "N", defaultValue = "${env:MIXTRAL_MAX_EXTRA_EXPERTS:-0}",
+            description = {"How many experts beyond its own a coordinator rebalancing load (serve --rebalance) may ask this node to map",
+                    "while serving, each all its layers' bytes: the memory the node may add. Beyond it, it refuses. Default: ${DEFAULT-VALUE}",
+                    "(no extra memory unless budgeted; env MIXTRAL_MAX_EXTRA_EXPERTS)."})
+    int maxExtraExperts;
+
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
     Integer threads;
 
@@ -104,15 +110,16 @@ final class ExpertNodeCommand implements Callable<Integer> {
         int cport = clusterPort != null ? clusterPort : join == null ? 25520 : 0;
         if (port < 0 || port > 65535 || cport < 0 || cport > 65535) throw new UserException("ports must be 0..65535");
 
+        if (maxExtraExperts < 0) throw new UserException("--max-extra-experts must be >= 0, got " + maxExtraExperts);
         if (advertise != null && !advertise.matches(".+:\\d+")) throw new UserException("--advertise: '" + advertise + "' is not HOST:PORT");
         var clusterTls = tls.clusterTls();
         ExpertNode node;
         try (ProgressDisplay progress = pageIn ? ProgressDisplay.open("paging in experts " + experts) : null) {
             node = ExpertNode.start(new ExpertNode.Settings(path, ExpertRanges.parse(experts), host, port, cport,
-                    join == null ? ClusterJoin.seeds(List.of()) : join, advertise, clusterTls), progress);
+                    join == null ? ClusterJoin.seeds(List.of()) : join, advertise, clusterTls, maxExtraExperts), progress);
         }
         NodeMetrics metrics = metricsPort < 0 ? null
-                : NodeMetrics.start(node.stats(), ExpertRanges.parse(experts), node.files()::mappedBytes, metricsHost(), metricsPort);
+                : NodeMetrics.start(node.stats(), node::held, node::mappedBytes, metricsHost(), metricsPort);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             if (metrics != null) metrics.close();

@@ -3,6 +3,8 @@ package dev.mixtral.cli;
 import dev.mixtral.cluster.ClusterJoin;
 import dev.mixtral.cluster.WireFormat;
 import dev.mixtral.coordinator.Coordinator;
+import dev.mixtral.coordinator.RebalancePolicy;
+import dev.mixtral.coordinator.Rebalancer;
 import dev.mixtral.coordinator.Hedging;
 import dev.mixtral.model.forward.KvCache;
 import dev.mixtral.model.tensor.GgmlType;
@@ -70,6 +72,15 @@ final class ModelOptions {
             description = "With a cluster (--seeds or --cluster-bootstrap): when a call to an expert node has not answered, send its experts to a replica too:"
                     + " auto (after 3 × the p99 of recent call times, 50 ms to 2 s), off, or a fixed duration. Default: ${DEFAULT-VALUE}.")
     String hedgeAfter;
+
+    @Option(names = "--rebalance", description = {"With --seeds: replicate hot experts onto less loaded expert nodes while serving, and drop the",
+            "replicas when the load evens out (nodes must allow it: expert-node --max-extra-experts). Off by default: it adds memory on",
+            "the nodes at runtime, which must be budgeted. Outputs do not change."})
+    boolean rebalance;
+
+    @Option(names = "--rebalance-period", paramLabel = "DURATION", defaultValue = "10s",
+            description = "With --rebalance: how often to decide (at most one change each time), over the last 3 periods of load (at most 30 s). Default: ${DEFAULT-VALUE}.")
+    String rebalancePeriod;
 
     Path modelPath() {
         return resolveModel(model);
@@ -143,6 +154,14 @@ final class ModelOptions {
             case "off" -> Hedging.Policy.OFF;
             default -> Hedging.Policy.after(Durations.parse(hedgeAfter));
         };
-        return new Coordinator.Settings(join, clusterHost, clusterPort, callTimeout, wire, nodeWarmUpCalls, hedging, tls.clusterTls());
+        return new Coordinator.Settings(join, clusterHost, clusterPort, callTimeout, wire, nodeWarmUpCalls, hedging, tls.clusterTls())
+                .withRebalance(rebalanceSettings());
+    }
+
+    private Rebalancer.Settings rebalanceSettings() {
+        if (!rebalance) return Rebalancer.Settings.OFF;
+        java.time.Duration period = Durations.parse(rebalancePeriod);
+        if (period.toMillis() < 100) throw new UserException("--rebalance-period must be at least 100ms, got " + rebalancePeriod);
+        return new Rebalancer.Settings(period, RebalancePolicy.DEFAULT);
     }
 }

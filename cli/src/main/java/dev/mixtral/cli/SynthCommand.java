@@ -1,6 +1,7 @@
 package dev.mixtral.cli;
 
 import dev.mixtral.model.safetensors.SafetensorsWriter;
+import dev.mixtral.model.synth.RouterSkew;
 import dev.mixtral.model.synth.SynthSpec;
 import dev.mixtral.model.synth.SyntheticModel;
 import dev.mixtral.model.tensor.GgmlType;
@@ -22,6 +23,13 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "PATH", description = "The .gguf file, or the checkpoint directory for safetensors.") Path out;
     @Option(names = "--split-experts", description = "GGUF: one tensor per expert (the older layout) instead of stacked.") boolean splitExperts;
 
+    @Option(names = "--hot-experts", paramLabel = "RANGES",
+            description = {"GGUF: make these experts hot (e.g. 0,1): their router rows in every layer are multiplied by --hot-scale,",
+                    "so each wins the top-k for about half the tokens. For load-balancing experiments; an ordinary model file."})
+    String hotExperts;
+    @Option(names = "--hot-scale", defaultValue = "8", paramLabel = "S",
+            description = "Factor of the hot experts' router rows, a power of two (exact in every type). Default: ${DEFAULT-VALUE}.") int hotScale;
+
     @Option(names = "--dim") Integer dim;
     @Option(names = "--layers") Integer layers;
     @Option(names = "--heads") Integer heads;
@@ -39,12 +47,21 @@ final class SynthCommand implements Callable<Integer> {
                 or(hidden, p.hidden()), or(experts, p.experts()), or(topK, p.topK()), or(vocab, p.vocab()),
                 or(context, p.context()), p.ropeTheta(), p.rmsEps());
         GgmlType t = GgmlType.byName(type);
+        RouterSkew skew;
+        try {
+            skew = hotExperts == null || hotExperts.isBlank() ? RouterSkew.NONE
+                    : new RouterSkew(dev.mixtral.node.ExpertRanges.parse(hotExperts), hotScale);
+            if (!skew.equals(RouterSkew.NONE)) new dev.mixtral.model.synth.SynthWeights(spec, seed, skew); // checks the experts exist
+        } catch (IllegalArgumentException e) {
+            throw new UserException("--hot-experts: " + e.getMessage());
+        }
         long start = System.nanoTime();
         int threads = Runtime.getRuntime().availableProcessors();
         try (ProgressDisplay progress = ProgressDisplay.open("synth " + out.getFileName())) {
             switch (format.toLowerCase()) {
-                case "gguf" -> SyntheticModel.writeGguf(spec, t, seed, out, splitExperts, threads, progress);
+                case "gguf" -> SyntheticModel.writeGguf(spec, t, seed, skew, out, splitExperts, threads, progress);
                 case "safetensors", "hf" -> {
+                    if (!skew.equals(RouterSkew.NONE)) throw new UserException("--hot-experts is for GGUF files (--format gguf)");
                     if (t != GgmlType.F32 && t != GgmlType.F16 && t != GgmlType.BF16) {
                         throw new UserException("safetensors checkpoints hold f32, f16 or bf16, not " + type);
                     }

@@ -26,12 +26,19 @@ public final class Coordinator implements ExpertBackend {
      * @param wireType    activations on the wire: F32 (exact), BF16 or F16
      * @param hedging     when a call that has not answered is also sent to a replica
      * @param tls         how cluster traffic (membership, calls to the nodes) is secured
+     * @param rebalance   whether and how often hot experts are replicated onto less loaded nodes
      */
     public record Settings(ClusterJoin join, String host, int clusterPort, Duration callTimeout, GgmlType wireType,
-                           int nodeWarmUpCalls, Hedging.Policy hedging, ClusterTls tls) {
+                           int nodeWarmUpCalls, Hedging.Policy hedging, ClusterTls tls, Rebalancer.Settings rebalance) {
         public Settings {
             if (callTimeout.isNegative() || callTimeout.isZero()) throw new IllegalArgumentException("the call timeout must be positive");
             if (nodeWarmUpCalls < 0) throw new IllegalArgumentException("the node warm-up calls must be >= 0");
+        }
+
+        /** Without rebalancing. */
+        public Settings(ClusterJoin join, String host, int clusterPort, Duration callTimeout, GgmlType wireType,
+                        int nodeWarmUpCalls, Hedging.Policy hedging, ClusterTls tls) {
+            this(join, host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, hedging, tls, Rebalancer.Settings.OFF);
         }
 
         /** Joining at {@code seeds}. */
@@ -54,7 +61,11 @@ public final class Coordinator implements ExpertBackend {
         }
 
         public Settings withTls(ClusterTls tls) {
-            return new Settings(join, host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, hedging, tls);
+            return new Settings(join, host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, hedging, tls, rebalance);
+        }
+
+        public Settings withRebalance(Rebalancer.Settings rebalance) {
+            return new Settings(join, host, clusterPort, callTimeout, wireType, nodeWarmUpCalls, hedging, tls, rebalance);
         }
     }
 
@@ -62,12 +73,16 @@ public final class Coordinator implements ExpertBackend {
     private final ClusterMembership membership;
     private final RemoteExperts experts;
     private final ClusterJoin join;
+    private final Rebalancer rebalancer; // null: off
 
     private Coordinator(NodeRegistry registry, ClusterMembership membership, Settings s, ModelFiles files) {
         this.registry = registry;
         this.membership = membership;
         this.join = s.join();
         this.experts = new RemoteExperts(registry, files.fingerprint(), files.config().dim(), s.callTimeout(), s.wireType(), s.hedging());
+        this.rebalancer = s.rebalance().enabled()
+                ? new Rebalancer(registry, experts.load(), files.fingerprint(), s.rebalance(), s.callTimeout()) : null;
+        if (rebalancer != null) rebalancer.start();
     }
 
     /** Joins the cluster; nodes are added to the routing table as they are found (see {@link #awaitReady}). */
@@ -127,6 +142,21 @@ public final class Coordinator implements ExpertBackend {
         experts.observe(observer::nodeCall);
     }
 
+    /** Extra replicas of hot experts added and dropped so far (0 without rebalancing). */
+    public long replications() {
+        return rebalancer == null ? 0 : rebalancer.added() + rebalancer.dropped();
+    }
+
+    /** Extra replicas added so far. */
+    public long replicasAdded() {
+        return rebalancer == null ? 0 : rebalancer.added();
+    }
+
+    /** Extra replicas dropped so far. */
+    public long replicasDropped() {
+        return rebalancer == null ? 0 : rebalancer.dropped();
+    }
+
     public RoutingTable routingTable() {
         return registry.table();
     }
@@ -148,6 +178,7 @@ public final class Coordinator implements ExpertBackend {
     /** Leaves the cluster, then closes the connections to the nodes. Idempotent. */
     @Override
     public synchronized void close() {
+        if (rebalancer != null) rebalancer.close(); // gives the nodes their memory back while still connected
         registry.closing();
         membership.close();
         registry.close();

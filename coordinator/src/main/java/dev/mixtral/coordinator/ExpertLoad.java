@@ -57,11 +57,19 @@ public final class ExpertLoad {
     }
 
     /** Tokens per expert in the window, {@code [layer][expert]}. */
-    public synchronized long[][] perExpert() {
-        long now = System.currentTimeMillis() / 1000;
+    public long[][] perExpert() {
+        return perExpert(WINDOW_SECONDS);
+    }
+
+    /** Tokens per expert in the last {@code seconds} s (at most the window), {@code [layer][expert]}. */
+    public long[][] perExpert(int seconds) {
+        return perExpert(System.currentTimeMillis() / 1000, seconds);
+    }
+
+    synchronized long[][] perExpert(long now, int seconds) {
         long[][] sum = new long[layers][experts];
         for (Bucket b : buckets) {
-            if (!live(b, now)) continue;
+            if (!live(b, now) || now - b.second >= seconds) continue;
             for (int i = 0; i < b.perExpert.length; i++) sum[i / experts][i % experts] += b.perExpert[i];
         }
         return sum;

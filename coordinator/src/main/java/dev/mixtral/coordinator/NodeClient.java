@@ -4,7 +4,9 @@ import dev.mixtral.proto.v1.ComputeRequest;
 import dev.mixtral.proto.v1.ComputeResponse;
 import dev.mixtral.proto.v1.DescribeRequest;
 import dev.mixtral.proto.v1.ExpertServiceGrpc;
+import dev.mixtral.proto.v1.LoadExpertRequest;
 import dev.mixtral.proto.v1.NodeDescription;
+import dev.mixtral.proto.v1.UnloadExpertRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
 
@@ -31,6 +33,22 @@ final class NodeClient implements AutoCloseable {
     CompletableFuture<NodeDescription> describe(Duration timeout) {
         CompletableFuture<NodeDescription> result = new CompletableFuture<>();
         stub.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS).describe(DescribeRequest.getDefaultInstance(), completing(result));
+        return result;
+    }
+
+    /** Asks the node to hold {@code expert} as an extra (see ExpertService.LoadExpert). */
+    CompletableFuture<NodeDescription> loadExpert(String fingerprint, int expert, Duration timeout) {
+        CompletableFuture<NodeDescription> result = new CompletableFuture<>();
+        stub.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS).loadExpert(
+                LoadExpertRequest.newBuilder().setModelFingerprint(fingerprint).setExpert(expert).build(), completing(result));
+        return result;
+    }
+
+    /** Undoes one {@link #loadExpert}. */
+    CompletableFuture<NodeDescription> unloadExpert(String fingerprint, int expert, Duration timeout) {
+        CompletableFuture<NodeDescription> result = new CompletableFuture<>();
+        stub.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS).unloadExpert(
+                UnloadExpertRequest.newBuilder().setModelFingerprint(fingerprint).setExpert(expert).build(), completing(result));
         return result;
     }
 

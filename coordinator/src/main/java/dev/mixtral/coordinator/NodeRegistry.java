@@ -107,10 +107,12 @@ public final class NodeRegistry implements AutoCloseable {
      */
     public void suspect(RemoteNode node, String why) {
         worker.execute(() -> {
-            if (closing || !table.contains(node.id()) || table.nodes().stream().noneMatch(n -> n == node)) return;
-            suspects.put(node.id(), node);
+            // the table's record of this incarnation (its extra experts may have changed since the call was sent)
+            RemoteNode current = table.nodes().stream().filter(n -> n.client() == node.client()).findFirst().orElse(null);
+            if (closing || current == null) return;
+            suspects.put(node.id(), current);
             suspicions.incrementAndGet();
-            changed(table.without(node.id()), "expert node " + node + " suspected after a failed call (" + why + "), not routed to until it answers");
+            changed(table.without(current.id()), "expert node " + current + " suspected after a failed call (" + why + "), not routed to until it answers");
             worker.schedule(() -> probe(node), PROBE_INTERVAL_MS, TimeUnit.MILLISECONDS);
         });
     }
@@ -171,7 +173,10 @@ public final class NodeRegistry implements AutoCloseable {
             refuse(m, problem);
             return;
         }
-        RemoteNode node = new RemoteNode(m.id(), m.address(), d.getNodeName(), new TreeSet<>(d.getExpertsList()), client);
+        // its placement only: extra experts another coordinator loaded may be unloaded by it at any time
+        TreeSet<Integer> placement = new TreeSet<>(d.getExpertsList());
+        placement.removeAll(d.getExtraExpertsList());
+        RemoteNode node = new RemoteNode(m.id(), m.address(), d.getNodeName(), placement, client);
         // still "connecting" while warming: if it leaves meanwhile, gone() closes the client and it is never routed to
         long start = System.nanoTime();
         ConnectionWarmUp.run(client, ConnectionWarmUp.probes(fingerprint, config.layers(), node.experts()), warmUpCalls, WARMUP_CALL_TIMEOUT)
@@ -236,6 +241,32 @@ public final class NodeRegistry implements AutoCloseable {
         }
         // while this coordinator leaves, every node "leaves" from its point of view: not news
         if (!closing) LOG.info("{}: {}", what, next.summary());
+    }
+
+    /**
+     * Node {@code id} now holds {@code expert} as an extra expert (it answered LoadExpert): route a share
+     * of that expert's tokens there. Completes when the table says so; false if the node is no longer in it.
+     */
+    java.util.concurrent.CompletableFuture<Boolean> addExtra(String id, int expert) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            if (!table.contains(id)) return false;
+            changed(table.withExtra(id, expert), "expert node " + id(id) + " computes a share of expert " + expert + " (an extra replica)");
+            return true;
+        }, worker);
+    }
+
+    /** Stops routing expert {@code expert} to node {@code id}, which holds it as an extra; false if it was not routed there. */
+    java.util.concurrent.CompletableFuture<Boolean> removeExtra(String id, int expert) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            RemoteNode node = table.nodes().stream().filter(n -> n.id().equals(id)).findFirst().orElse(null);
+            if (node == null || !node.extras().contains(expert)) return false;
+            changed(table.withoutExtra(id, expert), "expert node " + node + " no longer computes expert " + expert + " (extra replica dropped)");
+            return true;
+        }, worker);
+    }
+
+    private String id(String id) {
+        return table.nodes().stream().filter(n -> n.id().equals(id)).map(RemoteNode::toString).findFirst().orElse(id);
     }
 
     /** Stops reporting membership changes: this coordinator is leaving the cluster. */

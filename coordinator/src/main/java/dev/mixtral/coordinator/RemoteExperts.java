@@ -234,7 +234,7 @@ public final class RemoteExperts implements ExpertExecutor {
         Map<RemoteNode, List<Integer>> plan = new LinkedHashMap<>();
         SortedSet<Integer> uncovered = new TreeSet<>();
         for (int i : pending) {
-            RemoteNode node = table.choose(batch.experts()[i]);
+            RemoteNode node = table.choose(batch.layer(), batch.experts()[i]);
             if (node == null) uncovered.add(batch.experts()[i]);
             else plan.computeIfAbsent(node, n -> new ArrayList<>()).add(i);
         }

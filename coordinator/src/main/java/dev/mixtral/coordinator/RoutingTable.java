@@ -34,18 +34,40 @@ public record RoutingTable(int totalExperts, List<RemoteNode> nodes) {
         return nodes.stream().anyMatch(n -> n.id().equals(id));
     }
 
+    /** The node {@code id}, or null. */
+    public RemoteNode node(String id) {
+        return nodes.stream().filter(n -> n.id().equals(id)).findFirst().orElse(null);
+    }
+
     /** The nodes holding {@code expert}, in table order. */
     public List<RemoteNode> holders(int expert) {
         return nodes.stream().filter(n -> n.experts().contains(expert)).toList();
     }
 
     /**
-     * The node that computes {@code expert}, or null if none holds it. Replicas share the experts by
-     * index, so with R replicas each gets about 1/R of them; the choice is the same on every call.
+     * The node that computes {@code expert} in {@code layer}, or null if none holds it. Replicas take
+     * turns by layer, so each of R holders computes the expert's tokens of about 1/R of the layers (and
+     * with R replicas of every expert, each node about 1/R of all tokens); the choice is the same on
+     * every call, and an extra replica of a hot expert takes its share at once.
      */
-    public RemoteNode choose(int expert) {
+    public RemoteNode choose(int layer, int expert) {
         List<RemoteNode> h = holders(expert);
-        return h.isEmpty() ? null : h.get(expert % h.size());
+        return h.isEmpty() ? null : h.get((expert + layer) % h.size());
+    }
+
+    /** The node that computes {@code expert} in layer 0. */
+    public RemoteNode choose(int expert) {
+        return choose(0, expert);
+    }
+
+    /** The table with node {@code id} also computing {@code expert} (an extra replica); unchanged without that node. */
+    public RoutingTable withExtra(String id, int expert) {
+        return new RoutingTable(totalExperts, nodes.stream().map(n -> n.id().equals(id) ? n.withExtra(expert) : n).toList());
+    }
+
+    /** The table with node {@code id} no longer computing its extra {@code expert}. */
+    public RoutingTable withoutExtra(String id, int expert) {
+        return new RoutingTable(totalExperts, nodes.stream().map(n -> n.id().equals(id) ? n.withoutExtra(expert) : n).toList());
     }
 
     public SortedSet<Integer> missing() {
@@ -65,7 +87,10 @@ public record RoutingTable(int totalExperts, List<RemoteNode> nodes) {
                 ? "all " + totalExperts + " experts covered"
                 : "experts " + missing + " of " + totalExperts + " NOT covered");
         s.append(" by ").append(nodes.size()).append(nodes.size() == 1 ? " node" : " nodes");
-        for (RemoteNode n : nodes) s.append("; ").append(n.address()).append(" holds ").append(n.experts());
+        for (RemoteNode n : nodes) {
+            s.append("; ").append(n.address()).append(" holds ").append(n.placement());
+            if (!n.extras().isEmpty()) s.append(" + extra ").append(n.extras());
+        }
         return s.toString();
     }
 }

@@ -41,6 +41,24 @@ class RoutingTableTest {
     }
 
     @Test
+    void holdersTakeTurnsByLayerSoAnExtraReplicaTakesAShareAtOnce() {
+        RemoteNode a = node("a", "h:1", 0, 1, 2, 3), b = node("b", "h:2", 4, 5, 6, 7);
+        RoutingTable t = RoutingTable.empty(8).with(a).with(b);
+        for (int layer = 0; layer < 4; layer++) assertThat(t.choose(layer, 0)).isEqualTo(a);
+        RoutingTable replicated = t.withExtra("b", 0);
+        assertThat(replicated.node("b").extras()).containsExactly(0);
+        assertThat(replicated.node("b").placement()).containsExactly(4, 5, 6, 7);
+        assertThat(replicated.summary()).contains("h:2 holds [4, 5, 6, 7] + extra [0]");
+        // expert 0 alternates between its holders, layer by layer, the same on every call
+        assertThat(List.of(replicated.choose(0, 0).id(), replicated.choose(1, 0).id(), replicated.choose(2, 0).id(), replicated.choose(3, 0).id()))
+                .containsExactly("a", "b", "a", "b");
+        // failover: without b the extra's share goes back to a; dropping the extra restores the table
+        assertThat(replicated.without("b").choose(1, 0).id()).isEqualTo("a");
+        assertThat(replicated.withoutExtra("b", 0)).isEqualTo(t);
+        assertThat(t.withoutExtra("a", 0)).isEqualTo(t); // a placement expert is not an extra: unchanged
+    }
+
+    @Test
     void aRejoiningNodeReplacesItsOldEntry() {
         RoutingTable t = RoutingTable.empty(8).with(node("a", "h:1", 0, 1)).with(node("a", "h:1", 0, 1, 2));
         assertThat(t.nodes()).hasSize(1);

@@ -30,22 +30,26 @@ public final class ExpertNode implements AutoCloseable {
      * @param advertise   {@code host:port} coordinators reach the ExpertService at when that is not where it
      *                    listens (a proxy or NAT in between); null: {@code host} and the bound port
      * @param tls         how cluster traffic (gRPC, membership) is secured
+     * @param maxExtraExperts how many experts beyond {@code experts} a coordinator may ask this node to
+     *                    load while serving (replicas of hot experts): the memory it may add, in experts
      */
     public record Settings(Path model, SortedSet<Integer> experts, String host, int grpcPort, int clusterPort,
-                           ClusterJoin join, String advertise, ClusterTls tls) {
+                           ClusterJoin join, String advertise, ClusterTls tls, int maxExtraExperts) {
         public Settings(Path model, SortedSet<Integer> experts, String host, int grpcPort, int clusterPort, List<String> seeds) {
-            this(model, experts, host, grpcPort, clusterPort, ClusterJoin.seeds(seeds), null, ClusterTls.PLAINTEXT);
+            this(model, experts, host, grpcPort, clusterPort, ClusterJoin.seeds(seeds), null, ClusterTls.PLAINTEXT, 0);
         }
     }
 
     private final ModelFiles files;
+    private final NodeExperts experts;
     private final NodeStats stats;
     private final ExpertServer server;
     private final NodeMembership membership;
     private final String grpcAddress;
 
-    private ExpertNode(ModelFiles files, NodeStats stats, ExpertServer server, NodeMembership membership, String grpcAddress) {
+    private ExpertNode(ModelFiles files, NodeExperts experts, NodeStats stats, ExpertServer server, NodeMembership membership, String grpcAddress) {
         this.files = files;
+        this.experts = experts;
         this.stats = stats;
         this.server = server;
         this.membership = membership;
@@ -65,21 +69,21 @@ public final class ExpertNode implements AutoCloseable {
         ModelFiles files = ModelFiles.open(s.model());
         ExpertServer server = null;
         try {
-            LocalExperts experts = LocalExperts.load(files, s.experts());
+            LocalExperts held = LocalExperts.load(files, s.experts());
             if (pageIn != null) {
                 long start = System.nanoTime();
-                long bytes = experts.pageIn(pageIn);
+                long bytes = held.pageIn(pageIn);
                 LOG.info("paged in experts {}: {} MiB in {} s", ExpertRanges.format(s.experts()), String.format("%.1f", bytes / 1048576.0),
                         String.format("%.1f", (System.nanoTime() - start) / 1e9));
             }
+            NodeExperts experts = new NodeExperts(files, held, s.maxExtraExperts());
             NodeStats stats = new NodeStats(files.config().experts());
-            var service = new ExpertServiceImpl(experts, files.config(), files.fingerprint(), nodeName(),
-                    files::mappedBytes, stats);
+            var service = new ExpertServiceImpl(experts, files.config(), files.fingerprint(), nodeName(), stats);
             server = ExpertServer.start(s.host(), s.grpcPort(), service, s.tls());
             String grpcAddress = s.advertise() != null ? s.advertise() : s.host() + ":" + server.port();
             NodeMembership membership = NodeMembership.join(s.host(), s.clusterPort(), s.join(), grpcAddress,
                     ExpertRanges.format(s.experts()), files.fingerprint(), s.tls());
-            ExpertNode node = new ExpertNode(files, stats, server, membership, grpcAddress);
+            ExpertNode node = new ExpertNode(files, experts, stats, server, membership, grpcAddress);
             LOG.info("expert node up: experts {} of {} in {} layers ({} MiB mapped), model {} fingerprint {}, gRPC {}, cluster {}{}",
                     ExpertRanges.format(s.experts()), files.config().experts(), files.config().layers(),
                     String.format("%.1f", files.mappedBytes() / 1048576.0), files.path().getFileName(), files.fingerprint(), grpcAddress,
@@ -106,6 +110,10 @@ public final class ExpertNode implements AutoCloseable {
     public String clusterAddress() { return membership.address(); }
     public NodeStats stats() { return stats; }
     public ModelFiles files() { return files; }
+    /** The experts held now: the placement and any extra ones loaded while serving. */
+    public SortedSet<Integer> held() { return experts.held(); }
+    /** Bytes of the model file mapped now, extra experts included. */
+    public long mappedBytes() { return experts.mappedBytes(); }
 
     /**
      * Drains, then stops: leaves the cluster first (coordinators stop sending new calls here as soon as
@@ -118,6 +126,7 @@ public final class ExpertNode implements AutoCloseable {
         membership.close();
         long left = System.nanoTime();
         server.close();
+        experts.closeExtras();
         LOG.info("drained: left the cluster in {} ms, calls in flight finished in {} ms", (left - start) / 1_000_000,
                 (System.nanoTime() - left) / 1_000_000);
         files.close();

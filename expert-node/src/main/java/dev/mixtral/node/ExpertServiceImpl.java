@@ -3,7 +3,6 @@ package dev.mixtral.node;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.mixtral.model.ModelConfig;
 import dev.mixtral.model.forward.ExpertBatch;
-import dev.mixtral.model.forward.LocalExperts;
 import dev.mixtral.cluster.WireFormat;
 import dev.mixtral.model.tensor.GgmlType;
 import dev.mixtral.model.tensor.PackedRows;
@@ -12,31 +11,30 @@ import dev.mixtral.proto.v1.ComputeResponse;
 import dev.mixtral.proto.v1.DescribeRequest;
 import dev.mixtral.proto.v1.ExpertRows;
 import dev.mixtral.proto.v1.ExpertServiceGrpc;
+import dev.mixtral.proto.v1.LoadExpertRequest;
+import dev.mixtral.proto.v1.UnloadExpertRequest;
 import dev.mixtral.proto.v1.NodeDescription;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 
-import java.util.function.LongSupplier;
-
 /**
- * ExpertService over this node's {@link LocalExperts}: unpacks a layer's rows, runs the same expert
- * code as a single process would, packs the outputs in the same order. Stateless between calls.
+ * ExpertService over this node's {@link NodeExperts}: unpacks a layer's rows, runs the same expert
+ * code as a single process would, packs the outputs in the same order. Stateless between calls; the
+ * experts held change only by LoadExpert and UnloadExpert.
  */
 final class ExpertServiceImpl extends ExpertServiceGrpc.ExpertServiceImplBase {
-    private final LocalExperts experts;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ExpertServiceImpl.class);
+    private final NodeExperts experts;
     private final ModelConfig config;
     private final String fingerprint;
     private final String nodeName;
-    private final LongSupplier mappedBytes;
     private final NodeStats stats;
 
-    ExpertServiceImpl(LocalExperts experts, ModelConfig config, String fingerprint, String nodeName,
-                      LongSupplier mappedBytes, NodeStats stats) {
+    ExpertServiceImpl(NodeExperts experts, ModelConfig config, String fingerprint, String nodeName, NodeStats stats) {
         this.experts = experts;
         this.config = config;
         this.fingerprint = fingerprint;
         this.nodeName = nodeName;
-        this.mappedBytes = mappedBytes;
         this.stats = stats;
     }
 
@@ -56,10 +54,7 @@ final class ExpertServiceImpl extends ExpertServiceGrpc.ExpertServiceImplBase {
     }
 
     private ComputeResponse compute(ComputeRequest request) {
-        if (!request.getModelFingerprint().isEmpty() && !request.getModelFingerprint().equals(fingerprint)) {
-            throw new IllegalStateException("model fingerprint " + request.getModelFingerprint()
-                    + " differs from this node's " + fingerprint + " (" + nodeName + ")");
-        }
+        checkFingerprint(request.getModelFingerprint());
         GgmlType type = WireFormat.type(request.getDtype());
         int n = request.getInputsCount();
         int dim = config.dim();
@@ -91,19 +86,74 @@ final class ExpertServiceImpl extends ExpertServiceGrpc.ExpertServiceImplBase {
         return out.build();
     }
 
+    private void checkFingerprint(String theirs) {
+        if (!theirs.isEmpty() && !theirs.equals(fingerprint)) {
+            throw new IllegalStateException("model fingerprint " + theirs + " differs from this node's " + fingerprint + " (" + nodeName + ")");
+        }
+    }
+
+    @Override
+    public void loadExpert(LoadExpertRequest request, StreamObserver<NodeDescription> response) {
+        change(response, () -> {
+            checkFingerprint(request.getModelFingerprint());
+            long before = experts.mappedBytes();
+            experts.load(request.getExpert());
+            if (experts.extras().contains(request.getExpert())) {
+                LOG.info("loaded extra expert {} ({} KiB more mapped); extra experts now {} of at most {}", request.getExpert(),
+                        (experts.mappedBytes() - before) / 1024, experts.extras(), experts.maxExtra());
+            }
+        });
+    }
+
+    @Override
+    public void unloadExpert(UnloadExpertRequest request, StreamObserver<NodeDescription> response) {
+        change(response, () -> {
+            checkFingerprint(request.getModelFingerprint());
+            experts.unload(request.getExpert());
+            LOG.info("unloaded extra expert {}; extra experts now {}", request.getExpert(), experts.extras());
+        });
+    }
+
+    /** Applies a change of the experts held and answers with the description after it, or the reason it was refused. */
+    private void change(StreamObserver<NodeDescription> response, Runnable change) {
+        try {
+            change.run();
+        } catch (NodeExperts.LimitReached e) {
+            response.onError(Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException());
+            return;
+        } catch (IllegalArgumentException e) {
+            response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+            return;
+        } catch (IllegalStateException e) {
+            response.onError(Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException());
+            return;
+        } catch (RuntimeException e) { // e.g. the file cannot be mapped: say so instead of an opaque UNKNOWN
+            response.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
+            return;
+        }
+        response.onNext(description());
+        response.onCompleted();
+    }
+
     @Override
     public void describe(DescribeRequest request, StreamObserver<NodeDescription> response) {
-        response.onNext(NodeDescription.newBuilder()
+        response.onNext(description());
+        response.onCompleted();
+    }
+
+    private NodeDescription description() {
+        return NodeDescription.newBuilder()
                 .setModelFingerprint(fingerprint)
                 .addAllExperts(experts.held())
+                .addAllExtraExperts(experts.extras())
+                .setMaxExtraExperts(experts.maxExtra())
                 .setLayers(config.layers())
                 .setDim(config.dim())
                 .setTotalExperts(config.experts())
                 .setInFlight(stats.inFlight())
                 .setCallsServed(stats.calls())
-                .setMappedBytes(mappedBytes.getAsLong())
+                .setMappedBytes(experts.mappedBytes())
                 .setNodeName(nodeName)
-                .build());
-        response.onCompleted();
+                .build();
     }
 }

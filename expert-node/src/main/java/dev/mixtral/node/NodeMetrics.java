@@ -10,6 +10,7 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.SortedSet;
+import java.util.function.Supplier;
 import java.util.function.LongSupplier;
 
 /**
@@ -25,11 +26,12 @@ public final class NodeMetrics implements AutoCloseable {
     }
 
     /** Serves the node's metrics on {@code host:port} (port 0: any free port). */
-    public static NodeMetrics start(NodeStats stats, SortedSet<Integer> experts, LongSupplier mappedBytes, String host, int port) {
+    /** {@code experts}: those held now (read at each scrape: extra experts come and go). */
+    public static NodeMetrics start(NodeStats stats, Supplier<SortedSet<Integer>> experts, LongSupplier mappedBytes, String host, int port) {
         PrometheusRegistry registry = new PrometheusRegistry();
-        CounterWithCallback.builder().name("mixtral_node_expert_tokens_total").help("Token rows computed by each expert held here (all layers)")
+        CounterWithCallback.builder().name("mixtral_node_expert_tokens_total").help("Token rows computed by each expert held here (all layers; extra experts too)")
                 .labelNames("expert").callback(cb -> {
-                    for (int e : experts) cb.call(stats.rows(e), Integer.toString(e));
+                    for (int e : experts.get()) cb.call(stats.rows(e), Integer.toString(e));
                 }).register(registry);
         CounterWithCallback.builder().name("mixtral_node_compute_seconds_total").help("Time spent computing experts")
                 .callback(cb -> cb.call(stats.computeNanos() / 1e9)).register(registry);
@@ -37,7 +39,7 @@ public final class NodeMetrics implements AutoCloseable {
                 .callback(cb -> cb.call(stats.calls())).register(registry);
         GaugeWithCallback.builder().name("mixtral_node_queue_depth").help("Layer calls in flight or waiting on this node")
                 .callback(cb -> cb.call(stats.inFlight())).register(registry);
-        GaugeWithCallback.builder().name("mixtral_node_mapped_bytes").help("Bytes of the model file mapped by this node (its experts)")
+        GaugeWithCallback.builder().name("mixtral_node_mapped_bytes").help("Bytes of the model file mapped by this node (its experts, extra ones included)")
                 .callback(cb -> cb.call(mappedBytes.getAsLong())).register(registry);
         GaugeWithCallback.builder().name("mixtral_kernel_vector_bits").help("Vector width the weight kernels run at on this node (results are the same at every width)")
                 .callback(cb -> cb.call(VectorWidth.BITS)).register(registry);

@@ -45,7 +45,7 @@ class ExpertServiceImplTest {
         files = ModelFiles.open(TestData.golden().resolve("tiny/mixtral-tiny-Q8_0.gguf"));
         dim = files.config().dim();
         held = LocalExperts.load(files, new TreeSet<>(Set.of(1, 5)));
-        var service = new ExpertServiceImpl(held, files.config(), files.fingerprint(), "test", files::mappedBytes,
+        var service = new ExpertServiceImpl(new NodeExperts(files, held, 0), files.config(), files.fingerprint(), "test",
                 new NodeStats(files.config().experts()));
         String name = InProcessServerBuilder.generateName();
         server = InProcessServerBuilder.forName(name).addService(service).build().start();

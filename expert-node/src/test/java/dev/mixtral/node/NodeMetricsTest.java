@@ -25,7 +25,7 @@ class NodeMetricsTest {
     @Test
     void countersFollowTheNodesWork() throws Exception {
         NodeStats stats = new NodeStats(8);
-        try (NodeMetrics metrics = NodeMetrics.start(stats, new TreeSet<>(List.of(2, 5)), () -> 4096, "127.0.0.1", 0)) {
+        try (NodeMetrics metrics = NodeMetrics.start(stats, () -> new TreeSet<>(List.of(2, 5)), () -> 4096, "127.0.0.1", 0)) {
             String before = scrape(metrics.port());
             assertThat(before).contains("# TYPE mixtral_node_expert_tokens_total counter", "mixtral_node_expert_tokens_total{expert=\"2\"} 0.0",
                     "mixtral_node_queue_depth 0.0", "mixtral_node_mapped_bytes 4096.0", "mixtral_kernel_vector_bits " + VectorWidth.BITS + ".0");

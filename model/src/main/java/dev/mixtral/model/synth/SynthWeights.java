@@ -46,10 +46,19 @@ public final class SynthWeights {
     private final SynthSpec spec;
     private final long seed;
     private final Map<String, Logical> tensors;
+    private final RouterSkew skew;
+    private final java.util.Set<String> routers = new java.util.HashSet<>();
 
     public SynthWeights(SynthSpec spec, long seed) {
+        this(spec, seed, RouterSkew.NONE);
+    }
+
+    /** With the router rows of {@code skew}'s experts scaled (hot experts). */
+    public SynthWeights(SynthSpec spec, long seed, RouterSkew skew) {
+        skew.check(spec.experts());
         this.spec = spec;
         this.seed = seed;
+        this.skew = skew;
         Map<String, Logical> m = new LinkedHashMap<>();
         int dim = spec.dim();
         double invDim = 1.0 / Math.sqrt(dim);
@@ -63,6 +72,7 @@ public final class SynthWeights {
             add(m, hf.attentionOutput(l), dim, dim, Init.NORMAL, invDim);
             add(m, hf.ffnNorm(l), 1, dim, Init.NORM_WEIGHT, 0);
             add(m, hf.router(l), spec.experts(), dim, Init.NORMAL, 1.5 * invDim);
+            routers.add(hf.router(l));
             for (int e = 0; e < spec.experts(); e++) {
                 add(m, hf.expert(l, e, ExpertProjection.GATE), spec.hidden(), dim, Init.NORMAL, invDim);
                 add(m, hf.expert(l, e, ExpertProjection.DOWN), dim, spec.hidden(), Init.NORMAL, 1.0 / Math.sqrt(spec.hidden()));
@@ -127,6 +137,14 @@ public final class SynthWeights {
             b.intoArray(dst, off + c);
         }
         for (; c < cols; c++) dst[off + c] = normal(mix64(base + (c + 1) * GAMMA), scale);
+        if (hot(t, row)) {
+            for (c = 0; c < cols; c++) dst[off + c] *= skew.scale(); // a power of two: exact
+        }
+    }
+
+    /** Whether row {@code row} of {@code t} is the router row of a hot expert. */
+    private boolean hot(Logical t, long row) {
+        return skew.scales((int) row) && routers.contains(t.name);
     }
 
     /** Six 10-bit fields of {@code h} summed (an Irwin–Hall "normal"), times {@code scale}, snapped. */
@@ -157,7 +175,7 @@ public final class SynthWeights {
     public float value(String hfName, long row, long col) {
         Logical t = tensor(hfName);
         long h = mix64(t.key + (row * t.cols + col + 1) * GAMMA);
-        return t.init == Init.NORM_WEIGHT ? normWeight(h) : normal(h, t.std * INV_STD);
+        return t.init == Init.NORM_WEIGHT ? normWeight(h) : normal(h, t.std * INV_STD) * (hot(t, row) ? skew.scale() : 1);
     }
 
     /** 1 / standard deviation of the sum of six uniform 10-bit values. */

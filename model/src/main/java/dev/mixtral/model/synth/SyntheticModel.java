@@ -82,9 +82,15 @@ public final class SyntheticModel {
     /** As {@link #writeGguf(SynthSpec, GgmlType, long, Path, boolean, int)}, telling {@code progress} the tensor bytes written. */
     public static void writeGguf(SynthSpec spec, GgmlType type, long seed, Path out, boolean splitExperts, int threads,
                                  ProgressListener progress) {
+        writeGguf(spec, type, seed, RouterSkew.NONE, out, splitExperts, threads, progress);
+    }
+
+    /** As above, the experts of {@code skew} made hot (see {@link RouterSkew}). */
+    public static void writeGguf(SynthSpec spec, GgmlType type, long seed, RouterSkew skew, Path out, boolean splitExperts, int threads,
+                                 ProgressListener progress) {
         long t0 = System.nanoTime();
         List<String> fallbacks = new ArrayList<>();
-        List<Planned> plans = ggufTensors(spec, type, seed, splitExperts, fallbacks);
+        List<Planned> plans = ggufTensors(new SynthWeights(spec, seed, skew), type, splitExperts, fallbacks);
         if (!fallbacks.isEmpty()) {
             LOG.log(System.Logger.Level.INFO, "{0}: {1} tensor(s) have rows that are not a multiple of the"
                     + " block size of {2} and use a fallback type: {3}", out, Integer.toString(fallbacks.size()), type,
@@ -92,6 +98,10 @@ public final class SyntheticModel {
         }
         try (GgufWriter w = GgufWriter.create(out)) {
             w.putAll(ggufMetadata(spec, type, seed));
+            if (!skew.equals(RouterSkew.NONE)) { // says so in the file, and gives it its own fingerprint
+                w.put("synth.hot_experts", GgufValue.array(GgufValueType.INT32, skew.experts().stream().mapToLong(Integer::longValue).toArray()));
+                w.put("synth.hot_router_scale", GgufValue.u32(skew.scale()));
+            }
             if (!fallbacks.isEmpty()) {
                 w.put("synth.type_fallback", GgufValue.array(GgufValueType.STRING, fallbacks.toArray(String[]::new)));
             }
@@ -188,7 +198,11 @@ public final class SyntheticModel {
     /** The tensors of the GGUF export in llama.cpp's order; {@code fallbacks} collects type fallbacks. */
     public static List<Planned> ggufTensors(SynthSpec spec, GgmlType type, long seed, boolean splitExperts,
                                             List<String> fallbacks) {
-        SynthWeights w = new SynthWeights(spec, seed);
+        return ggufTensors(new SynthWeights(spec, seed), type, splitExperts, fallbacks);
+    }
+
+    private static List<Planned> ggufTensors(SynthWeights w, GgmlType type, boolean splitExperts, List<String> fallbacks) {
+        SynthSpec spec = w.spec();
         List<Planned> out = new ArrayList<>();
         int headDim = spec.headDim();
         GgufTensorNames g = GgufTensorNames.NAMES;
