@@ -30,12 +30,8 @@ final class KScales {
     static final int[] SUB_BLOCK_LANES = {0, 4, 1, 5, 2, 6, 3, 7};
     private static final int[] BYTE_SHIFTS = {0, 0, 8, 8, 16, 16, 24, 24};
 
-    /**
-     * Where {@link #unpack} puts the 8 {@code −dmin·m}: after the 8 {@code d·sc} at {@link RowKernel#SCALES} and the 8
-     * of a second row (the row-pair kernels unpack row B's at offset 8 of both, so row A's and B's mins form one
-     * 16-lane vector).
-     */
-    static final int MINS = RowKernel.SCALES + 16;
+    /** Where {@link #unpack} puts the 8 {@code −dmin·m}, after the 8 {@code d·sc} at {@link RowKernel#SCALES}. */
+    static final int MINS = RowKernel.SCALES + 8;
 
     /**
      * Writes the super-block's sub-block scales {@code d·sc} to {@code lanes[SCALES ..)} and its {@code −dmin·m} to
@@ -43,26 +39,16 @@ final class KScales {
      * per super-block: whether C2 inlines it into a kernel body or not, no vector crosses the call.
      */
     static void unpack(byte[] w, int blk, float[] lanes) {
-        unpack(w, blk, lanes, 0);
-    }
-
-    /** {@link #unpack} to {@code lanes[SCALES + off ..)} and {@code lanes[MINS + off ..)}: {@code off} 8 for row B of a pair. */
-    static void unpack(byte[] w, int blk, float[] lanes, int off) {
         float d = RowKernel.f16(w, blk + BlockQ4_K.D), dmin = RowKernel.f16(w, blk + BlockQ4_K.DMIN);
-        spread(scales(w, blk), d, lanes, RowKernel.SCALES + off);
-        spread(mins(w, blk), -dmin, lanes, MINS + off);
+        spread(scales(w, blk), d, lanes, RowKernel.SCALES);
+        spread(mins(w, blk), -dmin, lanes, MINS);
     }
 
     /** The same from the mapped segment. */
     static void unpack(MemorySegment w, long blk, float[] lanes) {
-        unpack(w, blk, lanes, 0);
-    }
-
-    /** The same from the mapped segment. */
-    static void unpack(MemorySegment w, long blk, float[] lanes, int off) {
         float d = RowKernel.f16(w, blk + BlockQ4_K.D), dmin = RowKernel.f16(w, blk + BlockQ4_K.DMIN);
-        spread(scales(w, blk), d, lanes, RowKernel.SCALES + off);
-        spread(mins(w, blk), -dmin, lanes, MINS + off);
+        spread(scales(w, blk), d, lanes, RowKernel.SCALES);
+        spread(mins(w, blk), -dmin, lanes, MINS);
     }
 
     /**

@@ -211,11 +211,11 @@ public abstract class RowKernel {
 
     /**
      * The size of the {@code lanes} array the kernels are handed: 64 accumulator lanes ({@link #tile2x4}'s
-     * 2 × 4 × 8), then 32 from {@link #SCALES}.
+     * 2 × 4 × 8), then 16 from {@link #SCALES}.
      */
-    public static final int LANES = 96;
+    public static final int LANES = 80;
 
-    /** Where in {@code lanes} a kernel may keep 32 floats of its own while it runs (a super-block's scales and mins, of two rows). */
+    /** Where in {@code lanes} a kernel may keep 16 floats of its own while it runs (a super-block's scales and mins). */
     static final int SCALES = 64;
 
     /**
