@@ -9,10 +9,12 @@ import jdk.incubator.vector.VectorShape;
  * that have that form ({@link RowKernel#PAIRED}; the others run their 256-bit form there). Every lane sees the same
  * operations in the same order in each case, so results are bit-identical at every width and only speed depends on it.
  *
- * <p>The default follows the JIT: 128 bits when it compiles no wider vectors (Arm Neon, SSE, AVX without AVX2,
- * {@code -XX:MaxVectorSize=16}), where wider shapes would fall back to scalar code tens of times slower; 512 when it
- * compiles 512-bit vectors; otherwise 256. {@code -Dmixtral.vectorBits=128|256|512} forces a width (for tests and
- * A/B measurements; one wider than the JIT's runs correctly but as scalar code, which the log line says).
+ * <p>The default follows the JIT up to 256 bits: 128 when it compiles no wider vectors (Arm Neon, SSE, AVX without
+ * AVX2, {@code -XX:MaxVectorSize=16}), where wider shapes would fall back to scalar code tens of times slower;
+ * otherwise 256, also on AVX-512: there Q8_0's 512-bit kernel is faster by itself, but other types' 256-bit kernels
+ * measured slower in the same JVM once it had run (docs/vector-width.md), so 512 is chosen, not assumed.
+ * {@code -Dmixtral.vectorBits=128|256|512} forces a width (for tests and A/B measurements; one wider than the JIT's
+ * runs correctly but as scalar code, which the log line says), {@code =widest} the JIT's widest.
  */
 public final class VectorWidth {
     /** The system property that forces a width. */
@@ -43,11 +45,12 @@ public final class VectorWidth {
                 case "128" -> 128;
                 case "256" -> 256;
                 case "512" -> 512;
+                case "widest" -> preferredBits >= 512 ? 512 : preferredBits >= 256 ? 256 : 128;
                 default -> throw new IllegalArgumentException("-D" + PROPERTY + "=" + forced
-                        + ": the kernels run at 128, 256 or 512 bits");
+                        + ": the kernels run at 128, 256 or 512 bits, or the JIT's widest of those (widest)");
             };
         }
-        return preferredBits >= 512 ? 512 : preferredBits >= 256 ? 256 : 128;
+        return preferredBits >= 256 ? 256 : 128;
     }
 
     /** Why {@link #BITS} is what it is, for logs and benchmark reports. */

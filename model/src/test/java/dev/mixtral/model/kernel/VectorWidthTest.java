@@ -9,11 +9,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /** The width picked from the JIT's widest vectors or forced, and each type's width as reported. */
 class VectorWidthTest {
     @Test
-    void defaultFollowsTheJitsWidestVectors() {
+    void defaultFollowsTheJitsWidestVectorsUpTo256() {
         assertThat(VectorWidth.choose(null, 64)).isEqualTo(128);
         assertThat(VectorWidth.choose(null, 128)).isEqualTo(128);
         assertThat(VectorWidth.choose("", 256)).isEqualTo(256);
-        assertThat(VectorWidth.choose(null, 512)).isEqualTo(512);
+        assertThat(VectorWidth.choose(null, 512)).isEqualTo(256);
+        assertThat(VectorWidth.choose("widest", 512)).isEqualTo(512);
+        assertThat(VectorWidth.choose("widest", 256)).isEqualTo(256);
+        assertThat(VectorWidth.choose("widest", 128)).isEqualTo(128);
     }
 
     @Test
@@ -22,7 +25,7 @@ class VectorWidthTest {
         assertThat(VectorWidth.choose(" 256 ", 512)).isEqualTo(256);
         assertThat(VectorWidth.choose("512", 256)).as("allowed, though it runs as scalar code").isEqualTo(512);
         assertThatThrownBy(() -> VectorWidth.choose("1024", 512)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("-D" + VectorWidth.PROPERTY + "=1024").hasMessageContaining("128, 256 or 512");
+                .hasMessageContaining("-D" + VectorWidth.PROPERTY + "=1024").hasMessageContaining("128, 256 or 512 bits");
     }
 
     @Test
