@@ -9,6 +9,7 @@ import dev.mixtral.model.generate.LoopTiming;
 import dev.mixtral.model.kernel.MatMul;
 import dev.mixtral.model.kernel.MemoryBandwidth;
 import dev.mixtral.model.kernel.Parallel;
+import dev.mixtral.model.kernel.RowKernel;
 import dev.mixtral.model.kernel.VectorWidth;
 import dev.mixtral.model.weights.ModelFiles;
 import picocli.CommandLine.Command;
@@ -161,6 +162,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("threads", Parallel.threads());
         r.put("preferred_vector_bits", MatMul.preferredVectorBits());
         r.put("kernel_vector_bits", VectorWidth.BITS);
+        r.put("kernel_vector_bits_by_type", RowKernel.widthsByType());
         r.put("nodes", nodes);
         r.put("prompt_len", promptLen);
         r.put("gen_len", genLen);
@@ -349,6 +351,7 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf("                 %s%n", r.get("config"));
         System.out.printf("threads %s, expert nodes %s, kernels at %s bits (%s-bit vectors preferred by this JVM)%n", r.get("threads"),
                 r.get("nodes"), r.get("kernel_vector_bits"), r.get("preferred_vector_bits"));
+        System.out.printf("kernels by type  %s%n", r.get("kernel_vector_bits_by_type"));
         List<Double> ba = (List<Double>) r.get("bandwidth_before_after_bytes_per_s");
         System.out.printf("memory bandwidth %.1f GB/s (measured now: %.1f before, %.1f after the timed runs)%n",
                 (Double) r.get("bandwidth_bytes_per_s") / 1e9, ba.get(0) / 1e9, ba.get(1) / 1e9);

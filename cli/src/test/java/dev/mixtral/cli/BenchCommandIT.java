@@ -25,8 +25,10 @@ class BenchCommandIT {
         JsonNode j = CliTest.JSON.readTree(json.toFile());
         assertThat(j.get("nodes").asInt()).isEqualTo(2);
         assertThat(j.get("preferred_vector_bits").asInt()).as("the CPU's vector width, as the JIT sees it").isIn(128, 256, 512);
-        assertThat(j.get("kernel_vector_bits").asInt()).as("the kernels' width: the JIT's, 512 runs 256").isIn(128, 256)
+        assertThat(j.get("kernel_vector_bits").asInt()).as("the kernels' width: the JIT's, up to 256 by default").isIn(128, 256)
                 .isEqualTo(Math.min(256, j.get("preferred_vector_bits").asInt()));
+        assertThat(j.get("kernel_vector_bits_by_type").asText()).as("each type's width")
+                .contains(j.get("kernel_vector_bits").asInt() + " bits: ").contains("Q8_0");
         for (String field : new String[] {"prefill_tokens_per_s", "weight_bytes_per_token", "bandwidth_bytes_per_s", "roofline_fraction",
                 "prefill_vs_in_process"}) {
             assertThat(j.get(field).asDouble()).as(field).isPositive();

@@ -71,7 +71,7 @@ public final class MatMul {
 
     /** The floats per token of the array the kernels read: its activations, then its block sums if the kernel reads them. */
     static int stride(RowKernel k, int cols) {
-        return k.blockSumOrder() == null ? cols : cols + cols / 32;
+        return k.activationCopies() * (k.blockSumOrder() == null ? cols : cols + cols / 32);
     }
 
     /** The calling thread's copy of the activations in a kernel's {@link RowKernel#blockOrder}. */
@@ -80,18 +80,41 @@ public final class MatMul {
     /**
      * The {@code batch} tokens of {@code x} as the kernel reads them, in a per-thread buffer (or {@code x} itself
      * when the kernel reads them as they are): each 32-column block in its {@link RowKernel#blockOrder}, each
-     * token followed by its {@link RowKernel#blockSumOrder block sums}, {@link #stride} floats apart. The
+     * token followed by its {@link RowKernel#blockSumOrder block sums}, {@link #stride} floats apart, and each 8 of
+     * these twice in a row for the kernels that read them so ({@link RowKernel#activationCopies}). The
      * workers of a call only read it; a thread runs one call at a time.
      */
     private static float[] arranged(RowKernel k, float[] x, int batch, int cols) {
         int[] order = k.blockOrder(), sums = k.blockSumOrder();
-        if (order == null && sums == null) return x;
-        int stride = stride(k, cols);
+        if (order == null && sums == null && k.activationCopies() == 1) return x;
         float[] a = ARRANGED.get();
+        int stride = stride(k, cols);
         if (a.length < batch * stride) {
             a = new float[batch * stride];
             ARRANGED.set(a);
         }
+        if (k.activationCopies() == 1) {
+            arrange(order, sums, x, batch, cols, stride, a);
+            return a;
+        }
+        float[] once = COPIED_ONCE.get();
+        int onceStride = stride / k.activationCopies();
+        if (once.length < batch * onceStride) {
+            once = new float[batch * onceStride];
+            COPIED_ONCE.set(once);
+        }
+        arrange(order, sums, x, batch, cols, onceStride, once);
+        for (int i = 0; i < batch * onceStride; i += 8) {
+            System.arraycopy(once, i, a, 2 * i, 8);
+            System.arraycopy(once, i, a, 2 * i + 8, 8);
+        }
+        return a;
+    }
+
+    /** {@link #arranged} before the activations' copies: into {@code a}, token t at {@code t · stride}. */
+    private static final ThreadLocal<float[]> COPIED_ONCE = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static void arrange(int[] order, int[] sums, float[] x, int batch, int cols, int stride, float[] a) {
         for (int t = 0; t < batch; t++) {
             int src = t * cols, dst = t * stride;
             if (order == null) {
@@ -105,7 +128,6 @@ public final class MatMul {
                 for (int b = 0; b < cols / 32; b++) a[dst + cols + b] = blockSum(a, dst + 32 * (b & ~7 | sums[b & 7]));
             }
         }
-        return a;
     }
 
     /** The sum of the 32 arranged activations at {@code a[off ..)}, in {@link RowKernel#blockSumOrder}'s order. */
@@ -135,14 +157,17 @@ public final class MatMul {
                     float[] out, int from, int to) {
         Scratch s = WORK.get();
         int blockRows = blockRows(rowBytes);
-        if (s.rows.length < blockRows * rowBytes) s.rows = new byte[Math.toIntExact(blockRows * rowBytes)];
+        // the rows start RowKernel.ROW_SLACK bytes in and leave as many after them: room for the kernels' reads
+        if (s.rows.length < blockRows * rowBytes + 2 * RowKernel.ROW_SLACK) {
+            s.rows = new byte[Math.toIntExact(blockRows * rowBytes + 2 * RowKernel.ROW_SLACK)];
+        }
         byte[] buf = s.rows;
         float[] lanes = s.lanes;
         int rb = (int) rowBytes, stride = stride(k, cols);
-        if (batch == 1 && direct(k, w, rowBytes, rows, cols, x, out, from, to, lanes)) return;
+        if (batch == 1) from = direct(k, w, rowBytes, cols, x, out, from, to, lanes);
         for (int r0 = from; r0 < to; r0 += blockRows) {
             int n = Math.min(to - r0, blockRows);
-            MemorySegment.copy(w, ValueLayout.JAVA_BYTE, r0 * rowBytes, buf, 0, n * rb);
+            MemorySegment.copy(w, ValueLayout.JAVA_BYTE, r0 * rowBytes, buf, RowKernel.ROW_SLACK, n * rb);
             int t = 0;
             for (; t + 4 <= batch; t += 4) tokens4(k, buf, rb, n, cols, stride, x, out, rows, r0, t, t + 1, t + 2, t + 3, lanes);
             switch (batch - t) {
@@ -157,19 +182,20 @@ public final class MatMul {
         }
     }
 
-    /** One token straight from the segment, when the kernel can: rows {@code [from, to)} by 4-row tiles. */
-    private static boolean direct(RowKernel k, MemorySegment w, long rowBytes, int rows, int cols, float[] x, float[] out,
-                                  int from, int to, float[] lanes) {
-        long last = (to - 1) * rowBytes;
-        for (int r = from; r < to; r += 4) {
+    /**
+     * One token straight from the segment, when the kernel can: the whole 4-row tiles of rows {@code [from, to)}
+     * (a short last tile goes through the copy, where repeating a row to fill the tile reads nothing outside the
+     * buffer). Returns the first row left to do: {@code from} when the kernel has no direct variant.
+     */
+    private static int direct(RowKernel k, MemorySegment w, long rowBytes, int cols, float[] x, float[] out,
+                              int from, int to, float[] lanes) {
+        int r = from;
+        for (; r + 4 <= to; r += 4) {
             long p = r * rowBytes;
-            if (!k.rows4(w, p, Math.min(p + rowBytes, last), Math.min(p + 2 * rowBytes, last), Math.min(p + 3 * rowBytes, last),
-                    x, 0, cols, lanes)) {
-                return false;
-            }
-            for (int j = 0; j < 4 && r + j < to; j++) out[r + j] = VectorMath.sumLanes(lanes, 8 * j); // types with a tail have no direct variant
+            if (!k.rows4(w, p, p + rowBytes, p + 2 * rowBytes, p + 3 * rowBytes, x, 0, cols, lanes)) return r;
+            for (int j = 0; j < 4; j++) out[r + j] = VectorMath.sumLanes(lanes, 8 * j); // types with a tail have no direct variant
         }
-        return true;
+        return r;
     }
 
     /** The result of one (row, token) pair from its accumulator at {@code lanes[off ..)}. */
@@ -187,7 +213,7 @@ public final class MatMul {
     private static void tokens4(RowKernel k, byte[] buf, int rb, int n, int cols, int stride, float[] x, float[] out, int rows,
                                 int r0, int t0, int t1, int t2, int t3, float[] lanes) {
         for (int i = 0; i < n; i += 2) {
-            int p0 = i * rb, p1 = i + 1 < n ? p0 + rb : p0;
+            int p0 = RowKernel.ROW_SLACK + i * rb, p1 = i + 1 < n ? p0 + rb : p0;
             k.tile2x4(buf, p0, p1, x, t0 * stride, t1 * stride, t2 * stride, t3 * stride, cols, lanes);
             boolean two = i + 1 < n;
             store(k, lanes, 0, buf, p0, p1, two, x, t0 * stride, cols, out, t0 * rows + r0 + i);
@@ -208,9 +234,9 @@ public final class MatMul {
     private static void token1(RowKernel k, byte[] buf, int rb, int n, int cols, int stride, float[] x, float[] out, int rows,
                                int r0, int t, float[] lanes) {
         int xo = t * stride;
-        int last = (n - 1) * rb;
+        int last = RowKernel.ROW_SLACK + (n - 1) * rb;
         for (int i = 0; i < n; i += 4) {
-            int p = i * rb;
+            int p = RowKernel.ROW_SLACK + i * rb;
             k.rows4(buf, p, Math.min(p + rb, last), Math.min(p + 2 * rb, last), Math.min(p + 3 * rb, last), x, xo, cols, lanes);
             for (int j = 0; j < 4 && i + j < n; j++) {
                 out[t * rows + r0 + i + j] = finish(k, lanes, 8 * j, buf, p + j * rb, x, xo, cols);

@@ -5,7 +5,9 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -13,6 +15,12 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.StringJoiner;
+import java.util.TreeMap;
 
 /**
  * The fused dot-product kernels of one weight type: stored rows are widened to f32 in registers and
@@ -54,7 +62,9 @@ import java.nio.ByteOrder;
  * at 128). A pass starting at lane {@code l0} loads the same bytes and activations the 8-lane form puts in lanes
  * {@code l0 .. l0 + PASS} (byte offset {@code + 4·l0} for vectors of ints, column {@code + l0}) and applies the same
  * lanewise operations, so every lane holds the same bits at every width, and {@link VectorMath#sumLanes} adds
- * them in the same tree.
+ * them in the same tree. At 512 bits the kernels with a row-pair form ({@link #vectorBits}) hold two rows' 8-lane
+ * accumulators in one 16-lane vector, row A's in lanes 0-7 and row B's in 8-15 (see {@link #PAIR_FLOATS}); the
+ * others run their 256-bit form.
  */
 public abstract class RowKernel {
     /** The execution species ({@link VectorWidth#BITS} wide): floats, ints and longs of one vector. */
@@ -72,6 +82,39 @@ public abstract class RowKernel {
      * and C2 folds it away.
      */
     static final int PASS = FLOATS.length();
+
+    /**
+     * The species of the kernels that run a <em>pair of rows</em> per pass: {@link VectorWidth#BITS} wide. Their
+     * passes walk the 16 logical lanes of two (row, token) accumulators, lanes 0-7 row A's and 8-15 row B's,
+     * {@link #ROW_PAIR_PASS} lanes at a time: four passes of 4 lanes at 128 bits, two of 8 at 256 (row A, then row
+     * B, exactly the passes of the single-row form), one of 16 at 512, where each operation works on both rows'
+     * lanes at once. A lane's operations and their order are the same in every case.
+     */
+    static final VectorSpecies<Float> PAIR_FLOATS = FloatVector.SPECIES_512.withShape(VectorShape.forBitSize(VectorWidth.BITS));
+    static final VectorSpecies<Integer> PAIR_INTS = IntVector.SPECIES_512.withShape(VectorShape.forBitSize(VectorWidth.BITS));
+    static final VectorSpecies<Long> PAIR_LONGS = LongVector.SPECIES_512.withShape(VectorShape.forBitSize(VectorWidth.BITS));
+    static final VectorSpecies<Byte> PAIR_INT_BYTES = ByteVector.SPECIES_512.withShape(VectorShape.forBitSize(VectorWidth.BITS));
+    /** The logical lanes of one pass of the row-pair kernels: 4, 8 or 16. */
+    static final int ROW_PAIR_PASS = PAIR_FLOATS.length();
+    /** Whether one pass holds both rows of a pair (512 bits): its loads then fill lanes 8-15 from row B. */
+    static final boolean PAIRED = ROW_PAIR_PASS == 16;
+    /**
+     * How many times the row-pair kernels find each 8 activations in a row: at 512 bits twice, so that one 16-lane
+     * load gives both rows' lanes the same token values ({@link MatMul} lays them out so, see {@link #activationCopies}).
+     */
+    static final int X_COPIES = PAIRED ? 2 : 1;
+    /** Lanes 0-7 (row A) and 8-15 (row B) of a 512-bit pass; unused at the other widths. */
+    static final VectorMask<Float> ROW_A = VectorMask.fromLong(PAIR_FLOATS, 0x00FFL), ROW_B = VectorMask.fromLong(PAIR_FLOATS, 0xFF00L);
+    /**
+     * Row A's 8 ints and row B's in a 512-bit pass: a 64-byte load from A's offset, blended with one from 32 bytes
+     * before B's (masked loads measured ~1.4× slower). So a 512-bit pass reads up to {@value #ROW_SLACK} bytes past
+     * row A's data and before row B's: the callers keep that much of the array or segment on either side (see
+     * {@link #rows4}).
+     */
+    static final VectorMask<Byte> ROW_B_BYTES = VectorMask.fromLong(PAIR_INT_BYTES, 0xFFFF_FFFF_0000_0000L);
+    static final VectorMask<Integer> ROW_B_INTS = VectorMask.fromLong(PAIR_INTS, 0xFF00L);
+    /** The bytes a 512-bit pass may read beyond a row's own (see {@link #ROW_B_BYTES}). */
+    public static final int ROW_SLACK = 32;
     // ints to floats: the quantized kernels widen bytes to ints within 32-bit lanes, by shifts and masks
     static final VectorOperators.Conversion<Integer, Float> I2F = VectorOperators.I2F;
     static final VectorOperators.Binary LSHR = VectorOperators.LSHR, LSHL = VectorOperators.LSHL, ASHR = VectorOperators.ASHR, XOR = VectorOperators.XOR;
@@ -84,7 +127,8 @@ public abstract class RowKernel {
     /**
      * Accumulates 4 rows against one token: the lanes of row {@code i} · {@code x[xo .. xo + cols)} go to
      * {@code lanes[8i .. 8i + 8)}, row {@code i} starting at byte {@code p_i} of {@code w}. Rows may repeat
-     * (the caller pads a short tile that way). Columns past the last multiple of 8 are left to {@link #tail}.
+     * (the caller pads a short tile that way). Columns past the last multiple of 8 are left to {@link #tail}. The
+     * kernels may read {@link #ROW_SLACK} bytes of {@code w} before and after the rows: the caller leaves that room.
      */
     public abstract void rows4(byte[] w, int p0, int p1, int p2, int p3,
                                float[] x, int xo, int cols, float[] lanes);
@@ -99,7 +143,8 @@ public abstract class RowKernel {
     /**
      * {@link #rows4} reading straight from the mapped segment, for a single token, where the block copy
      * cannot overlap the memory stream; the same operations in the same order. Returns false when the type
-     * has no such variant (the caller then copies the rows).
+     * has no such variant (the caller then copies the rows). The 4 rows are distinct and in order, each pair
+     * {@code (p0, p1)}, {@code (p2, p3)} adjacent, so a pass's reads past row A and before row B stay in the pair.
      */
     public boolean rows4(MemorySegment w, long p0, long p1, long p2, long p3, float[] x, int xo, int cols, float[] lanes) {
         return false;
@@ -137,6 +182,31 @@ public abstract class RowKernel {
      */
     int[] blockSumOrder() {
         return null;
+    }
+
+    /**
+     * The width this type's kernels run at: {@link VectorWidth#BITS} for the types with a row-pair form (which runs
+     * 16 lanes at 512 bits), at most 256 for the others (their 8-lane passes).
+     */
+    public int vectorBits() {
+        return Math.min(VectorWidth.BITS, 256);
+    }
+
+    /**
+     * How many times in a row the kernels read each 8 floats of a token's activations and block sums: 2 for kernels
+     * running row pairs at 512 bits ({@link #X_COPIES}), 1 otherwise. {@link MatMul} lays the activations out so.
+     */
+    final int activationCopies() {
+        return vectorBits() == 512 ? 2 : 1;
+    }
+
+    /** Each width and the weight types whose kernels run at it, e.g. {@code "512 bits: Q8_0 Q4_K Q5_K; 256 bits: F32 ..."}. */
+    public static String widthsByType() {
+        Map<Integer, List<String>> byWidth = new TreeMap<>(Comparator.reverseOrder());
+        for (GgmlType t : GgmlType.values()) byWidth.computeIfAbsent(of(t).vectorBits(), b -> new ArrayList<>()).add(t.name());
+        StringJoiner j = new StringJoiner("; ");
+        byWidth.forEach((bits, types) -> j.add(bits + " bits: " + String.join(" ", types)));
+        return j.toString();
     }
 
     /**

@@ -365,7 +365,7 @@ class MatMulTest {
         for (Fill fill : Fill.values()) {
             MemorySegment w = matrix(type, rows, cols, fill, 3);
             byte[] copy = w.toArray(ValueLayout.JAVA_BYTE);
-            float[] x = activations(3, cols, 13); // from xo = cols: a token, and room for the K-quants' block sums
+            float[] x = activations(4, cols, 13); // from xo = cols: a token, and room for the K-quants' block sums and a copy of all (512 bits)
             for (int r = 0; r + 4 <= rows; r += 2) {
                 long p = r * rowBytes;
                 float[] array = new float[RowKernel.LANES], segment = new float[RowKernel.LANES];

@@ -1,0 +1,49 @@
+package dev.mixtral.bench;
+
+import dev.mixtral.model.kernel.MatMul;
+import dev.mixtral.model.kernel.Parallel;
+import dev.mixtral.model.kernel.RowKernel;
+import dev.mixtral.model.kernel.VectorWidth;
+import dev.mixtral.model.tensor.GgmlType;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+
+/**
+ * The kernels alone at this JVM's {@link VectorWidth}, for A/B runs of whole JVMs at different widths
+ * ({@code -Dmixtral.vectorBits}, see docs/vector-width.md): per weight type, a 1024 × 1024 matrix (in cache) times
+ * 1 and 16 tokens on one thread, best of many calls, in ns per row·token. Each line ends with a hash of the
+ * outputs' bits, which must be the same at every width. Arguments: the types (comma-separated, default all).
+ */
+public final class KernelWidths {
+    private static final int ROWS = 1024, COLS = 1024;
+
+    private KernelWidths() {}
+
+    public static void main(String[] args) {
+        Parallel.setThreads(1);
+        String types = args.length > 0 ? args[0] : "F32,F16,BF16,Q8_0,Q4_0,Q4_K,Q5_K,Q6_K";
+        try (Arena arena = Arena.ofConfined()) {
+            for (String name : types.split(",")) {
+                GgmlType t = GgmlType.byName(name);
+                MemorySegment w = arena.allocate(t.bytesFor(COLS) * ROWS, 64);
+                RandomWeights.fill(t, w, (long) ROWS * COLS, new SplittableRandom(42));
+                StringBuilder line = new StringBuilder(String.format("%-5s kernels at %d bits:", name, RowKernel.of(t).vectorBits()));
+                long hash = 17;
+                for (int batch : new int[] {1, 16}) {
+                    float[] x = RandomWeights.activations(batch * COLS, 7), out = new float[batch * ROWS];
+                    long best = Long.MAX_VALUE;
+                    for (int i = 0, calls = batch == 1 ? 3000 : 400; i < calls; i++) {
+                        long start = System.nanoTime();
+                        MatMul.multiply(t, w, ROWS, COLS, x, batch, out);
+                        best = Math.min(best, System.nanoTime() - start);
+                    }
+                    for (float f : out) hash = 31 * hash + Float.floatToRawIntBits(f);
+                    line.append(String.format("  batch %d %6.1f ns", batch, best / (double) ROWS / batch));
+                }
+                System.out.println(line.append(String.format("  (outputs %016x)", hash)));
+            }
+        }
+    }
+}
