@@ -52,7 +52,7 @@ class ConnectionLimitsTest {
                     stalled.add(send(server.port(), "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{\"prompt\":\"Once"));
                 }
                 for (int i = 0; i < KEPT_ALIVE; i++) {
-                    Socket s = send(server.port(), "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+                    Socket s = send(server.port(), HEALTH);
                     byte[] head = s.getInputStream().readNBytes(12);
                     assertThat(new String(head, StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 200");
                     stalled.add(s);
@@ -85,16 +85,10 @@ class ConnectionLimitsTest {
     void connectionsPastTheLimitAreClosedOnArrival() throws Exception {
         int limit = 40;
         try (ApiServerProcess.Running server = ApiServerProcess.start(TinyModelFile.path(), 60, 60, limit, HttpServerKind.JDK)) {
-            String health = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
             List<Socket> held = new ArrayList<>();
             try {
-                // each held connection has had a request answered, so the server has certainly accepted it
-                for (int i = 0; i < limit; i++) {
-                    Socket s = send(server.port(), health);
-                    assertThat(new String(s.getInputStream().readNBytes(12), StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 200");
-                    held.add(s);
-                }
-                try (Socket extra = send(server.port(), health)) {
+                holdAnswered(server.port(), limit, held);
+                try (Socket extra = send(server.port(), HEALTH)) {
                     assertThat(closedByServer(extra)).as("a connection past the limit is closed unanswered").isTrue();
                 }
                 for (Socket s : held.subList(0, 10)) s.close();
@@ -116,19 +110,28 @@ class ConnectionLimitsTest {
         }
     }
 
+    private static final String HEALTH = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    /**
+     * Opens {@code n} connections into {@code held}, each with a request answered, so the server has certainly
+     * accepted every one of them.
+     */
+    private static void holdAnswered(int port, int n, List<Socket> held) throws IOException {
+        for (int i = 0; i < n; i++) {
+            Socket s = send(port, HEALTH);
+            held.add(s);
+            assertThat(new String(s.getInputStream().readNBytes(12), StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 200");
+        }
+    }
+
     @Test
     void onJettyAConnectionPastTheLimitWaitsUnreadUntilAnotherCloses() throws Exception {
         int limit = 40;
         try (ApiServerProcess.Running server = ApiServerProcess.start(TinyModelFile.path(), 60, 60, limit, HttpServerKind.JETTY)) {
-            String health = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
             List<Socket> held = new ArrayList<>();
             try {
-                for (int i = 0; i < limit; i++) {
-                    Socket s = send(server.port(), health);
-                    assertThat(new String(s.getInputStream().readNBytes(12), StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 200");
-                    held.add(s);
-                }
-                try (Socket extra = send(server.port(), health)) {
+                holdAnswered(server.port(), limit, held);
+                try (Socket extra = send(server.port(), HEALTH)) {
                     extra.setSoTimeout(2_000);
                     // not accepted while the limit is reached: its request is not read, so nothing comes back
                     assertThatThrownBy(() -> extra.getInputStream().read()).isInstanceOf(java.net.SocketTimeoutException.class);
