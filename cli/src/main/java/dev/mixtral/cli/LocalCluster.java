@@ -133,15 +133,20 @@ public final class LocalCluster implements AutoCloseable {
         List<String> args = new ArrayList<>(List.of("--seeds", seeds(), "--cluster-port", Integer.toString(i < SEEDS ? seedPort + i : 0)));
         args.addAll(extraArgs);
         args.addAll(nodeArgs.apply(i));
-        ProcessBuilder pb = nodeProcess(model, ExpertRanges.format(shares.get(i)), host, args);
+        NodeClassArchive.Use archive = NodeClassArchive.forNode(javaAndFlags());
+        ProcessBuilder pb = nodeProcess(model, ExpertRanges.format(shares.get(i)), host, args, archive);
         Process p;
         try {
             p = pb.start();
         } catch (IOException e) {
+            archive.afterExit().run();
             throw new UncheckedIOException("cannot start node-" + i + ": " + e.getMessage(), e);
         }
         nodes[i] = new Node(i, shares.get(i), p);
-        Thread pump = new Thread(() -> pump(i, p), "node-" + i + "-output");
+        Thread pump = new Thread(() -> {
+            pump(i, p);
+            archive.afterExit().run();
+        }, "node-" + i + "-output");
         pump.setDaemon(true);
         pump.start();
         return nodes[i];
@@ -152,17 +157,27 @@ public final class LocalCluster implements AutoCloseable {
      * told to exit when this process does.
      */
     public static ProcessBuilder nodeProcess(Path model, String experts, String host, List<String> args) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        cmd.addAll(JVM_FLAGS);
+        return nodeProcess(model, experts, host, args, NodeClassArchive.Use.none());
+    }
+
+    private static ProcessBuilder nodeProcess(Path model, String experts, String host, List<String> args, NodeClassArchive.Use archive) {
+        List<String> cmd = new ArrayList<>(javaAndFlags());
+        cmd.addAll(archive.jvmOptions());
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(archive.classPath());
         cmd.add(Main.class.getName());
         cmd.addAll(List.of("expert-node", "--model", model.toString(), "--experts", experts, "--host", host));
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put(ExpertNodeCommand.PARENT_PID_ENV, Long.toString(ProcessHandle.current().pid()));
         return pb;
+    }
+
+    private static List<String> javaAndFlags() {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(JVM_FLAGS);
+        return cmd;
     }
 
     private void pump(int i, Process p) {
