@@ -41,6 +41,8 @@ public final class LocalCluster implements AutoCloseable {
     private final Consumer<String> output;
     private final List<SortedSet<Integer>> shares;
     private final Node[] nodes;
+    /** Nodes writing the class-data archive at exit ({@link NodeClassArchive}): given longer to stop. */
+    private final java.util.Set<Process> recording = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final Thread hook = new Thread(this::close, "local-cluster-shutdown");
 
     private LocalCluster(Path model, String host, int seedPort, List<SortedSet<Integer>> shares, List<String> extraArgs,
@@ -143,6 +145,7 @@ public final class LocalCluster implements AutoCloseable {
             throw new UncheckedIOException("cannot start node-" + i + ": " + e.getMessage(), e);
         }
         nodes[i] = new Node(i, shares.get(i), p);
+        if (archive.records()) recording.add(p);
         Thread pump = new Thread(() -> {
             pump(i, p);
             archive.afterExit().run();
@@ -220,10 +223,12 @@ public final class LocalCluster implements AutoCloseable {
                 running.add(n.process());
             }
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        long now = System.nanoTime();
+        long deadline = now + TimeUnit.SECONDS.toNanos(10), recorderDeadline = now + TimeUnit.SECONDS.toNanos(60);
         for (Process p : running) {
             try {
-                if (!p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                long until = recording.contains(p) ? recorderDeadline : deadline;
+                if (!p.waitFor(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                     p.destroyForcibly();
                     p.waitFor(5, TimeUnit.SECONDS);
                 }

@@ -38,6 +38,11 @@ final class NodeClassArchive {
         static Use none() {
             return new Use(List.of(), System.getProperty("java.class.path"), () -> {});
         }
+
+        /** Whether this node writes the archive when it exits (which takes a few more seconds then). */
+        boolean records() {
+            return jvmOptions.stream().anyMatch(o -> o.startsWith("-XX:ArchiveClassesAtExit="));
+        }
     }
 
     private NodeClassArchive() {}
