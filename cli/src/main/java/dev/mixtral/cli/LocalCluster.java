@@ -41,6 +41,8 @@ public final class LocalCluster implements AutoCloseable {
     private final Consumer<String> output;
     private final List<SortedSet<Integer>> shares;
     private final Node[] nodes;
+    /** Nodes writing the class-data archive at exit ({@link NodeClassArchive}): given longer to stop. */
+    private final java.util.Set<Process> recording = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final Thread hook = new Thread(this::close, "local-cluster-shutdown");
 
     private LocalCluster(Path model, String host, int seedPort, List<SortedSet<Integer>> shares, List<String> extraArgs,
@@ -133,15 +135,21 @@ public final class LocalCluster implements AutoCloseable {
         List<String> args = new ArrayList<>(List.of("--seeds", seeds(), "--cluster-port", Integer.toString(i < SEEDS ? seedPort + i : 0)));
         args.addAll(extraArgs);
         args.addAll(nodeArgs.apply(i));
-        ProcessBuilder pb = nodeProcess(model, ExpertRanges.format(shares.get(i)), host, args);
+        NodeClassArchive.Use archive = NodeClassArchive.forNode(javaAndFlags());
+        ProcessBuilder pb = nodeProcess(model, ExpertRanges.format(shares.get(i)), host, args, archive);
         Process p;
         try {
             p = pb.start();
         } catch (IOException e) {
+            archive.afterExit().run();
             throw new UncheckedIOException("cannot start node-" + i + ": " + e.getMessage(), e);
         }
         nodes[i] = new Node(i, shares.get(i), p);
-        Thread pump = new Thread(() -> pump(i, p), "node-" + i + "-output");
+        if (archive.records()) recording.add(p);
+        Thread pump = new Thread(() -> {
+            pump(i, p);
+            archive.afterExit().run();
+        }, "node-" + i + "-output");
         pump.setDaemon(true);
         pump.start();
         return nodes[i];
@@ -152,17 +160,27 @@ public final class LocalCluster implements AutoCloseable {
      * told to exit when this process does.
      */
     public static ProcessBuilder nodeProcess(Path model, String experts, String host, List<String> args) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        cmd.addAll(JVM_FLAGS);
+        return nodeProcess(model, experts, host, args, NodeClassArchive.Use.none());
+    }
+
+    private static ProcessBuilder nodeProcess(Path model, String experts, String host, List<String> args, NodeClassArchive.Use archive) {
+        List<String> cmd = new ArrayList<>(javaAndFlags());
+        cmd.addAll(archive.jvmOptions());
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(archive.classPath());
         cmd.add(Main.class.getName());
         cmd.addAll(List.of("expert-node", "--model", model.toString(), "--experts", experts, "--host", host));
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put(ExpertNodeCommand.PARENT_PID_ENV, Long.toString(ProcessHandle.current().pid()));
         return pb;
+    }
+
+    private static List<String> javaAndFlags() {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(JVM_FLAGS);
+        return cmd;
     }
 
     private void pump(int i, Process p) {
@@ -205,10 +223,12 @@ public final class LocalCluster implements AutoCloseable {
                 running.add(n.process());
             }
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        long now = System.nanoTime();
+        long deadline = now + TimeUnit.SECONDS.toNanos(10), recorderDeadline = now + TimeUnit.SECONDS.toNanos(60);
         for (Process p : running) {
             try {
-                if (!p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                long until = recording.contains(p) ? recorderDeadline : deadline;
+                if (!p.waitFor(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                     p.destroyForcibly();
                     p.waitFor(5, TimeUnit.SECONDS);
                 }

@@ -10,7 +10,9 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.typed.Cluster;
 
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +32,8 @@ public final class ClusterContract {
     public static final String GRPC_ROLE_PREFIX = NAMES.getString("grpc-role-prefix");
     public static final String EXPERTS_ROLE_PREFIX = NAMES.getString("experts-role-prefix");
     public static final String FINGERPRINT_ROLE_PREFIX = NAMES.getString("fingerprint-role-prefix");
+    /** How often a member that may not found a cluster asks the seeds again (see cluster.conf). */
+    static final Duration JOIN_RETRY_INTERVAL = NAMES.getDuration("join-retry-interval");
 
     private ClusterContract() {}
 
@@ -43,15 +47,24 @@ public final class ClusterContract {
         return ActorSystem.create(guardian, SYSTEM_NAME, config(host, port, seeds, roles, tls));
     }
 
-    /** The settings of a member at {@code host:port} with these seeds (empty for cluster bootstrap), roles and TLS. */
+    /**
+     * The settings of a member at {@code host:port} with these seeds (empty for cluster bootstrap), roles and
+     * TLS. One that may not found a cluster ({@link SeedRule#mayFound}) asks
+     * the seeds again every {@code join-retry-interval} instead of every {@code seed-node-timeout},
+     * which only the founder needs to be long.
+     */
     static Config config(String host, int port, List<String> seeds, List<String> roles, ClusterTls tls) {
         List<String> seedAddresses = new ArrayList<>();
         for (String s : seeds) seedAddresses.add("pekko://" + SYSTEM_NAME + "@" + s.strip());
-        return ConfigFactory.parseMap(Map.of(
-                        "pekko.remote.artery.canonical.hostname", host,
-                        "pekko.remote.artery.canonical.port", port,
-                        "pekko.cluster.seed-nodes", seedAddresses,
-                        "pekko.cluster.roles", roles))
+        Map<String, Object> own = new HashMap<>(Map.of(
+                "pekko.remote.artery.canonical.hostname", host,
+                "pekko.remote.artery.canonical.port", port,
+                "pekko.cluster.seed-nodes", seedAddresses,
+                "pekko.cluster.roles", roles));
+        if (!SeedRule.mayFound(host + ":" + port, seeds)) {
+            own.put("pekko.cluster.seed-node-timeout", JOIN_RETRY_INTERVAL.toMillis() + "ms");
+        }
+        return ConfigFactory.parseMap(own)
                 .withFallback(ArteryTls.settings(tls))
                 .withFallback(FILE)
                 .withFallback(ConfigFactory.load());

@@ -6,7 +6,8 @@ import java.util.List;
  * The rule that decides whether a starting member may found a new cluster, stated once so that each
  * process can log which case it is in. Pekko applies it through {@code pekko.cluster.seed-nodes}: only
  * the first seed may join itself, and only after none of the other seeds answered as a member within
- * {@code seed-node-timeout}; every other member joins through the seeds or waits. Every process is given
+ * {@code seed-node-timeout}; every other member joins through the seeds, asking them again every
+ * {@code join-retry-interval} until one of them is a member. Every process is given
  * the same seed list, so a restarted seed (the founder included) joins the running cluster whenever any
  * other seed is still in it.
  */
@@ -28,6 +29,7 @@ public final class SeedRule {
                     + " founds a new cluster only if none does";
         }
         return (seeds.stream().map(String::strip).anyMatch(self::equals) ? "seed, not the first" : "not a seed")
-                + ": joins through the seeds " + seeds + ", never founds a cluster (only the first seed may)";
+                + ": joins through the seeds " + seeds + " as soon as one of them is a member, never founds a cluster"
+                + " (only the first seed may)";
     }
 }

@@ -31,18 +31,20 @@ public final class Sampler {
         float max = logits[off + argmax(logits, off, vocab)];
         int keep = params.topK() > 0 ? Math.min(params.topK(), vocab) : vocab;
         int[] order = ordered(logits, off, vocab, keep, (float) (max + t * Math.log(TAIL)));
+        // exp((logit - max) / t) of every token that may be drawn, by id: computed once, read by each pass below
+        double[] weight = new double[vocab];
         double total = 0;
         if (keep == vocab) {
-            for (int i = 0; i < vocab; i++) total += Math.exp((logits[off + i] - max) / t);
+            for (int i = 0; i < vocab; i++) total += weight[i] = Math.exp((logits[off + i] - max) / t);
         } else {
             if (order.length < keep) order = ordered(logits, off, vocab, keep, Float.NEGATIVE_INFINITY);
-            for (int i = 0; i < keep; i++) total += Math.exp((logits[off + order[i]] - max) / t);
+            for (int i = 0; i < keep; i++) total += weight[order[i]] = Math.exp((logits[off + order[i]] - max) / t);
         }
         // the nucleus: the smallest prefix whose probability reaches top_p
         double cumulative = 0;
         int nucleus = -1;
         for (int i = 0; i < Math.min(keep, order.length); i++) {
-            cumulative += Math.exp((logits[off + order[i]] - max) / t) / total;
+            cumulative += weight[order[i]] / total;
             if (cumulative >= params.topP()) {
                 nucleus = i + 1;
                 break;
@@ -51,18 +53,18 @@ public final class Sampler {
         if (nucleus < 0) {
             if (order.length < keep) { // the tail is needed after all: order everything kept
                 order = ordered(logits, off, vocab, keep, Float.NEGATIVE_INFINITY);
-                return next(order, logits, off, keep, max, t, total);
+                return next(order, weight, keep, total);
             }
             nucleus = Math.min(keep, order.length);
         }
-        return next(order, logits, off, nucleus, max, t, total);
+        return next(order, weight, nucleus, total);
     }
 
     /** Draws from the first {@code n} of {@code order}, proportionally to their probabilities. */
-    private int next(int[] order, float[] logits, int off, int n, float max, double t, double total) {
+    private int next(int[] order, double[] weight, int n, double total) {
         double mass = 0;
         double[] p = new double[n];
-        for (int i = 0; i < n; i++) mass += p[i] = Math.exp((logits[off + order[i]] - max) / t) / total;
+        for (int i = 0; i < n; i++) mass += p[i] = weight[order[i]] / total;
         double r = random.nextDouble() * mass;
         for (int i = 0; i < n; i++) {
             r -= p[i];
