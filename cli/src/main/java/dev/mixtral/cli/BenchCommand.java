@@ -163,7 +163,8 @@ final class BenchCommand implements Callable<Integer> {
         r.put("preferred_vector_bits", MatMul.preferredVectorBits());
         r.put("kernel_vector_bits", VectorWidth.BITS);
         r.put("kernel_vector_bits_by_type", RowKernel.widthsByType());
-        r.put("nodes", nodes);
+        // the expert nodes serving this run: those started here, or those found at --seeds
+        r.put("nodes", m.experts().unwrap(Coordinator.class).map(co -> co.routingTable().nodes().size()).orElse(0));
         r.put("prompt_len", promptLen);
         r.put("gen_len", genLen);
         r.put("decode_context", decodeContext);
