@@ -18,7 +18,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** A synth whose stderr is not a terminal reports its progress as log lines with bytes and a percentage. */
 class SynthProgressTest {
     private static final Pattern LINE = Pattern.compile(
-            "synth small\\.gguf: ([\\d.]+ [KMGT]?B) of ([\\d.]+ [KMGT]?B) \\((\\d+)%\\), [\\d.]+ [KMGT]?B/s, (\\S+ s|\\?) left");
+            "synth small\\.gguf: ([\\d.]+ (?:[KMGT]iB|B)) of ([\\d.]+ (?:[KMGT]iB|B)) \\((\\d+)%\\), [\\d.]+ (?:[KMGT]iB|B)/s, (\\S+ s|\\?) left");
 
     @Test
     void nonTerminalSynthPrintsByteAndPercentLines(@TempDir Path tmp) throws Exception {
