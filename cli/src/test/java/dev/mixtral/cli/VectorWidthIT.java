@@ -114,10 +114,10 @@ class VectorWidthIT {
             nodes.add(node(model, shares.get(1), List.of("--seeds", "127.0.0.1:" + seedPort), "-XX:MaxVectorSize=32", 1, output));
             AtomicReference<Coordinator> c = new AtomicReference<>();
             var settings = new Coordinator.Settings(List.of("127.0.0.1:" + seedPort), "127.0.0.1", 0, Duration.ofSeconds(60), GgmlType.F32);
-            try (MixtralModel remote = MixtralModel.open(model, files -> {
+            try (MixtralModel remote = MixtralModel.openWith(model, files -> {
                 c.set(Coordinator.join(settings, files));
                 c.get().awaitReady(JOIN_WAIT);
-                return c.get().experts();
+                return c.get(); // the model owns the coordinator: closing it leaves the cluster
             })) {
                 await().atMost(JOIN_WAIT).until(() -> c.get().routingTable().nodes().size() == 2);
                 assertSame(WidthProbe.answer(remote), expected.get(0), "2 nodes at 128 and 256 bits");
