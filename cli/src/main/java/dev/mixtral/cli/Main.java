@@ -29,13 +29,8 @@ public final class Main {
     public static void main(String[] args) {
         // The model module logs through System.Logger (java.util.logging here): one line, like slf4j-simple's
         System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tT.%1$tL %4$s %3$s - %5$s%6$s%n");
-        // Jetty's jetty-http-spi (for `serve --http-server jetty`) offers itself as the provider of every
-        // com.sun.net.httpserver server in the process, the metrics endpoints' too: the JDK's own stays the
-        // provider, whatever JVM flags the process was started with (a container's, a test's), and Jetty is
-        // used only where asked for by name
-        if (System.getProperty("com.sun.net.httpserver.HttpServerProvider") == null) {
-            System.setProperty("com.sun.net.httpserver.HttpServerProvider", "sun.net.httpserver.DefaultHttpServerProvider");
-        }
+        // before any HTTP server of any role starts, whatever JVM flags the process was given (a container's, a test's)
+        dev.mixtral.server.api.HttpServerKind.pinJdkProvider();
         System.exit(run(args));
     }
 

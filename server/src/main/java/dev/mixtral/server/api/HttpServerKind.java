@@ -40,9 +40,16 @@ public enum HttpServerKind {
     private static final String PROVIDER_PROPERTY = "com.sun.net.httpserver.HttpServerProvider";
 
     static {
-        // jetty-http-spi registers Jetty as a provider of com.sun.net.httpserver, and the JDK would pick it up as
-        // the process's provider for every HttpServer.create. The JDK's own stays the provider; Jetty is used only
-        // when asked for by name (JETTY below). The JDK reads this property once, on the first HttpServer.create.
+        pinJdkProvider();
+    }
+
+    /**
+     * Makes the JDK's own server the process's provider of {@code com.sun.net.httpserver}, unless one was named:
+     * jetty-http-spi registers Jetty as a provider, and the JDK would pick it up for every {@code HttpServer.create}
+     * in the process (the metrics endpoints' too). Jetty is used only when asked for by name (JETTY above). The
+     * JDK reads this property once, on the first {@code HttpServer.create}: call this before any.
+     */
+    public static void pinJdkProvider() {
         if (System.getProperty(PROVIDER_PROPERTY) == null) System.setProperty(PROVIDER_PROPERTY, "sun.net.httpserver.DefaultHttpServerProvider");
     }
 
