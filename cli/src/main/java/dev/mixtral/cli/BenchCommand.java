@@ -45,7 +45,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--gen-len", defaultValue = "32", paramLabel = "G", description = "Decode steps per batch size. Default: ${DEFAULT-VALUE}.")
     int genLen;
     @Option(names = "--prefill-runs", defaultValue = "3", paramLabel = "R", description = "Timed prefills of the prompt, each into a "
-            + "fresh cache: the median is reported (a single one varied ±20% on the shared 2-core machines). Default: ${DEFAULT-VALUE}.")
+            + "fresh cache: the median is reported (a single one varied ±20%% on the shared 2-core machines). Default: ${DEFAULT-VALUE}.")
     int prefillRuns;
     @Option(names = "--decode-runs", defaultValue = "3", paramLabel = "R", description = "Timed decodes of --gen-len steps per batch size, each "
             + "with fresh sequences: the median is reported. Default: ${DEFAULT-VALUE}.")
