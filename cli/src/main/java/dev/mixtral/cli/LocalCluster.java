@@ -180,7 +180,15 @@ public final class LocalCluster implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(JVM_FLAGS);
+        cmd.addAll(vectorWidthFlags(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()));
         return cmd;
+    }
+
+    /** The flags that set the kernels' vector width; the nodes run with this process's, so an A/B run of widths covers the whole cluster. */
+    private static final List<String> WIDTH_FLAG_PREFIXES = List.of("-XX:MaxVectorSize=", "-XX:UseAVX=", "-D" + dev.mixtral.model.kernel.VectorWidth.PROPERTY + "=");
+
+    static List<String> vectorWidthFlags(List<String> jvmArguments) {
+        return jvmArguments.stream().filter(a -> WIDTH_FLAG_PREFIXES.stream().anyMatch(a::startsWith)).toList();
     }
 
     private void pump(int i, Process p) {

@@ -25,6 +25,13 @@ class ClusterCliTest {
     }
 
     @Test
+    void localNodesInheritOnlyTheVectorWidthFlags() {
+        assertThat(LocalCluster.vectorWidthFlags(List.of("-Xmx2g", "-XX:MaxVectorSize=16", "-XX:+UseG1GC", "-XX:UseAVX=1",
+                "-Dmixtral.vectorBits=512", "-Dmixtral.threads=1", "-XX:SharedArchiveFile=a.jsa")))
+                .containsExactly("-XX:MaxVectorSize=16", "-XX:UseAVX=1", "-Dmixtral.vectorBits=512");
+    }
+
+    @Test
     void aCoordinatorWithNobodyAtItsSeedsFailsWithinTheWaitTimeout() {
         CliTest.Result r = CliTest.run("logits", "--model", ClusterSupport.Q8.toString(), "--tokens", "1,9038",
                 "--seeds", "127.0.0.1:" + ClusterSupport.freePort(), "--wait-timeout", "2s");
