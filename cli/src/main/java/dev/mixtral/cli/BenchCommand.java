@@ -140,14 +140,19 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Double> decodeTps = new LinkedHashMap<>();
         Map<String, List<Double>> decodeRunsTps = new LinkedHashMap<>(), baseDecodeRunsTps = new LinkedHashMap<>();
         for (int b : batches) {
-            List<Double> runs = new ArrayList<>(), baseRuns = new ArrayList<>();
-            for (int i = 0; i < decodeRuns; i++) {
+            decodeRunsTps.put(Integer.toString(b), new ArrayList<>());
+            baseDecodeRunsTps.put(Integer.toString(b), new ArrayList<>());
+        }
+        // Each round runs every batch size, in turn forwards and backwards, so a batch size's run is compared
+        // with batch 1's of the same round, seconds apart, rather than with runs minutes before or after.
+        for (int i = 0; i < decodeRuns; i++) {
+            for (int j = 0; j < batches.length; j++) {
+                int b = batches[i % 2 == 0 ? j : batches.length - 1 - j];
+                List<Double> runs = decodeRunsTps.get(Integer.toString(b)), baseRuns = baseDecodeRunsTps.get(Integer.toString(b));
                 pair(i, () -> runs.add(decode(t, b, decodeContext, genLen)), base == null ? null : () -> baseRuns.add(decode(base, b, decodeContext, genLen)));
             }
-            decodeRunsTps.put(Integer.toString(b), runs);
-            baseDecodeRunsTps.put(Integer.toString(b), baseRuns);
-            decodeTps.put(Integer.toString(b), median(runs));
         }
+        decodeRunsTps.forEach((b, runs) -> decodeTps.put(b, median(runs)));
         long weightBytesPerToken = weightBytesPerToken(m.files());
         double tps1 = decodeTps.getOrDefault("1", Double.NaN);
         Map<String, Long> rss = new LinkedHashMap<>();
@@ -172,6 +177,14 @@ final class BenchCommand implements Callable<Integer> {
         r.put("prefill_runs_tokens_per_s", prefillRunsTps);
         r.put("decode_tokens_per_s", decodeTps);
         r.put("decode_runs_tokens_per_s", decodeRunsTps);
+        List<Double> batch1Runs = decodeRunsTps.get("1");
+        if (batch1Runs != null) {
+            Map<String, List<Double>> vsBatch1 = new LinkedHashMap<>();
+            decodeRunsTps.forEach((b, runs) -> {
+                if (!b.equals("1")) vsBatch1.put(b, ratios(runs, batch1Runs));
+            });
+            r.put("decode_vs_batch_1_rounds", vsBatch1);
+        }
         r.put("warmup_steps", warmup);
         r.put("weight_bytes_per_token", weightBytesPerToken);
         r.put("bandwidth_bytes_per_s", bandwidth);
@@ -363,10 +376,12 @@ final class BenchCommand implements Callable<Integer> {
                         Collections.min(runs), Collections.max(runs)));
         if (!Integer.valueOf(SHORT_CONTEXT).equals(r.get("decode_context"))) System.out.printf("decode context   %s tokens%n", r.get("decode_context"));
         Map<String, Double> d = (Map<String, Double>) r.get("decode_tokens_per_s");
-        Double base = d.get("1");
         Map<String, List<Double>> decodeRuns = (Map<String, List<Double>>) r.get("decode_runs_tokens_per_s");
-        d.forEach((b, v) -> System.out.printf("decode batch %-3s %.1f tokens/s%s%s%n", b, v,
-                base != null && !b.equals("1") ? String.format("  (%.1f× batch 1)", v / base) : "", range(decodeRuns.get(b))));
+        Map<String, List<Double>> vsBatch1 = (Map<String, List<Double>>) r.getOrDefault("decode_vs_batch_1_rounds", Map.of());
+        d.forEach((b, v) -> System.out.printf("decode batch %-3s %.1f tokens/s%s%s%n", b, v, vsBatch1.containsKey(b)
+                ? String.format("  (%.1f× batch 1%s)", median(vsBatch1.get(b)), vsBatch1.get(b).size() < 2 ? ""
+                        : String.format(", rounds %.1f–%.1f×", Collections.min(vsBatch1.get(b)), Collections.max(vsBatch1.get(b))))
+                : "", range(decodeRuns.get(b))));
         System.out.printf("roofline fraction %.2f (batch 1)%n", (Double) r.get("roofline_fraction"));
         ((Map<String, Long>) r.get("rss_bytes")).forEach((p, b) -> System.out.printf("rss %-12s %.0f MB%n", p, b / 1e6));
         if (r.get("in_process") instanceof Map<?, ?> inProcess) {

@@ -65,6 +65,15 @@ class BenchCommandIT {
             assertThat(j.at("/decode_vs_in_process/" + batch).asDouble()).as("ratio " + batch).isEqualTo(sortedPairs[1]);
         }
         assertThat(j.at("/prefill_vs_in_process_pairs")).hasSize(3);
+        // batch 4's rounds against batch 1's of the same round (the sizes alternate within each round)
+        JsonNode vsBatch1 = j.at("/decode_vs_batch_1_rounds/4");
+        assertThat(vsBatch1).hasSize(3);
+        for (int i = 0; i < 3; i++) {
+            assertThat(vsBatch1.get(i).asDouble()).as("round %d", i)
+                    .isEqualTo(j.at("/decode_runs_tokens_per_s/4").get(i).asDouble() / j.at("/decode_runs_tokens_per_s/1").get(i).asDouble());
+        }
+        assertThat(j.at("/decode_vs_batch_1_rounds/1").isMissingNode()).isTrue();
+        assertThat(r.out()).containsPattern("decode batch 4 +[0-9.]+ tokens/s  \\([0-9.]+× batch 1, rounds [0-9.]+–[0-9.]+×\\)");
         assertThat(j.at("/rss_bytes/coordinator").asLong()).isPositive();
         assertThat(j.at("/rss_bytes/node-0").asLong()).isPositive();
         assertThat(j.at("/rss_bytes/node-1").asLong()).isPositive();
