@@ -33,6 +33,8 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--nodes", defaultValue = "0", paramLabel = "N", description = "Expert nodes to start on loopback (0: experts in this process). Default: ${DEFAULT-VALUE}.")
     int nodes;
+    @Option(names = "--node-threads", paramLabel = "T", description = "Compute threads of each expert node started here. Default: --threads.")
+    Integer nodeThreads;
     @Option(names = "--batch", defaultValue = "1,4,16", split = ",", paramLabel = "B,…", description = "Decode batch sizes. Default: ${DEFAULT-VALUE}.")
     int[] batches;
     @Option(names = "--prompt-len", defaultValue = "64", paramLabel = "L", description = "Prefill prompt length. Default: ${DEFAULT-VALUE}.")
@@ -86,7 +88,8 @@ final class BenchCommand implements Callable<Integer> {
             try (ModelFiles f = ModelFiles.open(path)) {
                 experts = f.config().experts();
             }
-            List<String> nodeArgs = model.threads != null ? List.of("--threads", model.threads.toString()) : List.of();
+            Integer threads = nodeThreads != null ? nodeThreads : model.threads;
+            List<String> nodeArgs = threads != null ? List.of("--threads", threads.toString()) : List.of();
             cluster = LocalCluster.start(path, experts, nodes, 1, "127.0.0.1", LocalCluster.freePort(), nodeArgs, line -> {});
             seeds = List.of(cluster.seeds().split(","));
         }
