@@ -43,6 +43,7 @@ public final class LocalCluster implements AutoCloseable {
     private final Node[] nodes;
     /** Nodes writing the class-data archive at exit ({@link NodeClassArchive}): given longer to stop. */
     private final java.util.Set<Process> recording = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile boolean killOnClose;
     private final Thread hook = new Thread(this::close, "local-cluster-shutdown");
 
     private LocalCluster(Path model, String host, int seedPort, List<SortedSet<Integer>> shares, List<String> extraArgs,
@@ -176,7 +177,8 @@ public final class LocalCluster implements AutoCloseable {
         return pb;
     }
 
-    private static List<String> javaAndFlags() {
+    /** The java binary of this JVM and the project's JVM flags: how every process of the project is started. */
+    static List<String> javaAndFlags() {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(JVM_FLAGS);
@@ -208,7 +210,21 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
-    /** Stops every node: asks them to leave (SIGTERM), then kills what is still running. Idempotent. */
+    /**
+     * Makes {@link #close} kill the nodes at once (SIGKILL) instead of asking them to leave, for tests, which
+     * throw the whole cluster away: leaving takes a node seconds, and ten (its bound) when another member is
+     * already dead and the cluster cannot converge. A node recording the class-data archive still gets SIGTERM,
+     * since it writes the archive as it exits. Returns this cluster.
+     */
+    public LocalCluster killOnClose() {
+        killOnClose = true;
+        return this;
+    }
+
+    /**
+     * Stops every node: asks them to leave (SIGTERM), then kills what is still running; or kills them at once
+     * ({@link #killOnClose}). Idempotent.
+     */
     @Override
     public void close() {
         try {
@@ -219,7 +235,8 @@ public final class LocalCluster implements AutoCloseable {
         List<Process> running = new ArrayList<>();
         for (Node n : nodes) {
             if (n != null && n.process().isAlive()) {
-                n.process().destroy();
+                if (killOnClose && !recording.contains(n.process())) n.process().destroyForcibly();
+                else n.process().destroy();
                 running.add(n.process());
             }
         }
