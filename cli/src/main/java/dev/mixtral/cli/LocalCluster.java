@@ -158,10 +158,10 @@ public final class LocalCluster implements AutoCloseable {
 
     /**
      * The command of one expert node, run like this JVM (same java, class path and flags), merged output,
-     * told to exit when this process does.
+     * told to exit when this process does; with the nodes' class-data archive if one has been recorded.
      */
     public static ProcessBuilder nodeProcess(Path model, String experts, String host, List<String> args) {
-        return nodeProcess(model, experts, host, args, NodeClassArchive.Use.none());
+        return nodeProcess(model, experts, host, args, NodeClassArchive.ifRecorded(javaAndFlags()));
     }
 
     private static ProcessBuilder nodeProcess(Path model, String experts, String host, List<String> args, NodeClassArchive.Use archive) {
@@ -214,7 +214,7 @@ public final class LocalCluster implements AutoCloseable {
      * Makes {@link #close} kill the nodes at once (SIGKILL) instead of asking them to leave, for tests, which
      * throw the whole cluster away: leaving takes a node seconds, and ten (its bound) when another member is
      * already dead and the cluster cannot converge. A node recording the class-data archive still gets SIGTERM,
-     * since it writes the archive as it exits. Returns this cluster.
+     * since it writes the archive as it exits, and the others are killed once it has. Returns this cluster.
      */
     public LocalCluster killOnClose() {
         killOnClose = true;
@@ -232,17 +232,27 @@ public final class LocalCluster implements AutoCloseable {
         } catch (IllegalStateException e) {
             // already shutting down: this is the hook
         }
-        List<Process> running = new ArrayList<>();
+        List<Process> leaving = new ArrayList<>(), killed = new ArrayList<>();
         for (Node n : nodes) {
-            if (n != null && n.process().isAlive()) {
-                if (killOnClose && !recording.contains(n.process())) n.process().destroyForcibly();
-                else n.process().destroy();
-                running.add(n.process());
+            if (n == null || !n.process().isAlive()) continue;
+            if (killOnClose && !recording.contains(n.process())) {
+                killed.add(n.process());
+            } else {
+                n.process().destroy();
+                leaving.add(n.process());
             }
         }
+        // the ones to kill only once the others have left: a member leaves only when the rest are reachable
+        stop(leaving);
+        for (Process p : killed) p.destroyForcibly();
+        stop(killed);
+    }
+
+    /** Waits for each process to exit (10 s, 60 s for one writing the archive), killing what is still running then. */
+    private void stop(List<Process> processes) {
         long now = System.nanoTime();
         long deadline = now + TimeUnit.SECONDS.toNanos(10), recorderDeadline = now + TimeUnit.SECONDS.toNanos(60);
-        for (Process p : running) {
+        for (Process p : processes) {
             try {
                 long until = recording.contains(p) ? recorderDeadline : deadline;
                 if (!p.waitFor(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS)) {
