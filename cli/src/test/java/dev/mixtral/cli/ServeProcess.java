@@ -40,7 +40,7 @@ final class ServeProcess implements AutoCloseable {
     /** As above, waiting up to {@code startBound} for the address (serve prints it once its model and cluster are ready). */
     static ServeProcess start(Duration startBound, Path home, String... serveArgs) throws Exception {
         List<String> cmd = new ArrayList<>(LocalCluster.javaAndFlags());
-        // the expert nodes' class-data archive, once recorded: about half of this JVM's start-up CPU as well
+        // the expert nodes' class-data archive, once recorded: serve loads many of the same classes (Pekko, gRPC, Netty)
         NodeClassArchive.Use archive = NodeClassArchive.ifRecorded(cmd);
         cmd.addAll(archive.jvmOptions());
         cmd.addAll(List.of("-cp", archive.classPath(), Main.class.getName(), "serve"));
