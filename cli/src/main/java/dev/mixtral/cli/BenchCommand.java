@@ -90,7 +90,8 @@ final class BenchCommand implements Callable<Integer> {
             }
             Integer threads = nodeThreads != null ? nodeThreads : model.threads;
             List<String> nodeArgs = threads != null ? List.of("--threads", threads.toString()) : List.of();
-            cluster = LocalCluster.start(path, experts, nodes, 1, "127.0.0.1", LocalCluster.freePort(), nodeArgs, line -> {});
+            // this run's own nodes, thrown away with it: killed at the end rather than each leaving the cluster in turn
+            cluster = LocalCluster.start(path, experts, nodes, 1, "127.0.0.1", LocalCluster.freePort(), nodeArgs, line -> {}).killOnClose();
             seeds = List.of(cluster.seeds().split(","));
         }
         // with the baseline, both are open at once and their timed runs alternate, pair by pair: a ratio of

@@ -43,6 +43,7 @@ public final class LocalCluster implements AutoCloseable {
     private final Node[] nodes;
     /** Nodes writing the class-data archive at exit ({@link NodeClassArchive}): given longer to stop. */
     private final java.util.Set<Process> recording = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile boolean killOnClose;
     private final Thread hook = new Thread(this::close, "local-cluster-shutdown");
 
     private LocalCluster(Path model, String host, int seedPort, List<SortedSet<Integer>> shares, List<String> extraArgs,
@@ -157,10 +158,10 @@ public final class LocalCluster implements AutoCloseable {
 
     /**
      * The command of one expert node, run like this JVM (same java, class path and flags), merged output,
-     * told to exit when this process does.
+     * told to exit when this process does; with the nodes' class-data archive if one has been recorded.
      */
     public static ProcessBuilder nodeProcess(Path model, String experts, String host, List<String> args) {
-        return nodeProcess(model, experts, host, args, NodeClassArchive.Use.none());
+        return nodeProcess(model, experts, host, args, NodeClassArchive.ifRecorded(javaAndFlags()));
     }
 
     private static ProcessBuilder nodeProcess(Path model, String experts, String host, List<String> args, NodeClassArchive.Use archive) {
@@ -176,7 +177,8 @@ public final class LocalCluster implements AutoCloseable {
         return pb;
     }
 
-    private static List<String> javaAndFlags() {
+    /** The java binary of this JVM and the project's JVM flags: how every process of the project is started. */
+    static List<String> javaAndFlags() {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(JVM_FLAGS);
@@ -216,7 +218,21 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
-    /** Stops every node: asks them to leave (SIGTERM), then kills what is still running. Idempotent. */
+    /**
+     * Makes {@link #close} kill the nodes at once (SIGKILL) instead of asking them to leave, for tests, which
+     * throw the whole cluster away: leaving takes a node seconds, and ten (its bound) when another member is
+     * already dead and the cluster cannot converge. A node recording the class-data archive still gets SIGTERM,
+     * since it writes the archive as it exits, and the others are killed once it has. Returns this cluster.
+     */
+    public LocalCluster killOnClose() {
+        killOnClose = true;
+        return this;
+    }
+
+    /**
+     * Stops every node: asks them to leave (SIGTERM), then kills what is still running; or kills them at once
+     * ({@link #killOnClose}). Idempotent.
+     */
     @Override
     public void close() {
         try {
@@ -224,16 +240,27 @@ public final class LocalCluster implements AutoCloseable {
         } catch (IllegalStateException e) {
             // already shutting down: this is the hook
         }
-        List<Process> running = new ArrayList<>();
+        List<Process> leaving = new ArrayList<>(), killed = new ArrayList<>();
         for (Node n : nodes) {
-            if (n != null && n.process().isAlive()) {
+            if (n == null || !n.process().isAlive()) continue;
+            if (killOnClose && !recording.contains(n.process())) {
+                killed.add(n.process());
+            } else {
                 n.process().destroy();
-                running.add(n.process());
+                leaving.add(n.process());
             }
         }
+        // the ones to kill only once the others have left: a member leaves only when the rest are reachable
+        stop(leaving);
+        for (Process p : killed) p.destroyForcibly();
+        stop(killed);
+    }
+
+    /** Waits for each process to exit (10 s, 60 s for one writing the archive), killing what is still running then. */
+    private void stop(List<Process> processes) {
         long now = System.nanoTime();
         long deadline = now + TimeUnit.SECONDS.toNanos(10), recorderDeadline = now + TimeUnit.SECONDS.toNanos(60);
-        for (Process p : running) {
+        for (Process p : processes) {
             try {
                 long until = recording.contains(p) ? recorderDeadline : deadline;
                 if (!p.waitFor(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS)) {

@@ -57,10 +57,31 @@ final class NodeClassArchive {
         return use(javaAndFlags, Path.of(dir));
     }
 
+    /**
+     * For another process of the project started with {@code javaAndFlags}, such as a test's {@code serve}: the
+     * nodes' archive if one has been recorded (they load most of the same classes), and the class path it was
+     * recorded with; never records.
+     */
+    static Use ifRecorded(List<String> javaAndFlags) {
+        String dir = System.getenv(ENV);
+        if (dir == null || dir.isBlank() || !fromJar()) return Use.none();
+        return ifRecorded(javaAndFlags, Path.of(dir));
+    }
+
+    static Use ifRecorded(List<String> javaAndFlags, Path dir) {
+        try {
+            String classPath = jarsOnly(System.getProperty("java.class.path"));
+            Path archive = archive(javaAndFlags, classPath, dir);
+            return Files.isRegularFile(archive) ? new Use(with("-XX:SharedArchiveFile=" + archive), classPath, () -> {}) : Use.none();
+        } catch (IOException | RuntimeException e) {
+            return Use.none();
+        }
+    }
+
     static Use use(List<String> javaAndFlags, Path dir) {
         try {
             String classPath = jarsOnly(System.getProperty("java.class.path"));
-            Path archive = dir.resolve("node-" + key(javaAndFlags, classPath) + ".jsa");
+            Path archive = archive(javaAndFlags, classPath, dir);
             if (Files.isRegularFile(archive)) return new Use(with("-XX:SharedArchiveFile=" + archive), classPath, () -> {});
             if (!RECORDING.compareAndSet(false, true)) return new Use(List.of(), classPath, () -> {});
             Files.createDirectories(archive.getParent());
@@ -103,6 +124,10 @@ final class NodeClassArchive {
         List<String> options = new ArrayList<>(QUIET);
         options.add(option);
         return options;
+    }
+
+    private static Path archive(List<String> javaAndFlags, String classPath, Path dir) throws IOException {
+        return dir.resolve("node-" + key(javaAndFlags, classPath) + ".jsa");
     }
 
     private static String key(List<String> javaAndFlags, String classPath) throws IOException {

@@ -116,7 +116,7 @@ class ClusterCoordinatorsIT {
             nodeLog.add(line);
             Matcher m = Pattern.compile("^\\[node-(\\d+)] expert node ready: .* metrics (http://\\S+/metrics)").matcher(line);
             if (m.find()) nodeMetrics.put(Integer.parseInt(m.group(1)), m.group(2).replaceAll(",$", ""));
-        });
+        }).killOnClose();
         // the single-process reference: the same API over the same file, all in this JVM
         localModel = MixtralModel.local(Q8);
         localEngine = new InferenceEngine(localModel.transformer(), new EngineConfig(8, 64, 64L << 20, 256, KvCache.Type.F32));

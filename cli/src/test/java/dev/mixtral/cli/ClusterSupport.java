@@ -27,9 +27,9 @@ final class ClusterSupport {
         return LocalCluster.freePort();
     }
 
-    /** Nodes on loopback whose output goes to the test log. */
+    /** Nodes on loopback whose output goes to the test log, killed when closed (see {@link LocalCluster#killOnClose}). */
     static LocalCluster nodes(Path model, int n, int replicas) {
-        return LocalCluster.start(model, 8, n, replicas, "127.0.0.1", freePort(), List.of("--threads", "1"), System.out::println);
+        return LocalCluster.start(model, 8, n, replicas, "127.0.0.1", freePort(), List.of("--threads", "1"), System.out::println).killOnClose();
     }
 
     /** A model whose experts are computed by the cluster's nodes; closing it leaves the cluster. */
@@ -46,6 +46,11 @@ final class ClusterSupport {
         /** Without warming each node's connection first: for tests that check behaviour, not speed, on a busy host. */
         static Remote openCold(Path path, LocalCluster cluster, Duration callTimeout) {
             return open(path, cluster.seeds(), callTimeout, 0);
+        }
+
+        /** As {@link #openCold(Path, LocalCluster, Duration)}, over {@code tls}. */
+        static Remote openCold(Path path, LocalCluster cluster, Duration callTimeout, dev.mixtral.cluster.tls.ClusterTls tls) {
+            return open(path, cluster.seeds(), callTimeout, 0, tls);
         }
 
         /** {@code seeds}: comma-separated; {@code warmUpCalls}: empty calls per node before it is routed to (few over a slow emulated link). */

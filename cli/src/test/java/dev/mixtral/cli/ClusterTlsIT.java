@@ -71,10 +71,10 @@ class ClusterTlsIT {
                 i -> tlsArgs(nodes.get(i)), line -> {
                     System.out.println(line);
                     nodeLog.add(line);
-                });
+                }).killOnClose();
         // JVMs start slowly on a busy machine: the coordinator's wait starts once the nodes are up
         await().atMost(STARTUP).until(() -> nodeLog.stream().filter(l -> l.contains("expert node ready")).count() == 2);
-        remote = ClusterSupport.Remote.open(Q8, cluster, Duration.ofSeconds(30),
+        remote = ClusterSupport.Remote.openCold(Q8, cluster, Duration.ofSeconds(30),
                 ClusterTls.fromPem(coordinator.cert(), coordinator.key(), coordinator.ca()));
     }
 

@@ -37,8 +37,29 @@ class NodeClassArchiveTest {
         assertThat(archive).hasBinaryContent(new byte[] {1, 2, 3});
         assertThat(recorded).doesNotExist();
         assertThat(mapped.jvmOptions()).contains("-Xlog:cds=off", "-Xlog:aot=off");
-        assertThat(NodeClassArchive.use(List.of("/usr/bin/java", "-Xss8m"), dir).jvmOptions())
-                .as("other flags: another archive, recorded anew").anyMatch(o -> o.startsWith("-XX:ArchiveClassesAtExit="));
+        NodeClassArchive.Use otherFlags = NodeClassArchive.use(List.of("/usr/bin/java", "-Xss8m"), dir);
+        assertThat(otherFlags.jvmOptions()).as("other flags: another archive, recorded anew").anyMatch(o -> o.startsWith("-XX:ArchiveClassesAtExit="));
+        otherFlags.afterExit().run(); // its node is done: the next one (another test's) may record
+    }
+
+    @Test
+    void anotherProcessMapsTheNodesArchiveOnceItExistsAndNeverRecordsIt(@TempDir Path dir) throws Exception {
+        NodeClassArchive.Use before = NodeClassArchive.ifRecorded(JAVA, dir);
+        assertThat(before.jvmOptions()).as("nothing recorded yet: no archive options").isEmpty();
+        assertThat(before.classPath()).as("and the whole class path").isEqualTo(System.getProperty("java.class.path"));
+
+        NodeClassArchive.Use recorder = NodeClassArchive.use(JAVA, dir);
+        assertThat(NodeClassArchive.ifRecorded(JAVA, dir).jvmOptions()).as("while a node records").isEmpty();
+        Files.write(Path.of(option(recorder, "-XX:ArchiveClassesAtExit=")), new byte[] {1, 2, 3});
+        recorder.afterExit().run();
+
+        NodeClassArchive.Use after = NodeClassArchive.ifRecorded(JAVA, dir);
+        assertThat(Path.of(option(after, "-XX:SharedArchiveFile="))).hasBinaryContent(new byte[] {1, 2, 3});
+        assertThat(after.classPath()).as("the class path the archive was recorded with").isEqualTo(NodeClassArchive.use(JAVA, dir).classPath());
+        assertThat(NodeClassArchive.ifRecorded(List.of("/usr/bin/java", "-Xss8m"), dir).jvmOptions()).as("other flags: no archive").isEmpty();
+        try (var files = Files.list(dir)) {
+            assertThat(files).as("nothing recorded by it").hasSize(1);
+        }
     }
 
     @Test

@@ -73,7 +73,7 @@ class RebalanceIT {
                     Matcher m = ready.matcher(line);
                     if (m.find()) metricsUrls.put(Integer.parseInt(m.group(1)), m.group(2));
                     System.out.println(line);
-                })) {
+                }).killOnClose()) {
             await().atMost(ClusterSupport.WAIT).until(() -> metricsUrls.size() == 2);
             Coordinator.Settings plain = new Coordinator.Settings(List.of(cluster.seeds().split(",")), "127.0.0.1", 0,
                     Duration.ofSeconds(5), GgmlType.F32, 0);

@@ -39,10 +39,11 @@ final class ServeProcess implements AutoCloseable {
 
     /** As above, waiting up to {@code startBound} for the address (serve prints it once its model and cluster are ready). */
     static ServeProcess start(Duration startBound, Path home, String... serveArgs) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElseThrow());
-        cmd.addAll(LocalCluster.JVM_FLAGS);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "serve"));
+        List<String> cmd = new ArrayList<>(LocalCluster.javaAndFlags());
+        // the expert nodes' class-data archive, once recorded: serve loads many of the same classes (Pekko, gRPC, Netty)
+        NodeClassArchive.Use archive = NodeClassArchive.ifRecorded(cmd);
+        cmd.addAll(archive.jvmOptions());
+        cmd.addAll(List.of("-cp", archive.classPath(), Main.class.getName(), "serve"));
         cmd.addAll(List.of(serveArgs));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment().put("MIXTRAL_HOME", home.toString());

@@ -113,7 +113,8 @@ class VectorWidthIT {
             nodes.add(node(model, shares.get(0), List.of("--cluster-port", Integer.toString(seedPort)), "-XX:MaxVectorSize=16", 0, output));
             nodes.add(node(model, shares.get(1), List.of("--seeds", "127.0.0.1:" + seedPort), "-XX:MaxVectorSize=32", 1, output));
             AtomicReference<Coordinator> c = new AtomicReference<>();
-            var settings = new Coordinator.Settings(List.of("127.0.0.1:" + seedPort), "127.0.0.1", 0, Duration.ofSeconds(60), GgmlType.F32);
+            // no connection warm-up: this test compares outputs, not speed
+            var settings = new Coordinator.Settings(List.of("127.0.0.1:" + seedPort), "127.0.0.1", 0, Duration.ofSeconds(60), GgmlType.F32, 0);
             try (MixtralModel remote = MixtralModel.openWith(model, files -> {
                 c.set(Coordinator.join(settings, files));
                 c.get().awaitReady(JOIN_WAIT);
