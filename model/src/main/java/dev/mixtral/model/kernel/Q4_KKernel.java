@@ -67,16 +67,16 @@ public final class Q4_KKernel extends RowKernel {
                         .fma(FloatVector.fromArray(FLOATS, x, xo + cols + 8 * b + l0), acc);
                 for (int pair = 0; pair < 4; pair++) {
                     int c = xo + 256 * b + 64 * pair + l0, lane = SCALES + 4 * (pair & 1) + (pair >> 1); // sub-block 2p's lane (see KScales), 2p + 1's is 2 more
-                    IntVector v = ByteVector.fromArray(INT_BYTES, w, blk + QS + 32 * pair + 4 * l0).reinterpretAsInts();
-                    FloatVector t = ((FloatVector) v.and(0x0F).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c));
-                    t = ((FloatVector) v.lanewise(LSHR, 8).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), t);
-                    t = ((FloatVector) v.lanewise(LSHR, 16).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), t);
-                    t = ((FloatVector) v.lanewise(LSHR, 24).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), t);
+                    IntVector v = (IntVector) ByteVector.fromArray(INT_BYTES, w, blk + QS + 32 * pair + 4 * l0).reinterpretShape(INTS, 0);
+                    FloatVector t = ((FloatVector) v.and(0x0F).convertShape(I2F, FLOATS, 0)).mul(FloatVector.fromArray(FLOATS, x, c));
+                    t = ((FloatVector) v.lanewise(LSHR, 8).and(0x0F).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), t);
+                    t = ((FloatVector) v.lanewise(LSHR, 16).and(0x0F).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), t);
+                    t = ((FloatVector) v.lanewise(LSHR, 24).and(0x0F).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), t);
                     acc = t.fma(FloatVector.broadcast(FLOATS, lanes[lane]), acc);
-                    t = ((FloatVector) v.lanewise(LSHR, 4).and(0x0F).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 32));
-                    t = ((FloatVector) v.lanewise(LSHR, 12).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 40), t);
-                    t = ((FloatVector) v.lanewise(LSHR, 20).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 48), t);
-                    t = ((FloatVector) v.lanewise(LSHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 56), t);
+                    t = ((FloatVector) v.lanewise(LSHR, 4).and(0x0F).convertShape(I2F, FLOATS, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 32));
+                    t = ((FloatVector) v.lanewise(LSHR, 12).and(0x0F).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 40), t);
+                    t = ((FloatVector) v.lanewise(LSHR, 20).and(0x0F).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 48), t);
+                    t = ((FloatVector) v.lanewise(LSHR, 28).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 56), t);
                     acc = t.fma(FloatVector.broadcast(FLOATS, lanes[lane + 2]), acc);
                 }
             }
@@ -106,15 +106,15 @@ public final class Q4_KKernel extends RowKernel {
                 for (int pair = 0; pair < 4; pair++) {
                     int c = xo + 256 * b + 64 * pair + l0, lane = SCALES + 4 * (pair & 1) + (pair >> 1); // sub-block 2p's lane (see KScales), 2p + 1's is 2 more
                     IntVector v = IntVector.fromMemorySegment(INTS, w, blk + QS + 32 * pair + 4 * l0, LE);
-                    FloatVector t = ((FloatVector) v.and(0x0F).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c));
-                    t = ((FloatVector) v.lanewise(LSHR, 8).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), t);
-                    t = ((FloatVector) v.lanewise(LSHR, 16).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), t);
-                    t = ((FloatVector) v.lanewise(LSHR, 24).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), t);
+                    FloatVector t = ((FloatVector) v.and(0x0F).convertShape(I2F, FLOATS, 0)).mul(FloatVector.fromArray(FLOATS, x, c));
+                    t = ((FloatVector) v.lanewise(LSHR, 8).and(0x0F).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), t);
+                    t = ((FloatVector) v.lanewise(LSHR, 16).and(0x0F).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), t);
+                    t = ((FloatVector) v.lanewise(LSHR, 24).and(0x0F).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), t);
                     acc = t.fma(FloatVector.broadcast(FLOATS, lanes[lane]), acc);
-                    t = ((FloatVector) v.lanewise(LSHR, 4).and(0x0F).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 32));
-                    t = ((FloatVector) v.lanewise(LSHR, 12).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 40), t);
-                    t = ((FloatVector) v.lanewise(LSHR, 20).and(0x0F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 48), t);
-                    t = ((FloatVector) v.lanewise(LSHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 56), t);
+                    t = ((FloatVector) v.lanewise(LSHR, 4).and(0x0F).convertShape(I2F, FLOATS, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 32));
+                    t = ((FloatVector) v.lanewise(LSHR, 12).and(0x0F).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 40), t);
+                    t = ((FloatVector) v.lanewise(LSHR, 20).and(0x0F).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 48), t);
+                    t = ((FloatVector) v.lanewise(LSHR, 28).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 56), t);
                     acc = t.fma(FloatVector.broadcast(FLOATS, lanes[lane + 2]), acc);
                 }
             }
@@ -143,13 +143,13 @@ public final class Q4_KKernel extends RowKernel {
                 a2 = z.fma(FloatVector.fromArray(FLOATS, x, x2 + s), a2);
                 a3 = z.fma(FloatVector.fromArray(FLOATS, x, x3 + s), a3);
                 for (int pair = 0; pair < 4; pair++) {
-                    IntVector v = ByteVector.fromArray(INT_BYTES, w, blk + QS + 32 * pair + 4 * l0).reinterpretAsInts();
+                    IntVector v = (IntVector) ByteVector.fromArray(INT_BYTES, w, blk + QS + 32 * pair + 4 * l0).reinterpretShape(INTS, 0);
                     int c = 256 * b + 64 * pair + l0;
                     // sub-block 2p: low nibbles
-                    FloatVector g0 = (FloatVector) v.and(0x0F).convert(I2F, 0);
-                    FloatVector g1 = (FloatVector) v.lanewise(LSHR, 8).and(0x0F).convert(I2F, 0);
-                    FloatVector g2 = (FloatVector) v.lanewise(LSHR, 16).and(0x0F).convert(I2F, 0);
-                    FloatVector g3 = (FloatVector) v.lanewise(LSHR, 24).and(0x0F).convert(I2F, 0);
+                    FloatVector g0 = (FloatVector) v.and(0x0F).convertShape(I2F, FLOATS, 0);
+                    FloatVector g1 = (FloatVector) v.lanewise(LSHR, 8).and(0x0F).convertShape(I2F, FLOATS, 0);
+                    FloatVector g2 = (FloatVector) v.lanewise(LSHR, 16).and(0x0F).convertShape(I2F, FLOATS, 0);
+                    FloatVector g3 = (FloatVector) v.lanewise(LSHR, 24).and(0x0F).convertShape(I2F, FLOATS, 0);
                     FloatVector k = FloatVector.broadcast(FLOATS, lanes[SCALES + 4 * (pair & 1) + (pair >> 1)]);
                     a0 = g3.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 24), g2.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 16),
                             g1.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 8), g0.mul(FloatVector.fromArray(FLOATS, x, x0 + c))))).fma(k, a0);
@@ -160,10 +160,10 @@ public final class Q4_KKernel extends RowKernel {
                     a3 = g3.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 24), g2.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 16),
                             g1.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 8), g0.mul(FloatVector.fromArray(FLOATS, x, x3 + c))))).fma(k, a3);
                     // sub-block 2p + 1: high nibbles
-                    g0 = (FloatVector) v.lanewise(LSHR, 4).and(0x0F).convert(I2F, 0);
-                    g1 = (FloatVector) v.lanewise(LSHR, 12).and(0x0F).convert(I2F, 0);
-                    g2 = (FloatVector) v.lanewise(LSHR, 20).and(0x0F).convert(I2F, 0);
-                    g3 = (FloatVector) v.lanewise(LSHR, 28).convert(I2F, 0);
+                    g0 = (FloatVector) v.lanewise(LSHR, 4).and(0x0F).convertShape(I2F, FLOATS, 0);
+                    g1 = (FloatVector) v.lanewise(LSHR, 12).and(0x0F).convertShape(I2F, FLOATS, 0);
+                    g2 = (FloatVector) v.lanewise(LSHR, 20).and(0x0F).convertShape(I2F, FLOATS, 0);
+                    g3 = (FloatVector) v.lanewise(LSHR, 28).convertShape(I2F, FLOATS, 0);
                     k = FloatVector.broadcast(FLOATS, lanes[SCALES + 4 * (pair & 1) + (pair >> 1) + 2]);
                     a0 = g3.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 56), g2.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 48),
                             g1.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 40), g0.mul(FloatVector.fromArray(FLOATS, x, x0 + c + 32))))).fma(k, a0);

@@ -66,9 +66,9 @@ public final class Q6_KKernel extends RowKernel {
             int blk = p + b * BYTES;
             float d = Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ6_K.D));
             for (int h = 0; h < 2; h++) {
-                IntVector qh = ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QH + 32 * h + 4 * l0).reinterpretAsInts();
-                IntVector ql0 = ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QL + 64 * h + 4 * l0).reinterpretAsInts();
-                IntVector ql1 = ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QL + 64 * h + 32 + 4 * l0).reinterpretAsInts();
+                IntVector qh = (IntVector) ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QH + 32 * h + 4 * l0).reinterpretShape(INTS, 0);
+                IntVector ql0 = (IntVector) ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QL + 64 * h + 4 * l0).reinterpretShape(INTS, 0);
+                IntVector ql1 = (IntVector) ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QL + 64 * h + 32 + 4 * l0).reinterpretShape(INTS, 0);
                 int sub = blk + BlockQ6_K.SCALES + 8 * h;
                 int c = xo + 256 * b + 128 * h + l0;
                 IntVector q;
@@ -76,34 +76,34 @@ public final class Q6_KKernel extends RowKernel {
                 // chunk 0: low nibbles of ql 0-31, qh bits 0-1
                 FloatVector s = FloatVector.broadcast(FLOATS, d * w[sub + (l0 >> 2)]).blend(d * w[sub + 1], UPPER);
                 q = ql0.and(0x0F0F0F0F).or(qh.and(0x03030303).lanewise(LSHL, 4)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), t);
+                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).mul(FloatVector.fromArray(FLOATS, x, c));
+                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), t);
+                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), t);
+                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), t);
                 acc = t.fma(s, acc);
                 // chunk 1: low nibbles of ql 32-63, qh bits 2-3
                 s = FloatVector.broadcast(FLOATS, d * w[sub + 2 + (l0 >> 2)]).blend(d * w[sub + 3], UPPER);
                 q = ql1.and(0x0F0F0F0F).or(qh.lanewise(LSHL, 2).and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 32));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 40), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 48), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 56), t);
+                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 32));
+                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 40), t);
+                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 48), t);
+                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 56), t);
                 acc = t.fma(s, acc);
                 // chunk 2: high nibbles of ql 0-31, qh bits 4-5
                 s = FloatVector.broadcast(FLOATS, d * w[sub + 4 + (l0 >> 2)]).blend(d * w[sub + 5], UPPER);
                 q = ql0.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 64));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 72), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 80), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 88), t);
+                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 64));
+                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 72), t);
+                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 80), t);
+                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 88), t);
                 acc = t.fma(s, acc);
                 // chunk 3: high nibbles of ql 32-63, qh bits 6-7
                 s = FloatVector.broadcast(FLOATS, d * w[sub + 6 + (l0 >> 2)]).blend(d * w[sub + 7], UPPER);
                 q = ql1.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2).and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 96));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 104), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 112), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 120), t);
+                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 96));
+                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 104), t);
+                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 112), t);
+                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 120), t);
                 acc = t.fma(s, acc);
             }
         }
@@ -139,34 +139,34 @@ public final class Q6_KKernel extends RowKernel {
                 // chunk 0: low nibbles of ql 0-31, qh bits 0-1
                 FloatVector s = FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + (l0 >> 2))).blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 1), UPPER);
                 q = ql0.and(0x0F0F0F0F).or(qh.and(0x03030303).lanewise(LSHL, 4)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), t);
+                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).mul(FloatVector.fromArray(FLOATS, x, c));
+                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), t);
+                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), t);
+                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), t);
                 acc = t.fma(s, acc);
                 // chunk 1: low nibbles of ql 32-63, qh bits 2-3
                 s = FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + 2 + (l0 >> 2))).blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 3), UPPER);
                 q = ql1.and(0x0F0F0F0F).or(qh.lanewise(LSHL, 2).and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 32));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 40), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 48), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 56), t);
+                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 32));
+                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 40), t);
+                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 48), t);
+                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 56), t);
                 acc = t.fma(s, acc);
                 // chunk 2: high nibbles of ql 0-31, qh bits 4-5
                 s = FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + 4 + (l0 >> 2))).blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 5), UPPER);
                 q = ql0.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 64));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 72), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 80), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 88), t);
+                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 64));
+                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 72), t);
+                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 80), t);
+                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 88), t);
                 acc = t.fma(s, acc);
                 // chunk 3: high nibbles of ql 32-63, qh bits 6-7
                 s = FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + 6 + (l0 >> 2))).blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 7), UPPER);
                 q = ql1.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2).and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 96));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 104), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 112), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 120), t);
+                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 96));
+                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 104), t);
+                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 112), t);
+                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 120), t);
                 acc = t.fma(s, acc);
             }
         }
@@ -189,19 +189,19 @@ public final class Q6_KKernel extends RowKernel {
             int blk = p + b * BYTES;
             float d = Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ6_K.D));
             for (int h = 0; h < 2; h++) {
-                IntVector qh = ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QH + 32 * h + 4 * l0).reinterpretAsInts();
+                IntVector qh = (IntVector) ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QH + 32 * h + 4 * l0).reinterpretShape(INTS, 0);
                 for (int k = 0; k < 4; k++) {
                     int sub = blk + BlockQ6_K.SCALES + 8 * h + 2 * k, c = 256 * b + 128 * h + 32 * k + l0;
                     FloatVector s = FloatVector.broadcast(FLOATS, d * w[sub + (l0 >> 2)]).blend(d * w[sub + 1], UPPER);
-                    IntVector ql = ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QL + 64 * h + 32 * (k & 1) + 4 * l0).reinterpretAsInts();
+                    IntVector ql = (IntVector) ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QL + 64 * h + 32 * (k & 1) + 4 * l0).reinterpretShape(INTS, 0);
                     IntVector q = ((k >> 1) == 0 ? ql : ql.lanewise(LSHR, 4)).and(0x0F0F0F0F)
                             .or(qh.lanewise(LSHR, 2 * k).and(0x03030303).lanewise(LSHL, 4)).lanewise(XOR, 0x20202020);
-                    FloatVector g = (FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0);
+                    FloatVector g = (FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0);
                     FloatVector t0 = g.mul(FloatVector.fromArray(FLOATS, x, x0 + c)), t1 = g.mul(FloatVector.fromArray(FLOATS, x, x1 + c));
                     FloatVector t2 = g.mul(FloatVector.fromArray(FLOATS, x, x2 + c)), t3 = g.mul(FloatVector.fromArray(FLOATS, x, x3 + c));
                     for (int j = 1; j < 4; j++) {
                         int cj = c + 8 * j;
-                        g = (FloatVector) q.lanewise(LSHL, 26 - 8 * j).lanewise(ASHR, 26).convert(I2F, 0);
+                        g = (FloatVector) q.lanewise(LSHL, 26 - 8 * j).lanewise(ASHR, 26).convertShape(I2F, FLOATS, 0);
                         t0 = g.fma(FloatVector.fromArray(FLOATS, x, x0 + cj), t0);
                         t1 = g.fma(FloatVector.fromArray(FLOATS, x, x1 + cj), t1);
                         t2 = g.fma(FloatVector.fromArray(FLOATS, x, x2 + cj), t2);
