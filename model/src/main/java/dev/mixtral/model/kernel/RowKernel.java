@@ -50,6 +50,15 @@ import java.util.TreeMap;
  * boxes it on every call (measured 10-20× slower). The JDK's own {@code @ForceInline} methods are exempt, so a
  * kernel body that calls only those stays fast however large it, or its inlined caller, gets.
  *
+ * <p>Why a change of lane type names its target species ({@code convertShape(I2F, FLOATS, 0)},
+ * {@code reinterpretShape(INTS, 0)}, never {@code convert(I2F, 0)} or {@code reinterpretAsInts()}): C2 inlines the
+ * Vector API's intrinsics after parsing, so while it parses a kernel their results are only "some IntVector", and a
+ * final convenience method then dispatches on that vector inside the JDK, bound by the JDK method's type profile,
+ * which every caller in the JVM shares. Once 512-bit vectors of the same element type have run through it (Q8_0's row
+ * pairs), C2 merges both classes' code and boxes the vector. {@code convertShape} and {@code reinterpretShape} are
+ * overridden by each vector class, so the call is bound at the kernel's own call site, whose profile sees one width
+ * (docs/vector-width.md, "What slows the 256-bit kernels in a 512-bit JVM").
+ *
  * <p>In the rule above {@code w_g} is the group's 8 weights exactly as {@code GgmlType.decode} decodes them. The
  * kernels differ only in how many (row, token) pairs they compute together — {@link #rows4} 4 rows × 1 token
  * for decode, {@link #tile2x4} 2 rows × 4 tokens for batches, sharing each widened weight group between its
