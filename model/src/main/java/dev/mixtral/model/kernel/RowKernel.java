@@ -127,6 +127,22 @@ public abstract class RowKernel {
     // ints to floats: the quantized kernels widen bytes to ints within 32-bit lanes, by shifts and masks
     static final VectorOperators.Conversion<Integer, Float> I2F = VectorOperators.I2F;
     static final VectorOperators.Binary LSHR = VectorOperators.LSHR, LSHL = VectorOperators.LSHL, ASHR = VectorOperators.ASHR, XOR = VectorOperators.XOR;
+    static final VectorOperators.Binary AND = VectorOperators.AND, OR = VectorOperators.OR, MUL = VectorOperators.MUL;
+    static final VectorOperators.Ternary FMA = VectorOperators.FMA;
+    /**
+     * The K-quant kernels' constant operands (shift counts, masks) as vectors of {@link #INTS}: with these, and with
+     * {@code lanewise(FMA, ...)}, {@code lanewise(MUL, ...)}, {@code blend(vector, mask)} instead of {@code fma},
+     * {@code mul}, {@code and(int)}, {@code lanewise(LSHR, 8)}, {@code blend(float, mask)}, every operation is a method
+     * each vector class overrides, bound at the kernel's own call site (see the class comment).
+     */
+    static final IntVector INT_2 = IntVector.broadcast(INTS, 2), INT_4 = IntVector.broadcast(INTS, 4),
+            INT_8 = IntVector.broadcast(INTS, 8), INT_10 = IntVector.broadcast(INTS, 10), INT_12 = IntVector.broadcast(INTS, 12),
+            INT_16 = IntVector.broadcast(INTS, 16), INT_18 = IntVector.broadcast(INTS, 18), INT_20 = IntVector.broadcast(INTS, 20),
+            INT_24 = IntVector.broadcast(INTS, 24), INT_26 = IntVector.broadcast(INTS, 26), INT_28 = IntVector.broadcast(INTS, 28);
+    static final IntVector INT_0x0F = IntVector.broadcast(INTS, 0x0F), INT_0x1F = IntVector.broadcast(INTS, 0x1F),
+            INT_0xFF = IntVector.broadcast(INTS, 0xFF), INT_0x01010101 = IntVector.broadcast(INTS, 0x01010101),
+            INT_0x03030303 = IntVector.broadcast(INTS, 0x03030303), INT_0x0F0F0F0F = IntVector.broadcast(INTS, 0x0F0F0F0F),
+            INT_0x20202020 = IntVector.broadcast(INTS, 0x20202020), INT_0x30303030 = IntVector.broadcast(INTS, 0x30303030);
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final VarHandle I16_LE = MethodHandles.byteArrayViewVarHandle(short[].class, LE);
     static final VarHandle I32_LE = MethodHandles.byteArrayViewVarHandle(int[].class, LE);
