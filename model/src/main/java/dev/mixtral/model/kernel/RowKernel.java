@@ -51,13 +51,15 @@ import java.util.TreeMap;
  * kernel body that calls only those stays fast however large it, or its inlined caller, gets.
  *
  * <p>Why a change of lane type names its target species ({@code convertShape(I2F, FLOATS, 0)},
- * {@code reinterpretShape(INTS, 0)}, never {@code convert(I2F, 0)} or {@code reinterpretAsInts()}): C2 inlines the
- * Vector API's intrinsics after parsing, so while it parses a kernel their results are only "some IntVector", and a
- * final convenience method then dispatches on that vector inside the JDK, bound by the JDK method's type profile,
- * which every caller in the JVM shares. Once 512-bit vectors of the same element type have run through it (Q8_0's row
- * pairs), C2 merges both classes' code and boxes the vector. {@code convertShape} and {@code reinterpretShape} are
- * overridden by each vector class, so the call is bound at the kernel's own call site, whose profile sees one width
- * (docs/vector-width.md, "What slows the 256-bit kernels in a 512-bit JVM").
+ * {@code reinterpretShape(INTS, 0)}, never {@code convert(I2F, 0)} or {@code reinterpretAsInts()}), and why the
+ * K-quant kernels write {@code lanewise(FMA, b, c)}, {@code lanewise(AND, INT_0x0F)}, {@code lanewise(LSHR, INT_8)}
+ * rather than {@code fma}, {@code and(0x0F)}, {@code lanewise(LSHR, 8)}: C2 inlines the Vector API's intrinsics after
+ * parsing, so while it parses a kernel their results are only "some IntVector", and a final convenience method then
+ * dispatches on that vector inside the JDK, bound by the JDK method's type profile, which every caller in the JVM
+ * shares. Once 512-bit vectors of the same element type have run through it (Q8_0's row pairs), C2 merges both
+ * classes' code and boxes the vector. The methods used instead are overridden by each vector class, so the call is
+ * bound at the kernel's own call site, whose profile sees one width (docs/vector-width.md, "What slows the 256-bit
+ * kernels in a 512-bit JVM").
  *
  * <p>In the rule above {@code w_g} is the group's 8 weights exactly as {@code GgmlType.decode} decodes them. The
  * kernels differ only in how many (row, token) pairs they compute together — {@link #rows4} 4 rows × 1 token
