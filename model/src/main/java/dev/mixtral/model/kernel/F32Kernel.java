@@ -17,10 +17,10 @@ public final class F32Kernel extends RowKernel {
             for (int c = l0; c + 8 - l0 <= cols; c += 8) {
                 FloatVector xv = FloatVector.fromArray(FLOATS, x, xo + c);
                 int b = 4 * c;
-                a0 = ByteVector.fromArray(INT_BYTES, w, p0 + b).reinterpretAsFloats().fma(xv, a0);
-                a1 = ByteVector.fromArray(INT_BYTES, w, p1 + b).reinterpretAsFloats().fma(xv, a1);
-                a2 = ByteVector.fromArray(INT_BYTES, w, p2 + b).reinterpretAsFloats().fma(xv, a2);
-                a3 = ByteVector.fromArray(INT_BYTES, w, p3 + b).reinterpretAsFloats().fma(xv, a3);
+                a0 = ((FloatVector) ByteVector.fromArray(INT_BYTES, w, p0 + b).reinterpretShape(FLOATS, 0)).fma(xv, a0);
+                a1 = ((FloatVector) ByteVector.fromArray(INT_BYTES, w, p1 + b).reinterpretShape(FLOATS, 0)).fma(xv, a1);
+                a2 = ((FloatVector) ByteVector.fromArray(INT_BYTES, w, p2 + b).reinterpretShape(FLOATS, 0)).fma(xv, a2);
+                a3 = ((FloatVector) ByteVector.fromArray(INT_BYTES, w, p3 + b).reinterpretShape(FLOATS, 0)).fma(xv, a3);
             }
             a0.intoArray(lanes, l0);
             a1.intoArray(lanes, 8 + l0);
@@ -37,7 +37,7 @@ public final class F32Kernel extends RowKernel {
             FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
             for (int c = l0; c + 8 - l0 <= cols; c += 8) {
                 int b = 4 * c;
-                FloatVector w0 = ByteVector.fromArray(INT_BYTES, w, p0 + b).reinterpretAsFloats(), w1 = ByteVector.fromArray(INT_BYTES, w, p1 + b).reinterpretAsFloats();
+                FloatVector w0 = ((FloatVector) ByteVector.fromArray(INT_BYTES, w, p0 + b).reinterpretShape(FLOATS, 0)), w1 = ((FloatVector) ByteVector.fromArray(INT_BYTES, w, p1 + b).reinterpretShape(FLOATS, 0));
                 FloatVector xv = FloatVector.fromArray(FLOATS, x, x0 + c);
                 a00 = w0.fma(xv, a00);
                 a10 = w1.fma(xv, a10);

@@ -5,6 +5,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * F16 and BF16 rows: groups of 8 in column order, then a scalar tail. The Vector API has no fp16
@@ -15,6 +16,8 @@ import jdk.incubator.vector.VectorOperators;
 public final class HalfKernel extends RowKernel {
     private static final float TWO_POW_MINUS_14 = 0x1p-14f;
     private static final VectorOperators.Conversion<Short, Integer> S2I = VectorOperators.S2I;
+    /** {@link #SHORT_BYTES} as 16-bit lanes. */
+    private static final VectorSpecies<Short> SHORTS = SHORT_BYTES.withLanes(short.class);
     private final boolean bf16;
 
     public HalfKernel(boolean bf16) {
@@ -33,29 +36,29 @@ public final class HalfKernel extends RowKernel {
             FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0;
             for (int c = l0; c + 8 - l0 <= cols; c += 8) {
                 int b = 2 * c;
-                IntVector h0 = (IntVector) ByteVector.fromArray(SHORT_BYTES, w, p0 + b).reinterpretAsShorts().convertShape(S2I, INTS, 0);
+                IntVector h0 = (IntVector) ByteVector.fromArray(SHORT_BYTES, w, p0 + b).reinterpretShape(SHORTS, 0).convertShape(S2I, INTS, 0);
                 FloatVector w0;
                 if (bf16) {
-                    w0 = h0.lanewise(LSHL, 16).reinterpretAsFloats();
+                    w0 = (FloatVector) h0.lanewise(LSHL, 16).reinterpretShape(FLOATS, 0);
                 } else { // fp16: exponent and mantissa moved to f32's place and rebiased; inf/NaN and subnormals fixed up
                     IntVector o = h0.and(0x7fff).lanewise(LSHL, 13);
                     IntVector exp = o.and(0x1f << 23);
                     VectorMask<Integer> small = exp.eq(0);
                     o = o.add(112 << 23).add(112 << 23, exp.eq(0x1f << 23)).add(1 << 23, small);
-                    FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(FLOATS));
-                    w0 = f.reinterpretAsInts().or(h0.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                    FloatVector f = ((FloatVector) o.reinterpretShape(FLOATS, 0)).sub(TWO_POW_MINUS_14, small.cast(FLOATS));
+                    w0 = (FloatVector) ((IntVector) f.reinterpretShape(INTS, 0)).or(h0.and(0x8000).lanewise(LSHL, 16)).reinterpretShape(FLOATS, 0);
                 }
-                IntVector h1 = (IntVector) ByteVector.fromArray(SHORT_BYTES, w, p1 + b).reinterpretAsShorts().convertShape(S2I, INTS, 0);
+                IntVector h1 = (IntVector) ByteVector.fromArray(SHORT_BYTES, w, p1 + b).reinterpretShape(SHORTS, 0).convertShape(S2I, INTS, 0);
                 FloatVector w1;
                 if (bf16) {
-                    w1 = h1.lanewise(LSHL, 16).reinterpretAsFloats();
+                    w1 = (FloatVector) h1.lanewise(LSHL, 16).reinterpretShape(FLOATS, 0);
                 } else { // fp16: exponent and mantissa moved to f32's place and rebiased; inf/NaN and subnormals fixed up
                     IntVector o = h1.and(0x7fff).lanewise(LSHL, 13);
                     IntVector exp = o.and(0x1f << 23);
                     VectorMask<Integer> small = exp.eq(0);
                     o = o.add(112 << 23).add(112 << 23, exp.eq(0x1f << 23)).add(1 << 23, small);
-                    FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(FLOATS));
-                    w1 = f.reinterpretAsInts().or(h1.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                    FloatVector f = ((FloatVector) o.reinterpretShape(FLOATS, 0)).sub(TWO_POW_MINUS_14, small.cast(FLOATS));
+                    w1 = (FloatVector) ((IntVector) f.reinterpretShape(INTS, 0)).or(h1.and(0x8000).lanewise(LSHL, 16)).reinterpretShape(FLOATS, 0);
                 }
                 FloatVector xv = FloatVector.fromArray(FLOATS, x, xo + c);
                 a0 = w0.fma(xv, a0);
@@ -74,29 +77,29 @@ public final class HalfKernel extends RowKernel {
             FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
             for (int c = l0; c + 8 - l0 <= cols; c += 8) {
                 int b = 2 * c;
-                IntVector h0 = (IntVector) ByteVector.fromArray(SHORT_BYTES, w, p0 + b).reinterpretAsShorts().convertShape(S2I, INTS, 0);
+                IntVector h0 = (IntVector) ByteVector.fromArray(SHORT_BYTES, w, p0 + b).reinterpretShape(SHORTS, 0).convertShape(S2I, INTS, 0);
                 FloatVector w0;
                 if (bf16) {
-                    w0 = h0.lanewise(LSHL, 16).reinterpretAsFloats();
+                    w0 = (FloatVector) h0.lanewise(LSHL, 16).reinterpretShape(FLOATS, 0);
                 } else { // fp16: exponent and mantissa moved to f32's place and rebiased; inf/NaN and subnormals fixed up
                     IntVector o = h0.and(0x7fff).lanewise(LSHL, 13);
                     IntVector exp = o.and(0x1f << 23);
                     VectorMask<Integer> small = exp.eq(0);
                     o = o.add(112 << 23).add(112 << 23, exp.eq(0x1f << 23)).add(1 << 23, small);
-                    FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(FLOATS));
-                    w0 = f.reinterpretAsInts().or(h0.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                    FloatVector f = ((FloatVector) o.reinterpretShape(FLOATS, 0)).sub(TWO_POW_MINUS_14, small.cast(FLOATS));
+                    w0 = (FloatVector) ((IntVector) f.reinterpretShape(INTS, 0)).or(h0.and(0x8000).lanewise(LSHL, 16)).reinterpretShape(FLOATS, 0);
                 }
-                IntVector h1 = (IntVector) ByteVector.fromArray(SHORT_BYTES, w, p1 + b).reinterpretAsShorts().convertShape(S2I, INTS, 0);
+                IntVector h1 = (IntVector) ByteVector.fromArray(SHORT_BYTES, w, p1 + b).reinterpretShape(SHORTS, 0).convertShape(S2I, INTS, 0);
                 FloatVector w1;
                 if (bf16) {
-                    w1 = h1.lanewise(LSHL, 16).reinterpretAsFloats();
+                    w1 = (FloatVector) h1.lanewise(LSHL, 16).reinterpretShape(FLOATS, 0);
                 } else { // fp16: exponent and mantissa moved to f32's place and rebiased; inf/NaN and subnormals fixed up
                     IntVector o = h1.and(0x7fff).lanewise(LSHL, 13);
                     IntVector exp = o.and(0x1f << 23);
                     VectorMask<Integer> small = exp.eq(0);
                     o = o.add(112 << 23).add(112 << 23, exp.eq(0x1f << 23)).add(1 << 23, small);
-                    FloatVector f = o.reinterpretAsFloats().sub(TWO_POW_MINUS_14, small.cast(FLOATS));
-                    w1 = f.reinterpretAsInts().or(h1.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                    FloatVector f = ((FloatVector) o.reinterpretShape(FLOATS, 0)).sub(TWO_POW_MINUS_14, small.cast(FLOATS));
+                    w1 = (FloatVector) ((IntVector) f.reinterpretShape(INTS, 0)).or(h1.and(0x8000).lanewise(LSHL, 16)).reinterpretShape(FLOATS, 0);
                 }
                 FloatVector xv = FloatVector.fromArray(FLOATS, x, x0 + c);
                 a00 = w0.fma(xv, a00);

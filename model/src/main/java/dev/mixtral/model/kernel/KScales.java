@@ -57,9 +57,9 @@ final class KScales {
      */
     private static void spread(long v, float s, float[] lanes, int off) {
         for (int l0 = 0; l0 < 8; l0 += RowKernel.PASS) {
-            ((FloatVector) LongVector.broadcast(RowKernel.LONGS, v).reinterpretAsInts()
-                    .lanewise(VectorOperators.LSHR, IntVector.fromArray(RowKernel.INTS, BYTE_SHIFTS, l0)).and(0xFF)
-                    .convert(VectorOperators.I2F, 0)).mul(s).intoArray(lanes, off + l0);
+            ((FloatVector) ((IntVector) LongVector.broadcast(RowKernel.LONGS, v).reinterpretShape(RowKernel.INTS, 0))
+                    .lanewise(VectorOperators.LSHR, IntVector.fromArray(RowKernel.INTS, BYTE_SHIFTS, l0)).lanewise(RowKernel.AND, RowKernel.INT_0xFF)
+                    .convertShape(VectorOperators.I2F, RowKernel.FLOATS, 0)).lanewise(RowKernel.MUL, FloatVector.broadcast(RowKernel.FLOATS, s)).intoArray(lanes, off + l0);
         }
     }
 

@@ -66,12 +66,12 @@ public final class Q4_0Kernel extends RowKernel {
             for (int b = 0; b < blocks; b++) {
                 int q = p + b * BYTES, c = xo + 32 * b + l0;
                 FloatVector d = FloatVector.broadcast(FLOATS, f16(w, q));
-                IntVector h0 = LongVector.broadcast(LONGS, (long) I64_LE.get(w, q + QS) ^ FLIP).reinterpretAsInts();
-                IntVector h1 = LongVector.broadcast(LONGS, (long) I64_LE.get(w, q + QS + 8) ^ FLIP).reinterpretAsInts();
-                FloatVector s = ((FloatVector) h0.lanewise(LSHL, low).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c), zero);
-                s = ((FloatVector) h0.lanewise(LSHL, high).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), s);
-                s = ((FloatVector) h1.lanewise(LSHL, low).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), s);
-                s = ((FloatVector) h1.lanewise(LSHL, high).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), s);
+                IntVector h0 = (IntVector) LongVector.broadcast(LONGS, (long) I64_LE.get(w, q + QS) ^ FLIP).reinterpretShape(INTS, 0);
+                IntVector h1 = (IntVector) LongVector.broadcast(LONGS, (long) I64_LE.get(w, q + QS + 8) ^ FLIP).reinterpretShape(INTS, 0);
+                FloatVector s = ((FloatVector) h0.lanewise(LSHL, low).lanewise(ASHR, 28).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c), zero);
+                s = ((FloatVector) h0.lanewise(LSHL, high).lanewise(ASHR, 28).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), s);
+                s = ((FloatVector) h1.lanewise(LSHL, low).lanewise(ASHR, 28).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), s);
+                s = ((FloatVector) h1.lanewise(LSHL, high).lanewise(ASHR, 28).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), s);
                 acc = s.fma(d, acc);
             }
             acc.intoArray(lanes, lo + l0);
@@ -97,12 +97,12 @@ public final class Q4_0Kernel extends RowKernel {
                 long q = p + (long) b * BYTES;
                 int c = xo + 32 * b + l0;
                 FloatVector d = FloatVector.broadcast(FLOATS, f16(w, q));
-                IntVector h0 = LongVector.broadcast(LONGS, w.get(SEG_I64, q + QS) ^ FLIP).reinterpretAsInts();
-                IntVector h1 = LongVector.broadcast(LONGS, w.get(SEG_I64, q + QS + 8) ^ FLIP).reinterpretAsInts();
-                FloatVector s = ((FloatVector) h0.lanewise(LSHL, low).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c), zero);
-                s = ((FloatVector) h0.lanewise(LSHL, high).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), s);
-                s = ((FloatVector) h1.lanewise(LSHL, low).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), s);
-                s = ((FloatVector) h1.lanewise(LSHL, high).lanewise(ASHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), s);
+                IntVector h0 = (IntVector) LongVector.broadcast(LONGS, w.get(SEG_I64, q + QS) ^ FLIP).reinterpretShape(INTS, 0);
+                IntVector h1 = (IntVector) LongVector.broadcast(LONGS, w.get(SEG_I64, q + QS + 8) ^ FLIP).reinterpretShape(INTS, 0);
+                FloatVector s = ((FloatVector) h0.lanewise(LSHL, low).lanewise(ASHR, 28).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c), zero);
+                s = ((FloatVector) h0.lanewise(LSHL, high).lanewise(ASHR, 28).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), s);
+                s = ((FloatVector) h1.lanewise(LSHL, low).lanewise(ASHR, 28).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), s);
+                s = ((FloatVector) h1.lanewise(LSHL, high).lanewise(ASHR, 28).convertShape(I2F, FLOATS, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), s);
                 acc = s.fma(d, acc);
             }
             acc.intoArray(lanes, lo + l0);
@@ -125,12 +125,12 @@ public final class Q4_0Kernel extends RowKernel {
             for (int b = 0; b < blocks; b++) {
                 int q = p + b * BYTES, c = 32 * b + l0;
                 FloatVector d = FloatVector.broadcast(FLOATS, f16(w, q));
-                IntVector h0 = LongVector.broadcast(LONGS, (long) I64_LE.get(w, q + QS) ^ FLIP).reinterpretAsInts();
-                IntVector h1 = LongVector.broadcast(LONGS, (long) I64_LE.get(w, q + QS + 8) ^ FLIP).reinterpretAsInts();
-                FloatVector g0 = (FloatVector) h0.lanewise(LSHL, low).lanewise(ASHR, 28).convert(I2F, 0);
-                FloatVector g1 = (FloatVector) h0.lanewise(LSHL, high).lanewise(ASHR, 28).convert(I2F, 0);
-                FloatVector g2 = (FloatVector) h1.lanewise(LSHL, low).lanewise(ASHR, 28).convert(I2F, 0);
-                FloatVector g3 = (FloatVector) h1.lanewise(LSHL, high).lanewise(ASHR, 28).convert(I2F, 0);
+                IntVector h0 = (IntVector) LongVector.broadcast(LONGS, (long) I64_LE.get(w, q + QS) ^ FLIP).reinterpretShape(INTS, 0);
+                IntVector h1 = (IntVector) LongVector.broadcast(LONGS, (long) I64_LE.get(w, q + QS + 8) ^ FLIP).reinterpretShape(INTS, 0);
+                FloatVector g0 = (FloatVector) h0.lanewise(LSHL, low).lanewise(ASHR, 28).convertShape(I2F, FLOATS, 0);
+                FloatVector g1 = (FloatVector) h0.lanewise(LSHL, high).lanewise(ASHR, 28).convertShape(I2F, FLOATS, 0);
+                FloatVector g2 = (FloatVector) h1.lanewise(LSHL, low).lanewise(ASHR, 28).convertShape(I2F, FLOATS, 0);
+                FloatVector g3 = (FloatVector) h1.lanewise(LSHL, high).lanewise(ASHR, 28).convertShape(I2F, FLOATS, 0);
                 FloatVector s = g0.fma(FloatVector.fromArray(FLOATS, x, x0 + c), zero);
                 s = g1.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 8), s);
                 s = g2.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 16), s);

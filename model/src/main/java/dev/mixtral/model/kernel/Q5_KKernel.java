@@ -43,25 +43,25 @@ public final class Q5_KKernel extends RowKernel {
                 int blk = p + b * BYTES;
                 KScales.unpack(w, blk, lanes);
                 acc = FloatVector.fromArray(FLOATS, lanes, KScales.MINS + l0)
-                        .fma(FloatVector.fromArray(FLOATS, x, xo + cols + 8 * b + l0), acc);
-                IntVector qh = ByteVector.fromArray(INT_BYTES, w, blk + QH + 4 * l0).reinterpretAsInts();
+                        .lanewise(FMA, FloatVector.fromArray(FLOATS, x, xo + cols + 8 * b + l0), acc);
+                IntVector qh = (IntVector) ByteVector.fromArray(INT_BYTES, w, blk + QH + 4 * l0).reinterpretShape(INTS, 0);
                 for (int pair = 0; pair < 4; pair++) {
-                    IntVector qs = ByteVector.fromArray(INT_BYTES, w, blk + QS + 32 * pair + 4 * l0).reinterpretAsInts();
+                    IntVector qs = (IntVector) ByteVector.fromArray(INT_BYTES, w, blk + QS + 32 * pair + 4 * l0).reinterpretShape(INTS, 0);
                     int c = xo + 256 * b + 64 * pair + l0, lane = SCALES + 4 * (pair & 1) + (pair >> 1); // sub-block 2p's lane (see KScales), 2p + 1's is 2 more
                     // sub-block 2p: low nibbles, fifth bits from bit 2p of qh
-                    IntVector q = qs.and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair).and(0x01010101).lanewise(LSHL, 4));
-                    FloatVector t = ((FloatVector) q.and(0x1F).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c));
-                    t = ((FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), t);
-                    t = ((FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), t);
-                    t = ((FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), t);
-                    acc = t.fma(FloatVector.broadcast(FLOATS, lanes[lane]), acc);
+                    IntVector q = qs.lanewise(AND, INT_0x0F0F0F0F).lanewise(OR, qh.lanewise(LSHR, 2 * pair).lanewise(AND, INT_0x01010101).lanewise(LSHL, INT_4));
+                    FloatVector t = ((FloatVector) q.lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0)).lanewise(MUL, FloatVector.fromArray(FLOATS, x, c));
+                    t = ((FloatVector) q.lanewise(LSHR, INT_8).lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 8), t);
+                    t = ((FloatVector) q.lanewise(LSHR, INT_16).lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 16), t);
+                    t = ((FloatVector) q.lanewise(LSHR, INT_24).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 24), t);
+                    acc = t.lanewise(FMA, FloatVector.broadcast(FLOATS, lanes[lane]), acc);
                     // sub-block 2p + 1: high nibbles, bit 2p + 1 of qh
-                    q = qs.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair + 1).and(0x01010101).lanewise(LSHL, 4));
-                    t = ((FloatVector) q.and(0x1F).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 32));
-                    t = ((FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 40), t);
-                    t = ((FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 48), t);
-                    t = ((FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 56), t);
-                    acc = t.fma(FloatVector.broadcast(FLOATS, lanes[lane + 2]), acc);
+                    q = qs.lanewise(LSHR, INT_4).lanewise(AND, INT_0x0F0F0F0F).lanewise(OR, qh.lanewise(LSHR, 2 * pair + 1).lanewise(AND, INT_0x01010101).lanewise(LSHL, INT_4));
+                    t = ((FloatVector) q.lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0)).lanewise(MUL, FloatVector.fromArray(FLOATS, x, c + 32));
+                    t = ((FloatVector) q.lanewise(LSHR, INT_8).lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 40), t);
+                    t = ((FloatVector) q.lanewise(LSHR, INT_16).lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 48), t);
+                    t = ((FloatVector) q.lanewise(LSHR, INT_24).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 56), t);
+                    acc = t.lanewise(FMA, FloatVector.broadcast(FLOATS, lanes[lane + 2]), acc);
                 }
             }
             acc.intoArray(lanes, lo + l0);
@@ -86,25 +86,25 @@ public final class Q5_KKernel extends RowKernel {
                 long blk = p + (long) b * BYTES;
                 KScales.unpack(w, blk, lanes);
                 acc = FloatVector.fromArray(FLOATS, lanes, KScales.MINS + l0)
-                        .fma(FloatVector.fromArray(FLOATS, x, xo + cols + 8 * b + l0), acc);
+                        .lanewise(FMA, FloatVector.fromArray(FLOATS, x, xo + cols + 8 * b + l0), acc);
                 IntVector qh = IntVector.fromMemorySegment(INTS, w, blk + QH + 4 * l0, LE);
                 for (int pair = 0; pair < 4; pair++) {
                     IntVector qs = IntVector.fromMemorySegment(INTS, w, blk + QS + 32 * pair + 4 * l0, LE);
                     int c = xo + 256 * b + 64 * pair + l0, lane = SCALES + 4 * (pair & 1) + (pair >> 1); // sub-block 2p's lane (see KScales), 2p + 1's is 2 more
                     // sub-block 2p: low nibbles, fifth bits from bit 2p of qh
-                    IntVector q = qs.and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair).and(0x01010101).lanewise(LSHL, 4));
-                    FloatVector t = ((FloatVector) q.and(0x1F).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c));
-                    t = ((FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), t);
-                    t = ((FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), t);
-                    t = ((FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), t);
-                    acc = t.fma(FloatVector.broadcast(FLOATS, lanes[lane]), acc);
+                    IntVector q = qs.lanewise(AND, INT_0x0F0F0F0F).lanewise(OR, qh.lanewise(LSHR, 2 * pair).lanewise(AND, INT_0x01010101).lanewise(LSHL, INT_4));
+                    FloatVector t = ((FloatVector) q.lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0)).lanewise(MUL, FloatVector.fromArray(FLOATS, x, c));
+                    t = ((FloatVector) q.lanewise(LSHR, INT_8).lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 8), t);
+                    t = ((FloatVector) q.lanewise(LSHR, INT_16).lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 16), t);
+                    t = ((FloatVector) q.lanewise(LSHR, INT_24).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 24), t);
+                    acc = t.lanewise(FMA, FloatVector.broadcast(FLOATS, lanes[lane]), acc);
                     // sub-block 2p + 1: high nibbles, bit 2p + 1 of qh
-                    q = qs.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair + 1).and(0x01010101).lanewise(LSHL, 4));
-                    t = ((FloatVector) q.and(0x1F).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 32));
-                    t = ((FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 40), t);
-                    t = ((FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 48), t);
-                    t = ((FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 56), t);
-                    acc = t.fma(FloatVector.broadcast(FLOATS, lanes[lane + 2]), acc);
+                    q = qs.lanewise(LSHR, INT_4).lanewise(AND, INT_0x0F0F0F0F).lanewise(OR, qh.lanewise(LSHR, 2 * pair + 1).lanewise(AND, INT_0x01010101).lanewise(LSHL, INT_4));
+                    t = ((FloatVector) q.lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0)).lanewise(MUL, FloatVector.fromArray(FLOATS, x, c + 32));
+                    t = ((FloatVector) q.lanewise(LSHR, INT_8).lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 40), t);
+                    t = ((FloatVector) q.lanewise(LSHR, INT_16).lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 48), t);
+                    t = ((FloatVector) q.lanewise(LSHR, INT_24).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 56), t);
+                    acc = t.lanewise(FMA, FloatVector.broadcast(FLOATS, lanes[lane + 2]), acc);
                 }
             }
             acc.intoArray(lanes, lo + l0);
@@ -127,44 +127,44 @@ public final class Q5_KKernel extends RowKernel {
                 KScales.unpack(w, blk, lanes);
                 FloatVector z = FloatVector.fromArray(FLOATS, lanes, KScales.MINS + l0);
                 int s = cols + 8 * b + l0;
-                a0 = z.fma(FloatVector.fromArray(FLOATS, x, x0 + s), a0);
-                a1 = z.fma(FloatVector.fromArray(FLOATS, x, x1 + s), a1);
-                a2 = z.fma(FloatVector.fromArray(FLOATS, x, x2 + s), a2);
-                a3 = z.fma(FloatVector.fromArray(FLOATS, x, x3 + s), a3);
-                IntVector qh = ByteVector.fromArray(INT_BYTES, w, blk + QH + 4 * l0).reinterpretAsInts();
+                a0 = z.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x0 + s), a0);
+                a1 = z.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x1 + s), a1);
+                a2 = z.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x2 + s), a2);
+                a3 = z.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x3 + s), a3);
+                IntVector qh = (IntVector) ByteVector.fromArray(INT_BYTES, w, blk + QH + 4 * l0).reinterpretShape(INTS, 0);
                 for (int pair = 0; pair < 4; pair++) {
-                    IntVector qs = ByteVector.fromArray(INT_BYTES, w, blk + QS + 32 * pair + 4 * l0).reinterpretAsInts();
+                    IntVector qs = (IntVector) ByteVector.fromArray(INT_BYTES, w, blk + QS + 32 * pair + 4 * l0).reinterpretShape(INTS, 0);
                     int c = 256 * b + 64 * pair + l0;
                     // sub-block 2p: low nibbles, fifth bits from bit 2p of qh
-                    IntVector q = qs.and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair).and(0x01010101).lanewise(LSHL, 4));
-                    FloatVector g0 = (FloatVector) q.and(0x1F).convert(I2F, 0);
-                    FloatVector g1 = (FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0);
-                    FloatVector g2 = (FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0);
-                    FloatVector g3 = (FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0);
+                    IntVector q = qs.lanewise(AND, INT_0x0F0F0F0F).lanewise(OR, qh.lanewise(LSHR, 2 * pair).lanewise(AND, INT_0x01010101).lanewise(LSHL, INT_4));
+                    FloatVector g0 = (FloatVector) q.lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0);
+                    FloatVector g1 = (FloatVector) q.lanewise(LSHR, INT_8).lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0);
+                    FloatVector g2 = (FloatVector) q.lanewise(LSHR, INT_16).lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0);
+                    FloatVector g3 = (FloatVector) q.lanewise(LSHR, INT_24).convertShape(I2F, FLOATS, 0);
                     FloatVector k = FloatVector.broadcast(FLOATS, lanes[SCALES + 4 * (pair & 1) + (pair >> 1)]);
-                    a0 = g3.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 24), g2.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 16),
-                            g1.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 8), g0.mul(FloatVector.fromArray(FLOATS, x, x0 + c))))).fma(k, a0);
-                    a1 = g3.fma(FloatVector.fromArray(FLOATS, x, x1 + c + 24), g2.fma(FloatVector.fromArray(FLOATS, x, x1 + c + 16),
-                            g1.fma(FloatVector.fromArray(FLOATS, x, x1 + c + 8), g0.mul(FloatVector.fromArray(FLOATS, x, x1 + c))))).fma(k, a1);
-                    a2 = g3.fma(FloatVector.fromArray(FLOATS, x, x2 + c + 24), g2.fma(FloatVector.fromArray(FLOATS, x, x2 + c + 16),
-                            g1.fma(FloatVector.fromArray(FLOATS, x, x2 + c + 8), g0.mul(FloatVector.fromArray(FLOATS, x, x2 + c))))).fma(k, a2);
-                    a3 = g3.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 24), g2.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 16),
-                            g1.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 8), g0.mul(FloatVector.fromArray(FLOATS, x, x3 + c))))).fma(k, a3);
+                    a0 = g3.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x0 + c + 24), g2.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x0 + c + 16),
+                            g1.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x0 + c + 8), g0.lanewise(MUL, FloatVector.fromArray(FLOATS, x, x0 + c))))).lanewise(FMA, k, a0);
+                    a1 = g3.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x1 + c + 24), g2.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x1 + c + 16),
+                            g1.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x1 + c + 8), g0.lanewise(MUL, FloatVector.fromArray(FLOATS, x, x1 + c))))).lanewise(FMA, k, a1);
+                    a2 = g3.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x2 + c + 24), g2.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x2 + c + 16),
+                            g1.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x2 + c + 8), g0.lanewise(MUL, FloatVector.fromArray(FLOATS, x, x2 + c))))).lanewise(FMA, k, a2);
+                    a3 = g3.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x3 + c + 24), g2.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x3 + c + 16),
+                            g1.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x3 + c + 8), g0.lanewise(MUL, FloatVector.fromArray(FLOATS, x, x3 + c))))).lanewise(FMA, k, a3);
                     // sub-block 2p + 1: high nibbles, fifth bits from bit 2p + 1 of qh
-                    q = qs.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2 * pair + 1).and(0x01010101).lanewise(LSHL, 4));
-                    g0 = (FloatVector) q.and(0x1F).convert(I2F, 0);
-                    g1 = (FloatVector) q.lanewise(LSHR, 8).and(0x1F).convert(I2F, 0);
-                    g2 = (FloatVector) q.lanewise(LSHR, 16).and(0x1F).convert(I2F, 0);
-                    g3 = (FloatVector) q.lanewise(LSHR, 24).convert(I2F, 0);
+                    q = qs.lanewise(LSHR, INT_4).lanewise(AND, INT_0x0F0F0F0F).lanewise(OR, qh.lanewise(LSHR, 2 * pair + 1).lanewise(AND, INT_0x01010101).lanewise(LSHL, INT_4));
+                    g0 = (FloatVector) q.lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0);
+                    g1 = (FloatVector) q.lanewise(LSHR, INT_8).lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0);
+                    g2 = (FloatVector) q.lanewise(LSHR, INT_16).lanewise(AND, INT_0x1F).convertShape(I2F, FLOATS, 0);
+                    g3 = (FloatVector) q.lanewise(LSHR, INT_24).convertShape(I2F, FLOATS, 0);
                     k = FloatVector.broadcast(FLOATS, lanes[SCALES + 4 * (pair & 1) + (pair >> 1) + 2]);
-                    a0 = g3.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 56), g2.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 48),
-                            g1.fma(FloatVector.fromArray(FLOATS, x, x0 + c + 40), g0.mul(FloatVector.fromArray(FLOATS, x, x0 + c + 32))))).fma(k, a0);
-                    a1 = g3.fma(FloatVector.fromArray(FLOATS, x, x1 + c + 56), g2.fma(FloatVector.fromArray(FLOATS, x, x1 + c + 48),
-                            g1.fma(FloatVector.fromArray(FLOATS, x, x1 + c + 40), g0.mul(FloatVector.fromArray(FLOATS, x, x1 + c + 32))))).fma(k, a1);
-                    a2 = g3.fma(FloatVector.fromArray(FLOATS, x, x2 + c + 56), g2.fma(FloatVector.fromArray(FLOATS, x, x2 + c + 48),
-                            g1.fma(FloatVector.fromArray(FLOATS, x, x2 + c + 40), g0.mul(FloatVector.fromArray(FLOATS, x, x2 + c + 32))))).fma(k, a2);
-                    a3 = g3.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 56), g2.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 48),
-                            g1.fma(FloatVector.fromArray(FLOATS, x, x3 + c + 40), g0.mul(FloatVector.fromArray(FLOATS, x, x3 + c + 32))))).fma(k, a3);
+                    a0 = g3.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x0 + c + 56), g2.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x0 + c + 48),
+                            g1.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x0 + c + 40), g0.lanewise(MUL, FloatVector.fromArray(FLOATS, x, x0 + c + 32))))).lanewise(FMA, k, a0);
+                    a1 = g3.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x1 + c + 56), g2.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x1 + c + 48),
+                            g1.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x1 + c + 40), g0.lanewise(MUL, FloatVector.fromArray(FLOATS, x, x1 + c + 32))))).lanewise(FMA, k, a1);
+                    a2 = g3.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x2 + c + 56), g2.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x2 + c + 48),
+                            g1.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x2 + c + 40), g0.lanewise(MUL, FloatVector.fromArray(FLOATS, x, x2 + c + 32))))).lanewise(FMA, k, a2);
+                    a3 = g3.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x3 + c + 56), g2.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x3 + c + 48),
+                            g1.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x3 + c + 40), g0.lanewise(MUL, FloatVector.fromArray(FLOATS, x, x3 + c + 32))))).lanewise(FMA, k, a3);
                 }
             }
             a0.intoArray(lanes, lo + l0);

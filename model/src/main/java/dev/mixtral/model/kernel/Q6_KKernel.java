@@ -66,45 +66,45 @@ public final class Q6_KKernel extends RowKernel {
             int blk = p + b * BYTES;
             float d = Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ6_K.D));
             for (int h = 0; h < 2; h++) {
-                IntVector qh = ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QH + 32 * h + 4 * l0).reinterpretAsInts();
-                IntVector ql0 = ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QL + 64 * h + 4 * l0).reinterpretAsInts();
-                IntVector ql1 = ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QL + 64 * h + 32 + 4 * l0).reinterpretAsInts();
+                IntVector qh = (IntVector) ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QH + 32 * h + 4 * l0).reinterpretShape(INTS, 0);
+                IntVector ql0 = (IntVector) ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QL + 64 * h + 4 * l0).reinterpretShape(INTS, 0);
+                IntVector ql1 = (IntVector) ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QL + 64 * h + 32 + 4 * l0).reinterpretShape(INTS, 0);
                 int sub = blk + BlockQ6_K.SCALES + 8 * h;
                 int c = xo + 256 * b + 128 * h + l0;
                 IntVector q;
                 FloatVector t;
                 // chunk 0: low nibbles of ql 0-31, qh bits 0-1
-                FloatVector s = FloatVector.broadcast(FLOATS, d * w[sub + (l0 >> 2)]).blend(d * w[sub + 1], UPPER);
-                q = ql0.and(0x0F0F0F0F).or(qh.and(0x03030303).lanewise(LSHL, 4)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), t);
-                acc = t.fma(s, acc);
+                FloatVector s = FloatVector.broadcast(FLOATS, d * w[sub + (l0 >> 2)]).blend(FloatVector.broadcast(FLOATS, d * w[sub + 1]), UPPER);
+                q = ql0.lanewise(AND, INT_0x0F0F0F0F).lanewise(OR, qh.lanewise(AND, INT_0x03030303).lanewise(LSHL, INT_4)).lanewise(XOR, INT_0x20202020);
+                t = ((FloatVector) q.lanewise(LSHL, INT_26).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(MUL, FloatVector.fromArray(FLOATS, x, c));
+                t = ((FloatVector) q.lanewise(LSHL, INT_18).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 8), t);
+                t = ((FloatVector) q.lanewise(LSHL, INT_10).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 16), t);
+                t = ((FloatVector) q.lanewise(LSHL, INT_2).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 24), t);
+                acc = t.lanewise(FMA, s, acc);
                 // chunk 1: low nibbles of ql 32-63, qh bits 2-3
-                s = FloatVector.broadcast(FLOATS, d * w[sub + 2 + (l0 >> 2)]).blend(d * w[sub + 3], UPPER);
-                q = ql1.and(0x0F0F0F0F).or(qh.lanewise(LSHL, 2).and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 32));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 40), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 48), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 56), t);
-                acc = t.fma(s, acc);
+                s = FloatVector.broadcast(FLOATS, d * w[sub + 2 + (l0 >> 2)]).blend(FloatVector.broadcast(FLOATS, d * w[sub + 3]), UPPER);
+                q = ql1.lanewise(AND, INT_0x0F0F0F0F).lanewise(OR, qh.lanewise(LSHL, INT_2).lanewise(AND, INT_0x30303030)).lanewise(XOR, INT_0x20202020);
+                t = ((FloatVector) q.lanewise(LSHL, INT_26).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(MUL, FloatVector.fromArray(FLOATS, x, c + 32));
+                t = ((FloatVector) q.lanewise(LSHL, INT_18).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 40), t);
+                t = ((FloatVector) q.lanewise(LSHL, INT_10).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 48), t);
+                t = ((FloatVector) q.lanewise(LSHL, INT_2).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 56), t);
+                acc = t.lanewise(FMA, s, acc);
                 // chunk 2: high nibbles of ql 0-31, qh bits 4-5
-                s = FloatVector.broadcast(FLOATS, d * w[sub + 4 + (l0 >> 2)]).blend(d * w[sub + 5], UPPER);
-                q = ql0.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 64));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 72), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 80), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 88), t);
-                acc = t.fma(s, acc);
+                s = FloatVector.broadcast(FLOATS, d * w[sub + 4 + (l0 >> 2)]).blend(FloatVector.broadcast(FLOATS, d * w[sub + 5]), UPPER);
+                q = ql0.lanewise(LSHR, INT_4).lanewise(AND, INT_0x0F0F0F0F).lanewise(OR, qh.lanewise(AND, INT_0x30303030)).lanewise(XOR, INT_0x20202020);
+                t = ((FloatVector) q.lanewise(LSHL, INT_26).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(MUL, FloatVector.fromArray(FLOATS, x, c + 64));
+                t = ((FloatVector) q.lanewise(LSHL, INT_18).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 72), t);
+                t = ((FloatVector) q.lanewise(LSHL, INT_10).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 80), t);
+                t = ((FloatVector) q.lanewise(LSHL, INT_2).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 88), t);
+                acc = t.lanewise(FMA, s, acc);
                 // chunk 3: high nibbles of ql 32-63, qh bits 6-7
-                s = FloatVector.broadcast(FLOATS, d * w[sub + 6 + (l0 >> 2)]).blend(d * w[sub + 7], UPPER);
-                q = ql1.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2).and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 96));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 104), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 112), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 120), t);
-                acc = t.fma(s, acc);
+                s = FloatVector.broadcast(FLOATS, d * w[sub + 6 + (l0 >> 2)]).blend(FloatVector.broadcast(FLOATS, d * w[sub + 7]), UPPER);
+                q = ql1.lanewise(LSHR, INT_4).lanewise(AND, INT_0x0F0F0F0F).lanewise(OR, qh.lanewise(LSHR, INT_2).lanewise(AND, INT_0x30303030)).lanewise(XOR, INT_0x20202020);
+                t = ((FloatVector) q.lanewise(LSHL, INT_26).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(MUL, FloatVector.fromArray(FLOATS, x, c + 96));
+                t = ((FloatVector) q.lanewise(LSHL, INT_18).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 104), t);
+                t = ((FloatVector) q.lanewise(LSHL, INT_10).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 112), t);
+                t = ((FloatVector) q.lanewise(LSHL, INT_2).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 120), t);
+                acc = t.lanewise(FMA, s, acc);
             }
         }
         acc.intoArray(lanes, lo + l0);
@@ -137,37 +137,37 @@ public final class Q6_KKernel extends RowKernel {
                 IntVector q;
                 FloatVector t;
                 // chunk 0: low nibbles of ql 0-31, qh bits 0-1
-                FloatVector s = FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + (l0 >> 2))).blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 1), UPPER);
-                q = ql0.and(0x0F0F0F0F).or(qh.and(0x03030303).lanewise(LSHL, 4)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 8), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 16), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 24), t);
-                acc = t.fma(s, acc);
+                FloatVector s = FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + (l0 >> 2))).blend(FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + 1)), UPPER);
+                q = ql0.lanewise(AND, INT_0x0F0F0F0F).lanewise(OR, qh.lanewise(AND, INT_0x03030303).lanewise(LSHL, INT_4)).lanewise(XOR, INT_0x20202020);
+                t = ((FloatVector) q.lanewise(LSHL, INT_26).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(MUL, FloatVector.fromArray(FLOATS, x, c));
+                t = ((FloatVector) q.lanewise(LSHL, INT_18).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 8), t);
+                t = ((FloatVector) q.lanewise(LSHL, INT_10).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 16), t);
+                t = ((FloatVector) q.lanewise(LSHL, INT_2).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 24), t);
+                acc = t.lanewise(FMA, s, acc);
                 // chunk 1: low nibbles of ql 32-63, qh bits 2-3
-                s = FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + 2 + (l0 >> 2))).blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 3), UPPER);
-                q = ql1.and(0x0F0F0F0F).or(qh.lanewise(LSHL, 2).and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 32));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 40), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 48), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 56), t);
-                acc = t.fma(s, acc);
+                s = FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + 2 + (l0 >> 2))).blend(FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + 3)), UPPER);
+                q = ql1.lanewise(AND, INT_0x0F0F0F0F).lanewise(OR, qh.lanewise(LSHL, INT_2).lanewise(AND, INT_0x30303030)).lanewise(XOR, INT_0x20202020);
+                t = ((FloatVector) q.lanewise(LSHL, INT_26).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(MUL, FloatVector.fromArray(FLOATS, x, c + 32));
+                t = ((FloatVector) q.lanewise(LSHL, INT_18).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 40), t);
+                t = ((FloatVector) q.lanewise(LSHL, INT_10).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 48), t);
+                t = ((FloatVector) q.lanewise(LSHL, INT_2).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 56), t);
+                acc = t.lanewise(FMA, s, acc);
                 // chunk 2: high nibbles of ql 0-31, qh bits 4-5
-                s = FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + 4 + (l0 >> 2))).blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 5), UPPER);
-                q = ql0.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 64));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 72), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 80), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 88), t);
-                acc = t.fma(s, acc);
+                s = FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + 4 + (l0 >> 2))).blend(FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + 5)), UPPER);
+                q = ql0.lanewise(LSHR, INT_4).lanewise(AND, INT_0x0F0F0F0F).lanewise(OR, qh.lanewise(AND, INT_0x30303030)).lanewise(XOR, INT_0x20202020);
+                t = ((FloatVector) q.lanewise(LSHL, INT_26).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(MUL, FloatVector.fromArray(FLOATS, x, c + 64));
+                t = ((FloatVector) q.lanewise(LSHL, INT_18).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 72), t);
+                t = ((FloatVector) q.lanewise(LSHL, INT_10).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 80), t);
+                t = ((FloatVector) q.lanewise(LSHL, INT_2).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 88), t);
+                acc = t.lanewise(FMA, s, acc);
                 // chunk 3: high nibbles of ql 32-63, qh bits 6-7
-                s = FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + 6 + (l0 >> 2))).blend(d * w.get(ValueLayout.JAVA_BYTE, sub + 7), UPPER);
-                q = ql1.lanewise(LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(LSHR, 2).and(0x30303030)).lanewise(XOR, 0x20202020);
-                t = ((FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0)).mul(FloatVector.fromArray(FLOATS, x, c + 96));
-                t = ((FloatVector) q.lanewise(LSHL, 18).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 104), t);
-                t = ((FloatVector) q.lanewise(LSHL, 10).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 112), t);
-                t = ((FloatVector) q.lanewise(LSHL, 2).lanewise(ASHR, 26).convert(I2F, 0)).fma(FloatVector.fromArray(FLOATS, x, c + 120), t);
-                acc = t.fma(s, acc);
+                s = FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + 6 + (l0 >> 2))).blend(FloatVector.broadcast(FLOATS, d * w.get(ValueLayout.JAVA_BYTE, sub + 7)), UPPER);
+                q = ql1.lanewise(LSHR, INT_4).lanewise(AND, INT_0x0F0F0F0F).lanewise(OR, qh.lanewise(LSHR, INT_2).lanewise(AND, INT_0x30303030)).lanewise(XOR, INT_0x20202020);
+                t = ((FloatVector) q.lanewise(LSHL, INT_26).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(MUL, FloatVector.fromArray(FLOATS, x, c + 96));
+                t = ((FloatVector) q.lanewise(LSHL, INT_18).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 104), t);
+                t = ((FloatVector) q.lanewise(LSHL, INT_10).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 112), t);
+                t = ((FloatVector) q.lanewise(LSHL, INT_2).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0)).lanewise(FMA, FloatVector.fromArray(FLOATS, x, c + 120), t);
+                acc = t.lanewise(FMA, s, acc);
             }
         }
         acc.intoArray(lanes, lo + l0);
@@ -189,28 +189,28 @@ public final class Q6_KKernel extends RowKernel {
             int blk = p + b * BYTES;
             float d = Float.float16ToFloat((short) I16_LE.get(w, blk + BlockQ6_K.D));
             for (int h = 0; h < 2; h++) {
-                IntVector qh = ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QH + 32 * h + 4 * l0).reinterpretAsInts();
+                IntVector qh = (IntVector) ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QH + 32 * h + 4 * l0).reinterpretShape(INTS, 0);
                 for (int k = 0; k < 4; k++) {
                     int sub = blk + BlockQ6_K.SCALES + 8 * h + 2 * k, c = 256 * b + 128 * h + 32 * k + l0;
-                    FloatVector s = FloatVector.broadcast(FLOATS, d * w[sub + (l0 >> 2)]).blend(d * w[sub + 1], UPPER);
-                    IntVector ql = ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QL + 64 * h + 32 * (k & 1) + 4 * l0).reinterpretAsInts();
-                    IntVector q = ((k >> 1) == 0 ? ql : ql.lanewise(LSHR, 4)).and(0x0F0F0F0F)
-                            .or(qh.lanewise(LSHR, 2 * k).and(0x03030303).lanewise(LSHL, 4)).lanewise(XOR, 0x20202020);
-                    FloatVector g = (FloatVector) q.lanewise(LSHL, 26).lanewise(ASHR, 26).convert(I2F, 0);
-                    FloatVector t0 = g.mul(FloatVector.fromArray(FLOATS, x, x0 + c)), t1 = g.mul(FloatVector.fromArray(FLOATS, x, x1 + c));
-                    FloatVector t2 = g.mul(FloatVector.fromArray(FLOATS, x, x2 + c)), t3 = g.mul(FloatVector.fromArray(FLOATS, x, x3 + c));
+                    FloatVector s = FloatVector.broadcast(FLOATS, d * w[sub + (l0 >> 2)]).blend(FloatVector.broadcast(FLOATS, d * w[sub + 1]), UPPER);
+                    IntVector ql = (IntVector) ByteVector.fromArray(INT_BYTES, w, blk + BlockQ6_K.QL + 64 * h + 32 * (k & 1) + 4 * l0).reinterpretShape(INTS, 0);
+                    IntVector q = ((k >> 1) == 0 ? ql : ql.lanewise(LSHR, INT_4)).lanewise(AND, INT_0x0F0F0F0F)
+                            .lanewise(OR, qh.lanewise(LSHR, 2 * k).lanewise(AND, INT_0x03030303).lanewise(LSHL, INT_4)).lanewise(XOR, INT_0x20202020);
+                    FloatVector g = (FloatVector) q.lanewise(LSHL, INT_26).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0);
+                    FloatVector t0 = g.lanewise(MUL, FloatVector.fromArray(FLOATS, x, x0 + c)), t1 = g.lanewise(MUL, FloatVector.fromArray(FLOATS, x, x1 + c));
+                    FloatVector t2 = g.lanewise(MUL, FloatVector.fromArray(FLOATS, x, x2 + c)), t3 = g.lanewise(MUL, FloatVector.fromArray(FLOATS, x, x3 + c));
                     for (int j = 1; j < 4; j++) {
                         int cj = c + 8 * j;
-                        g = (FloatVector) q.lanewise(LSHL, 26 - 8 * j).lanewise(ASHR, 26).convert(I2F, 0);
-                        t0 = g.fma(FloatVector.fromArray(FLOATS, x, x0 + cj), t0);
-                        t1 = g.fma(FloatVector.fromArray(FLOATS, x, x1 + cj), t1);
-                        t2 = g.fma(FloatVector.fromArray(FLOATS, x, x2 + cj), t2);
-                        t3 = g.fma(FloatVector.fromArray(FLOATS, x, x3 + cj), t3);
+                        g = (FloatVector) q.lanewise(LSHL, 26 - 8 * j).lanewise(ASHR, INT_26).convertShape(I2F, FLOATS, 0);
+                        t0 = g.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x0 + cj), t0);
+                        t1 = g.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x1 + cj), t1);
+                        t2 = g.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x2 + cj), t2);
+                        t3 = g.lanewise(FMA, FloatVector.fromArray(FLOATS, x, x3 + cj), t3);
                     }
-                    a0 = t0.fma(s, a0);
-                    a1 = t1.fma(s, a1);
-                    a2 = t2.fma(s, a2);
-                    a3 = t3.fma(s, a3);
+                    a0 = t0.lanewise(FMA, s, a0);
+                    a1 = t1.lanewise(FMA, s, a1);
+                    a2 = t2.lanewise(FMA, s, a2);
+                    a3 = t3.lanewise(FMA, s, a3);
                 }
             }
         }

@@ -60,14 +60,14 @@ public final class Q8_0Kernel extends RowKernel {
                 if (PAIRED) {
                     int qb = pb + b * BYTES;
                     d = d.blend(f16(w, qb), ROW_B);
-                    v = ByteVector.fromArray(PAIR_INT_BYTES, w, q + QS).blend(ByteVector.fromArray(PAIR_INT_BYTES, w, qb + QS - 32), ROW_B_BYTES).reinterpretAsInts();
+                    v = (IntVector) ByteVector.fromArray(PAIR_INT_BYTES, w, q + QS).blend(ByteVector.fromArray(PAIR_INT_BYTES, w, qb + QS - 32), ROW_B_BYTES).reinterpretShape(PAIR_INTS, 0);
                 } else {
-                    v = ByteVector.fromArray(PAIR_INT_BYTES, w, q + QS + 4 * l0).reinterpretAsInts();
+                    v = (IntVector) ByteVector.fromArray(PAIR_INT_BYTES, w, q + QS + 4 * l0).reinterpretShape(PAIR_INTS, 0);
                 }
-                FloatVector s = ((FloatVector) v.lanewise(LSHL, 24).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(PAIR_FLOATS, x, c), zero);
-                s = ((FloatVector) v.lanewise(LSHL, 16).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(PAIR_FLOATS, x, c + 8 * X_COPIES), s);
-                s = ((FloatVector) v.lanewise(LSHL, 8).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(PAIR_FLOATS, x, c + 16 * X_COPIES), s);
-                s = ((FloatVector) v.lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(PAIR_FLOATS, x, c + 24 * X_COPIES), s);
+                FloatVector s = ((FloatVector) v.lanewise(LSHL, 24).lanewise(ASHR, 24).convertShape(I2F, PAIR_FLOATS, 0)).fma(FloatVector.fromArray(PAIR_FLOATS, x, c), zero);
+                s = ((FloatVector) v.lanewise(LSHL, 16).lanewise(ASHR, 24).convertShape(I2F, PAIR_FLOATS, 0)).fma(FloatVector.fromArray(PAIR_FLOATS, x, c + 8 * X_COPIES), s);
+                s = ((FloatVector) v.lanewise(LSHL, 8).lanewise(ASHR, 24).convertShape(I2F, PAIR_FLOATS, 0)).fma(FloatVector.fromArray(PAIR_FLOATS, x, c + 16 * X_COPIES), s);
+                s = ((FloatVector) v.lanewise(ASHR, 24).convertShape(I2F, PAIR_FLOATS, 0)).fma(FloatVector.fromArray(PAIR_FLOATS, x, c + 24 * X_COPIES), s);
                 acc = s.fma(d, acc);
             }
             acc.intoArray(lanes, lo + k);
@@ -100,10 +100,10 @@ public final class Q8_0Kernel extends RowKernel {
                 } else {
                     v = IntVector.fromMemorySegment(PAIR_INTS, w, q + QS + 4 * l0, LE);
                 }
-                FloatVector s = ((FloatVector) v.lanewise(LSHL, 24).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(PAIR_FLOATS, x, c), zero);
-                s = ((FloatVector) v.lanewise(LSHL, 16).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(PAIR_FLOATS, x, c + 8 * X_COPIES), s);
-                s = ((FloatVector) v.lanewise(LSHL, 8).lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(PAIR_FLOATS, x, c + 16 * X_COPIES), s);
-                s = ((FloatVector) v.lanewise(ASHR, 24).convert(I2F, 0)).fma(FloatVector.fromArray(PAIR_FLOATS, x, c + 24 * X_COPIES), s);
+                FloatVector s = ((FloatVector) v.lanewise(LSHL, 24).lanewise(ASHR, 24).convertShape(I2F, PAIR_FLOATS, 0)).fma(FloatVector.fromArray(PAIR_FLOATS, x, c), zero);
+                s = ((FloatVector) v.lanewise(LSHL, 16).lanewise(ASHR, 24).convertShape(I2F, PAIR_FLOATS, 0)).fma(FloatVector.fromArray(PAIR_FLOATS, x, c + 8 * X_COPIES), s);
+                s = ((FloatVector) v.lanewise(LSHL, 8).lanewise(ASHR, 24).convertShape(I2F, PAIR_FLOATS, 0)).fma(FloatVector.fromArray(PAIR_FLOATS, x, c + 16 * X_COPIES), s);
+                s = ((FloatVector) v.lanewise(ASHR, 24).convertShape(I2F, PAIR_FLOATS, 0)).fma(FloatVector.fromArray(PAIR_FLOATS, x, c + 24 * X_COPIES), s);
                 acc = s.fma(d, acc);
             }
             acc.intoArray(lanes, lo + k);
@@ -125,14 +125,14 @@ public final class Q8_0Kernel extends RowKernel {
                 if (PAIRED) {
                     int qb = pb + b * BYTES;
                     d = d.blend(f16(w, qb), ROW_B);
-                    v = ByteVector.fromArray(PAIR_INT_BYTES, w, q + QS).blend(ByteVector.fromArray(PAIR_INT_BYTES, w, qb + QS - 32), ROW_B_BYTES).reinterpretAsInts();
+                    v = (IntVector) ByteVector.fromArray(PAIR_INT_BYTES, w, q + QS).blend(ByteVector.fromArray(PAIR_INT_BYTES, w, qb + QS - 32), ROW_B_BYTES).reinterpretShape(PAIR_INTS, 0);
                 } else {
-                    v = ByteVector.fromArray(PAIR_INT_BYTES, w, q + QS + 4 * l0).reinterpretAsInts();
+                    v = (IntVector) ByteVector.fromArray(PAIR_INT_BYTES, w, q + QS + 4 * l0).reinterpretShape(PAIR_INTS, 0);
                 }
-                FloatVector g0 = (FloatVector) v.lanewise(LSHL, 24).lanewise(ASHR, 24).convert(I2F, 0);
-                FloatVector g1 = (FloatVector) v.lanewise(LSHL, 16).lanewise(ASHR, 24).convert(I2F, 0);
-                FloatVector g2 = (FloatVector) v.lanewise(LSHL, 8).lanewise(ASHR, 24).convert(I2F, 0);
-                FloatVector g3 = (FloatVector) v.lanewise(ASHR, 24).convert(I2F, 0);
+                FloatVector g0 = (FloatVector) v.lanewise(LSHL, 24).lanewise(ASHR, 24).convertShape(I2F, PAIR_FLOATS, 0);
+                FloatVector g1 = (FloatVector) v.lanewise(LSHL, 16).lanewise(ASHR, 24).convertShape(I2F, PAIR_FLOATS, 0);
+                FloatVector g2 = (FloatVector) v.lanewise(LSHL, 8).lanewise(ASHR, 24).convertShape(I2F, PAIR_FLOATS, 0);
+                FloatVector g3 = (FloatVector) v.lanewise(ASHR, 24).convertShape(I2F, PAIR_FLOATS, 0);
                 FloatVector s = g0.fma(FloatVector.fromArray(PAIR_FLOATS, x, x0 + c), zero);
                 s = g1.fma(FloatVector.fromArray(PAIR_FLOATS, x, x0 + c1), s);
                 s = g2.fma(FloatVector.fromArray(PAIR_FLOATS, x, x0 + c2), s);

@@ -50,6 +50,17 @@ import java.util.TreeMap;
  * boxes it on every call (measured 10-20× slower). The JDK's own {@code @ForceInline} methods are exempt, so a
  * kernel body that calls only those stays fast however large it, or its inlined caller, gets.
  *
+ * <p>Why a change of lane type names its target species ({@code convertShape(I2F, FLOATS, 0)},
+ * {@code reinterpretShape(INTS, 0)}, never {@code convert(I2F, 0)} or {@code reinterpretAsInts()}), and why the
+ * K-quant kernels write {@code lanewise(FMA, b, c)}, {@code lanewise(AND, INT_0x0F)}, {@code lanewise(LSHR, INT_8)}
+ * rather than {@code fma}, {@code and(0x0F)}, {@code lanewise(LSHR, 8)}: C2 inlines the Vector API's intrinsics after
+ * parsing, so while it parses a kernel their results are only "some IntVector", and a final convenience method then
+ * dispatches on that vector inside the JDK, bound by the JDK method's type profile, which every caller in the JVM
+ * shares. Once 512-bit vectors of the same element type have run through it (Q8_0's row pairs), C2 merges both
+ * classes' code and boxes the vector. The methods used instead are overridden by each vector class, so the call is
+ * bound at the kernel's own call site, whose profile sees one width (docs/vector-width.md, "What slows the 256-bit
+ * kernels in a 512-bit JVM").
+ *
  * <p>In the rule above {@code w_g} is the group's 8 weights exactly as {@code GgmlType.decode} decodes them. The
  * kernels differ only in how many (row, token) pairs they compute together — {@link #rows4} 4 rows × 1 token
  * for decode, {@link #tile2x4} 2 rows × 4 tokens for batches, sharing each widened weight group between its
@@ -118,6 +129,22 @@ public abstract class RowKernel {
     // ints to floats: the quantized kernels widen bytes to ints within 32-bit lanes, by shifts and masks
     static final VectorOperators.Conversion<Integer, Float> I2F = VectorOperators.I2F;
     static final VectorOperators.Binary LSHR = VectorOperators.LSHR, LSHL = VectorOperators.LSHL, ASHR = VectorOperators.ASHR, XOR = VectorOperators.XOR;
+    static final VectorOperators.Binary AND = VectorOperators.AND, OR = VectorOperators.OR, MUL = VectorOperators.MUL;
+    static final VectorOperators.Ternary FMA = VectorOperators.FMA;
+    /**
+     * The K-quant kernels' constant operands (shift counts, masks) as vectors of {@link #INTS}: with these, and with
+     * {@code lanewise(FMA, ...)}, {@code lanewise(MUL, ...)}, {@code blend(vector, mask)} instead of {@code fma},
+     * {@code mul}, {@code and(int)}, {@code lanewise(LSHR, 8)}, {@code blend(float, mask)}, every operation is a method
+     * each vector class overrides, bound at the kernel's own call site (see the class comment).
+     */
+    static final IntVector INT_2 = IntVector.broadcast(INTS, 2), INT_4 = IntVector.broadcast(INTS, 4),
+            INT_8 = IntVector.broadcast(INTS, 8), INT_10 = IntVector.broadcast(INTS, 10), INT_12 = IntVector.broadcast(INTS, 12),
+            INT_16 = IntVector.broadcast(INTS, 16), INT_18 = IntVector.broadcast(INTS, 18), INT_20 = IntVector.broadcast(INTS, 20),
+            INT_24 = IntVector.broadcast(INTS, 24), INT_26 = IntVector.broadcast(INTS, 26), INT_28 = IntVector.broadcast(INTS, 28);
+    static final IntVector INT_0x0F = IntVector.broadcast(INTS, 0x0F), INT_0x1F = IntVector.broadcast(INTS, 0x1F),
+            INT_0xFF = IntVector.broadcast(INTS, 0xFF), INT_0x01010101 = IntVector.broadcast(INTS, 0x01010101),
+            INT_0x03030303 = IntVector.broadcast(INTS, 0x03030303), INT_0x0F0F0F0F = IntVector.broadcast(INTS, 0x0F0F0F0F),
+            INT_0x20202020 = IntVector.broadcast(INTS, 0x20202020), INT_0x30303030 = IntVector.broadcast(INTS, 0x30303030);
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final VarHandle I16_LE = MethodHandles.byteArrayViewVarHandle(short[].class, LE);
     static final VarHandle I32_LE = MethodHandles.byteArrayViewVarHandle(int[].class, LE);

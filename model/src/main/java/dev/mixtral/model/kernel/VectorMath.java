@@ -168,7 +168,7 @@ public final class VectorMath {
                 FloatVector p = FloatVector.broadcast(FLOATS, C7).fma(r, FloatVector.broadcast(FLOATS, C6)).fma(r, FloatVector.broadcast(FLOATS, C5))
                         .fma(r, FloatVector.broadcast(FLOATS, C4)).fma(r, FloatVector.broadcast(FLOATS, C3)).fma(r, FloatVector.broadcast(FLOATS, C2))
                         .fma(r, FloatVector.broadcast(FLOATS, 1f)).fma(r, FloatVector.broadcast(FLOATS, 1f));
-                FloatVector scale = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+                FloatVector scale = (FloatVector) ((IntVector) k.convertShape(VectorOperators.F2I, RowKernel.INTS, 0)).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretShape(FLOATS, 0);
                 FloatVector e = p.mul(scale);
                 e.intoArray(s, i);
                 acc = acc.add(e);
