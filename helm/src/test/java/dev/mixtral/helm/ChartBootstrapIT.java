@@ -6,11 +6,13 @@ import dev.mixtral.cluster.ClusterJoin;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -55,15 +57,24 @@ class ChartBootstrapIT {
         if (cluster != null) cluster.close();
     }
 
+    private static Set<String> upMembers(JsonNode seedNodes) {
+        Set<String> members = new TreeSet<>();
+        for (JsonNode m : seedNodes.path("seedNodes")) if (m.path("status").asText().equals("Up")) members.add(m.path("node").asText());
+        return members;
+    }
+
     @Test
     void everyPodReportsTheSameSingleClusterFoundedByTheLowestContactPoint() throws Exception {
         assertThat(contactPoints).hasSize(cluster.pods.size());
         Set<String> firstView = null;
         for (LocalPod p : cluster.pods) {
             int management = ChartRenderTest.containerPort(p.container, ClusterJoin.Bootstrap.MANAGEMENT_PORT_NAME);
-            JsonNode seeds = JSON.readTree(cluster.get("http://" + p.ip + ":" + management + "/bootstrap/seed-nodes"));
-            Set<String> members = new TreeSet<>();
-            for (JsonNode m : seeds.path("seedNodes")) if (m.path("status").asText().equals("Up")) members.add(m.path("node").asText());
+            String url = "http://" + p.ip + ":" + management + "/bootstrap/seed-nodes";
+            // a node may still be joining when the coordinator is ready (it needs the node's experts, not its Up): its
+            // own view settles within a few gossip rounds; a second cluster would never show all the pods Up
+            JsonNode seeds = Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250))
+                    .until(() -> JSON.readTree(cluster.get(url)), view -> upMembers(view).size() >= cluster.pods.size());
+            Set<String> members = upMembers(seeds);
             assertThat(members).as("%s's members", p.name).hasSize(cluster.pods.size()).contains(seeds.path("selfNode").asText());
             if (firstView == null) firstView = members;
             assertThat(members).as("%s sees the cluster the first pod sees", p.name).isEqualTo(firstView);
