@@ -52,9 +52,8 @@ final class NodeClassArchive {
      * it uses the archive if there is one, else it may record it.
      */
     static Use forNode(List<String> javaAndFlags) {
-        String dir = System.getenv(ENV);
-        if (dir == null || dir.isBlank() || !fromJar()) return Use.none();
-        return use(javaAndFlags, Path.of(dir));
+        Path dir = directory();
+        return dir == null ? Use.none() : use(javaAndFlags, dir);
     }
 
     /**
@@ -63,16 +62,21 @@ final class NodeClassArchive {
      * recorded with; never records.
      */
     static Use ifRecorded(List<String> javaAndFlags) {
+        Path dir = directory();
+        return dir == null ? Use.none() : ifRecorded(javaAndFlags, dir);
+    }
+
+    /** The archives' directory ({@value #ENV}) when this process runs from jars, else null: no archive then. */
+    private static Path directory() {
         String dir = System.getenv(ENV);
-        if (dir == null || dir.isBlank() || !fromJar()) return Use.none();
-        return ifRecorded(javaAndFlags, Path.of(dir));
+        return dir == null || dir.isBlank() || !fromJar() ? null : Path.of(dir);
     }
 
     static Use ifRecorded(List<String> javaAndFlags, Path dir) {
         try {
             String classPath = jarsOnly(System.getProperty("java.class.path"));
             Path archive = archive(javaAndFlags, classPath, dir);
-            return Files.isRegularFile(archive) ? new Use(with("-XX:SharedArchiveFile=" + archive), classPath, () -> {}) : Use.none();
+            return Files.isRegularFile(archive) ? mapping(archive, classPath) : Use.none();
         } catch (IOException | RuntimeException e) {
             return Use.none();
         }
@@ -82,7 +86,7 @@ final class NodeClassArchive {
         try {
             String classPath = jarsOnly(System.getProperty("java.class.path"));
             Path archive = archive(javaAndFlags, classPath, dir);
-            if (Files.isRegularFile(archive)) return new Use(with("-XX:SharedArchiveFile=" + archive), classPath, () -> {});
+            if (Files.isRegularFile(archive)) return mapping(archive, classPath);
             if (!RECORDING.compareAndSet(false, true)) return new Use(List.of(), classPath, () -> {});
             Files.createDirectories(archive.getParent());
             // written at the node's exit under its own name, then moved: no node ever maps a half-written archive
@@ -124,6 +128,11 @@ final class NodeClassArchive {
         List<String> options = new ArrayList<>(QUIET);
         options.add(option);
         return options;
+    }
+
+    /** A process that maps the recorded archive, with the class path it was recorded with. */
+    private static Use mapping(Path archive, String classPath) {
+        return new Use(with("-XX:SharedArchiveFile=" + archive), classPath, () -> {});
     }
 
     private static Path archive(List<String> javaAndFlags, String classPath, Path dir) throws IOException {
