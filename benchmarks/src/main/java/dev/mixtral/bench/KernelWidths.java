@@ -14,7 +14,8 @@ import java.util.SplittableRandom;
 /**
  * The kernels alone at this JVM's {@link VectorWidth}, for A/B runs of whole JVMs at different widths
  * ({@code -Dmixtral.vectorBits}, see docs/vector-width.md): per weight type, a 1024 × 1024 matrix (in cache) times
- * 1 and 16 tokens on one thread, best of many calls, in ns per row·token, then the bytes a call allocates (0 when C2
+ * 2, 1 and 16 tokens on one thread (2 first: its single tokens read the block copy through the same kernel body that batch
+ * 1 then reads from the mapped segment, as in a server), best of many calls, in ns per row·token, then the bytes a call allocates (0 when C2
  * keeps every vector in registers; a vector it boxes shows here, see docs/vector-width.md; run with {@code -Xbatch}
  * for counts that repeat from run to run). Each line ends with a hash of the outputs' bits, which must be the same at
  * every width. Arguments: the types (comma-separated, default all).
@@ -35,10 +36,10 @@ public final class KernelWidths {
                 RandomWeights.fill(t, w, (long) ROWS * COLS, new SplittableRandom(42));
                 StringBuilder line = new StringBuilder(String.format("%-5s kernels at %d bits:", name, RowKernel.of(t).vectorBits()));
                 long hash = 17;
-                for (int batch : new int[] {1, 16}) {
+                for (int batch : new int[] {2, 1, 16}) {
                     float[] x = RandomWeights.activations(batch * COLS, 7), out = new float[batch * ROWS];
                     long best = Long.MAX_VALUE;
-                    for (int i = 0, calls = batch == 1 ? 3000 : 400; i < calls; i++) {
+                    for (int i = 0, calls = batch <= 2 ? 3000 : 400; i < calls; i++) {
                         long start = System.nanoTime();
                         MatMul.multiply(t, w, ROWS, COLS, x, batch, out);
                         best = Math.min(best, System.nanoTime() - start);
