@@ -4,6 +4,7 @@ import dev.mixtral.cluster.tls.ClusterTls;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.time.Duration;
 
 /** Mutual TLS of cluster traffic: the options of every command that talks to the cluster. */
 final class TlsOptions {
@@ -21,6 +22,13 @@ final class TlsOptions {
                     + " peers without one are refused. Env: MIXTRAL_TLS_CA.")
     Path ca;
 
+    @Option(names = "--tls-reload-period", paramLabel = "DURATION", converter = Durations.class,
+            defaultValue = "${env:MIXTRAL_TLS_RELOAD_PERIOD:-1m}",
+            description = "Cluster mutual TLS: how often the three files are checked for a rotated certificate; new gRPC"
+                    + " connections use a changed set once it passes the start-up checks, without a restart (default 1m)."
+                    + " Env: MIXTRAL_TLS_RELOAD_PERIOD.")
+    Duration reloadPeriod = ClusterTls.DEFAULT_RELOAD_PERIOD;
+
     /** The files given (checked), or plaintext when none is; some but not all is an error. */
     ClusterTls clusterTls() {
         int given = (cert != null ? 1 : 0) + (key != null ? 1 : 0) + (ca != null ? 1 : 0);
@@ -29,7 +37,7 @@ final class TlsOptions {
             throw new UserException("cluster TLS needs all of --tls-cert, --tls-key and --tls-ca (or MIXTRAL_TLS_CERT/KEY/CA); missing: "
                     + (cert == null ? "--tls-cert " : "") + (key == null ? "--tls-key " : "") + (ca == null ? "--tls-ca" : "").strip());
         }
-        return ClusterTls.fromPem(cert, key, ca);
+        return ClusterTls.fromPem(cert, key, ca).withReloadPeriod(reloadPeriod);
     }
 
     /** Sets the three files (e.g. to a throwaway CA's, by {@code cluster --tls}). */

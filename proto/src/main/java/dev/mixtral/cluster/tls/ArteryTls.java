@@ -10,16 +10,13 @@ import java.util.Map;
 /**
  * Pekko settings that put cluster membership on mutual TLS ({@code tls-tcp}) with the same PEM files as
  * gRPC. Pekko's {@code RotatingKeysSSLEngineProvider} reads them: it requires a certificate from every
- * peer, checks it against the CA, and re-reads the files every {@link #RELOAD_AFTER}, so renewed
- * certificates are picked up without a restart. It also authorises a peer only if its certificate shares
+ * peer, checks it against the CA, and re-reads the files every {@link ClusterTls#reloadPeriod} (the period
+ * at which gRPC checks them too, {@link ReloadingTls}), so renewed certificates are picked up without a restart. It also authorises a peer only if its certificate shares
  * a subject name (CN or DNS subject alternative name) with this member's: certificates of one cluster
  * need a name in common (the ones {@code ./mixtral cluster --tls} makes all carry {@code mixtral-cluster}).
  */
 public final class ArteryTls {
     private static final Logger LOG = LoggerFactory.getLogger(ArteryTls.class);
-    /** How long Pekko keeps the TLS context built from the files before reading them again. */
-    public static final String RELOAD_AFTER = "1m";
-
     private ArteryTls() {}
 
     /** Settings to lay over the cluster's configuration: empty with TLS off (Artery's plain {@code tcp}). */
@@ -33,6 +30,7 @@ public final class ArteryTls {
                 engine + "cert-file", tls.cert().toAbsolutePath().toString(),
                 engine + "key-file", tls.key().toAbsolutePath().toString(),
                 engine + "ca-cert-file", tls.ca().toAbsolutePath().toString(),
-                engine + "ssl-context-cache-ttl", RELOAD_AFTER));
+                // how long Pekko keeps the TLS context built from the files before reading them again
+                engine + "ssl-context-cache-ttl", tls.reloadPeriod().toMillis() + "ms"));
     }
 }

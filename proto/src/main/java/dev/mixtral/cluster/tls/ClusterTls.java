@@ -3,6 +3,7 @@ package dev.mixtral.cluster.tls;
 import org.slf4j.Logger;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
 import java.security.cert.CertificateException;
@@ -21,7 +22,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Pekko's PEM-reading TLS engine (see {@link ArteryTls}) accepts nothing else.
  */
 public final class ClusterTls {
-    public static final ClusterTls PLAINTEXT = new ClusterTls(null, null, null, null);
+    public static final ClusterTls PLAINTEXT = new ClusterTls(null, null, null, null, null);
+    /** How often the files are checked for a rotated certificate unless {@link #withReloadPeriod} says otherwise. */
+    public static final Duration DEFAULT_RELOAD_PERIOD = Duration.ofMinutes(1);
 
     private static final AtomicBoolean PLAINTEXT_NOTICED = new AtomicBoolean();
 
@@ -29,12 +32,14 @@ public final class ClusterTls {
     private final Path key;
     private final Path ca;
     private final String subject;
+    private final Duration reloadPeriod;
 
-    private ClusterTls(Path cert, Path key, Path ca, String subject) {
+    private ClusterTls(Path cert, Path key, Path ca, String subject, Duration reloadPeriod) {
         this.cert = cert;
         this.key = key;
         this.ca = ca;
         this.subject = subject;
+        this.reloadPeriod = reloadPeriod;
     }
 
     /**
@@ -65,7 +70,26 @@ public final class ClusterTls {
             throw new IllegalArgumentException("--tls-cert " + cert + " (" + leaf.getSubjectX500Principal().getName()
                     + ") is not signed by the CA in --tls-ca " + ca + ": peers would refuse it");
         }
-        return new ClusterTls(cert, key, ca, leaf.getSubjectX500Principal().getName());
+        return new ClusterTls(cert, key, ca, leaf.getSubjectX500Principal().getName(), DEFAULT_RELOAD_PERIOD);
+    }
+
+    /**
+     * The same files, checked for a rotated certificate every {@code period} by gRPC's servers and channels
+     * (see {@link GrpcTls}); Pekko's TLS engine re-reads them on its own schedule ({@link ArteryTls}).
+     */
+    public ClusterTls withReloadPeriod(Duration period) {
+        if (!enabled()) return this;
+        if (period.isNegative() || period.isZero()) throw new IllegalArgumentException("the TLS reload period must be positive, got " + period);
+        return new ClusterTls(cert, key, ca, subject, period);
+    }
+
+    public Duration reloadPeriod() {
+        return require(reloadPeriod);
+    }
+
+    /** The subject of this process's certificate. */
+    public String subject() {
+        return require(subject);
     }
 
     public boolean enabled() {
@@ -101,9 +125,9 @@ public final class ClusterTls {
         }
     }
 
-    private Path require(Path p) {
-        if (p == null) throw new IllegalStateException("TLS is off");
-        return p;
+    private static <T> T require(T value) {
+        if (value == null) throw new IllegalStateException("TLS is off");
+        return value;
     }
 
     private static boolean signedBy(X509Certificate cert, X509Certificate authority) {

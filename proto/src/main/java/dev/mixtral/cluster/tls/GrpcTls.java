@@ -18,8 +18,6 @@ import io.grpc.netty.shaded.io.netty.util.AsciiString;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.channels.ClosedChannelException;
 import java.util.logging.Level;
 
@@ -27,7 +25,8 @@ import java.util.logging.Level;
  * gRPC credentials for cluster traffic, from a {@link ClusterTls}: servers present their certificate
  * and require one signed by the cluster CA from every client (mutual TLS); channels present theirs and
  * check the server's against the CA and the address they dial (so a node's certificate must name the
- * host it advertises, as an IP or DNS subject alternative name).
+ * host it advertises, as an IP or DNS subject alternative name). Both re-read the files when they change
+ * ({@link ReloadingTls}).
  *
  * <p>Every refused connection is logged with the peer's address. gRPC itself reports a failed handshake
  * without the address (and at INFO with a stack trace), so the server's TLS negotiator is wrapped
@@ -46,16 +45,12 @@ public final class GrpcTls {
     public static ServerCredentials server(ClusterTls tls, String what) {
         tls.noticeIfPlaintext(LOG);
         if (!tls.enabled()) return InsecureServerCredentials.create();
-        ServerCredentials mutual;
-        try {
-            mutual = TlsServerCredentials.newBuilder()
-                    .keyManager(tls.cert().toFile(), tls.key().toFile())
-                    .trustManager(tls.ca().toFile())
-                    .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE)
-                    .build();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the TLS files: " + e.getMessage(), e);
-        }
+        ReloadingTls files = ReloadingTls.of(tls);
+        ServerCredentials mutual = TlsServerCredentials.newBuilder()
+                .keyManager(files.keys)
+                .trustManager(files.trust)
+                .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE)
+                .build();
         GRPC_CONNECTION_LOG.setLevel(Level.WARNING);
         InternalProtocolNegotiator.ServerFactory negotiators = InternalNettyServerCredentials.toNegotiator(mutual);
         return InternalNettyServerCredentials.create(
@@ -66,14 +61,8 @@ public final class GrpcTls {
     public static ChannelCredentials channel(ClusterTls tls) {
         tls.noticeIfPlaintext(LOG);
         if (!tls.enabled()) return InsecureChannelCredentials.create();
-        try {
-            return TlsChannelCredentials.newBuilder()
-                    .keyManager(tls.cert().toFile(), tls.key().toFile())
-                    .trustManager(tls.ca().toFile())
-                    .build();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the TLS files: " + e.getMessage(), e);
-        }
+        ReloadingTls files = ReloadingTls.of(tls);
+        return TlsChannelCredentials.newBuilder().keyManager(files.keys).trustManager(files.trust).build();
     }
 
     /** gRPC's TLS negotiator with a {@link HandshakeWatch} on every connection. */
