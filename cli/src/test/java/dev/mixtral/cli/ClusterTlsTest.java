@@ -67,11 +67,16 @@ class ClusterTlsTest {
         pki = ThrowawayPki.create(dir.resolve("ca"), "test CA");
         ThrowawayPki.Identity node = pki.issue("node");
         serverTls = ClusterTls.fromPem(node.cert(), node.key(), node.ca());
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0), GrpcTls.server(serverTls, "test server"))
+        server = describing(serverTls, "test server", "tls-test");
+    }
+
+    /** A loopback gRPC server with {@code tls} whose {@code Describe} answers {@code name}. */
+    private static Server describing(ClusterTls tls, String what, String name) throws IOException {
+        return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0), GrpcTls.server(tls, what))
                 .addService(new ExpertServiceGrpc.ExpertServiceImplBase() {
                     @Override
                     public void describe(DescribeRequest request, StreamObserver<NodeDescription> answer) {
-                        answer.onNext(NodeDescription.newBuilder().setNodeName("tls-test").build());
+                        answer.onNext(NodeDescription.newBuilder().setNodeName(name).build());
                         answer.onCompleted();
                     }
                 }).build().start();
@@ -125,14 +130,7 @@ class ClusterTlsTest {
         Path live = Files.createDirectories(dir.resolve("live"));
         Path cert = Files.copy(before.cert(), live.resolve("node.pem")), key = Files.copy(before.key(), live.resolve("node.key"));
         ClusterTls tls = ClusterTls.fromPem(cert, key, before.ca()).withReloadPeriod(Duration.ofMillis(100));
-        Server rotating = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0), GrpcTls.server(tls, "rotating server"))
-                .addService(new ExpertServiceGrpc.ExpertServiceImplBase() {
-                    @Override
-                    public void describe(DescribeRequest request, StreamObserver<NodeDescription> answer) {
-                        answer.onNext(NodeDescription.newBuilder().setNodeName("rotating").build());
-                        answer.onCompleted();
-                    }
-                }).build().start();
+        Server rotating = describing(tls, "rotating server", "rotating");
         try {
             assertThat(presentedSubject(rotating, client)).contains("CN=node-before");
             replace(cert, after.cert());
