@@ -75,11 +75,22 @@ final class ReloadingTls {
         return times;
     }
 
+    /**
+     * A file that is missing is not a change: a rotation replaces files, it never leaves one missing (the set in use
+     * stays, and a directory deleted under a stopped test server logs nothing). A changed set that fails the checks is
+     * logged once, and tried again when the files change again.
+     */
     private void reloadIfChanged() {
+        List<FileTime> now;
         try {
-            List<FileTime> now = modificationTimes();
-            if (now.equals(seen)) return;
-            seen = now;
+            now = modificationTimes();
+        } catch (IOException e) {
+            LOG.debug("cluster TLS: cannot check the files for a new certificate ({}); the one in use stays", e.toString());
+            return;
+        }
+        if (now.equals(seen)) return;
+        seen = now;
+        try {
             ClusterTls checked = ClusterTls.fromPem(tls.cert(), tls.key(), tls.ca());
             load();
             LOG.info("cluster TLS: re-read {}, {} and {} (now {}): new gRPC connections use them", tls.cert(), tls.key(), tls.ca(),
