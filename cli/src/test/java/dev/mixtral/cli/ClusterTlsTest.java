@@ -5,16 +5,23 @@ import dev.mixtral.cluster.tls.GrpcTls;
 import dev.mixtral.proto.v1.DescribeRequest;
 import dev.mixtral.proto.v1.ExpertServiceGrpc;
 import dev.mixtral.proto.v1.NodeDescription;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
 import io.grpc.ChannelCredentials;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ForwardingClientCall;
+import io.grpc.ForwardingClientCallListener;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
-import io.grpc.util.AdvancedTlsX509TrustManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,20 +31,17 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
-import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.X509ExtendedTrustManager;
+import javax.net.ssl.SSLSession;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -156,60 +160,36 @@ class ClusterTlsTest {
     }
 
     /** The subject of the certificate the server presents to a new connection (a client of the cluster CA). */
-    private static String presentedSubject(Server server, ThrowawayPki.Identity client) throws Exception {
-        AdvancedTlsX509TrustManager ca = AdvancedTlsX509TrustManager.newBuilder()
-                .setVerification(AdvancedTlsX509TrustManager.Verification.CERTIFICATE_AND_HOST_NAME_VERIFICATION).build();
-        ca.updateTrustCredentials(client.ca().toFile());
-        AtomicReference<String> presented = new AtomicReference<>();
-        X509ExtendedTrustManager recording = new X509ExtendedTrustManager() {
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-                presented.set(chain[0].getSubjectX500Principal().getName());
-                ca.checkServerTrusted(chain, authType, engine);
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-                presented.set(chain[0].getSubjectX500Principal().getName());
-                ca.checkServerTrusted(chain, authType, socket);
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-                presented.set(chain[0].getSubjectX500Principal().getName());
-                ca.checkServerTrusted(chain, authType);
-            }
-
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-                throw new CertificateException("a client only");
-            }
-
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-                throw new CertificateException("a client only");
-            }
-
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-                throw new CertificateException("a client only");
-            }
-
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return ca.getAcceptedIssuers();
-            }
-        };
+    private static String presentedSubject(Server server, ThrowawayPki.Identity client) throws IOException {
         ChannelCredentials credentials = TlsChannelCredentials.newBuilder()
-                .keyManager(client.cert().toFile(), client.key().toFile()).trustManager(recording).build();
+                .keyManager(client.cert().toFile(), client.key().toFile()).trustManager(client.ca().toFile()).build();
         ManagedChannel channel = Grpc.newChannelBuilder("127.0.0.1:" + server.getPort(), credentials).build();
         try {
-            assertThat(ExpertServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
-                    .describe(DescribeRequest.getDefaultInstance()).getNodeName()).isEqualTo("rotating");
+            AtomicReference<SSLSession> session = new AtomicReference<>();
+            NodeDescription answer = ExpertServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
+                    .withInterceptors(new ClientInterceptor() {
+                        @Override
+                        public <Q, A> ClientCall<Q, A> interceptCall(MethodDescriptor<Q, A> method, CallOptions options, Channel next) {
+                            ClientCall<Q, A> call = next.newCall(method, options);
+                            return new ForwardingClientCall.SimpleForwardingClientCall<>(call) {
+                                @Override
+                                public void start(Listener<A> listener, Metadata headers) {
+                                    super.start(new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
+                                        @Override
+                                        public void onHeaders(Metadata answerHeaders) { // the stream is on its connection by now
+                                            session.set(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+                                            super.onHeaders(answerHeaders);
+                                        }
+                                    }, headers);
+                                }
+                            };
+                        }
+                    }).describe(DescribeRequest.getDefaultInstance());
+            assertThat(answer.getNodeName()).isEqualTo("rotating");
+            return ((X509Certificate) session.get().getPeerCertificates()[0]).getSubjectX500Principal().getName();
         } finally {
             channel.shutdownNow();
         }
-        return presented.get();
     }
 
     @Test

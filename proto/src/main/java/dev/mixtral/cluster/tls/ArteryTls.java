@@ -11,9 +11,9 @@ import java.util.Map;
  * Pekko settings that put cluster membership on mutual TLS ({@code tls-tcp}) with the same PEM files as
  * gRPC. Pekko's {@code RotatingKeysSSLEngineProvider} reads them: it requires a certificate from every
  * peer, checks it against the CA, and re-reads the files every {@link ClusterTls#reloadPeriod} (the period
- * at which gRPC checks them too, {@link ReloadingTls}), so renewed certificates are picked up without a restart. It also authorises a peer only if its certificate shares
- * a subject name (CN or DNS subject alternative name) with this member's: certificates of one cluster
- * need a name in common (the ones {@code ./mixtral cluster --tls} makes all carry {@code mixtral-cluster}).
+ * at which gRPC checks them too, {@link ReloadingTls}), so renewed certificates are picked up without a
+ * restart. It also authorises a peer only if its certificate shares a subject name (CN or DNS subject
+ * alternative name) with this member's: certificates of one cluster need a name in common (the ones {@code ./mixtral cluster --tls} makes all carry {@code mixtral-cluster}).
  */
 public final class ArteryTls {
     private static final Logger LOG = LoggerFactory.getLogger(ArteryTls.class);

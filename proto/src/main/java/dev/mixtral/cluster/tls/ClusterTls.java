@@ -49,6 +49,24 @@ public final class ClusterTls {
      * @throws IllegalArgumentException naming the file and what is wrong with it
      */
     public static ClusterTls fromPem(Path cert, Path key, Path ca) {
+        return new ClusterTls(cert, key, ca, read(cert, key, ca).subject(), DEFAULT_RELOAD_PERIOD);
+    }
+
+    /** What {@link #read} found in the three files, checked: the certificate chain, its key, the CA certificates. */
+    record Material(List<X509Certificate> chain, PrivateKey key, List<X509Certificate> authorities) {
+        String subject() {
+            return chain.getFirst().getSubjectX500Principal().getName();
+        }
+    }
+
+    /**
+     * Reads the three files and checks them as a set: an RSA key, a certificate valid now whose key it is, signed by
+     * one of the CA certificates. At start ({@link #fromPem}) and at every reload ({@link ReloadingTls}), which uses
+     * exactly what was checked.
+     *
+     * @throws IllegalArgumentException naming the file and what is wrong with it
+     */
+    static Material read(Path cert, Path key, Path ca) {
         List<X509Certificate> chain = PemFiles.certificates(cert, "--tls-cert");
         List<X509Certificate> authorities = PemFiles.certificates(ca, "--tls-ca");
         PrivateKey privateKey = PemFiles.privateKey(key, "--tls-key");
@@ -70,12 +88,12 @@ public final class ClusterTls {
             throw new IllegalArgumentException("--tls-cert " + cert + " (" + leaf.getSubjectX500Principal().getName()
                     + ") is not signed by the CA in --tls-ca " + ca + ": peers would refuse it");
         }
-        return new ClusterTls(cert, key, ca, leaf.getSubjectX500Principal().getName(), DEFAULT_RELOAD_PERIOD);
+        return new Material(chain, privateKey, authorities);
     }
 
     /**
      * The same files, checked for a rotated certificate every {@code period} by gRPC's servers and channels
-     * (see {@link GrpcTls}); Pekko's TLS engine re-reads them on its own schedule ({@link ArteryTls}).
+     * ({@link ReloadingTls}) and re-read as often by Pekko's TLS engine ({@link ArteryTls}).
      */
     public ClusterTls withReloadPeriod(Duration period) {
         if (!enabled()) return this;
@@ -85,11 +103,6 @@ public final class ClusterTls {
 
     public Duration reloadPeriod() {
         return require(reloadPeriod);
-    }
-
-    /** The subject of this process's certificate. */
-    public String subject() {
-        return require(subject);
     }
 
     public boolean enabled() {

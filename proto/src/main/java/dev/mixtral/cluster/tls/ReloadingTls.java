@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.security.GeneralSecurityException;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -54,7 +55,7 @@ final class ReloadingTls {
             trust = AdvancedTlsX509TrustManager.newBuilder()
                     .setVerification(AdvancedTlsX509TrustManager.Verification.CERTIFICATE_AND_HOST_NAME_VERIFICATION).build();
             seen = modificationTimes();
-            load();
+            load(ClusterTls.read(tls.cert(), tls.key(), tls.ca()));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the TLS files: " + e.getMessage(), e);
         } catch (GeneralSecurityException e) {
@@ -64,9 +65,10 @@ final class ReloadingTls {
         CHECKS.scheduleWithFixedDelay(this::reloadIfChanged, period, period, TimeUnit.MILLISECONDS);
     }
 
-    private void load() throws IOException, GeneralSecurityException {
-        keys.updateIdentityCredentials(tls.cert().toFile(), tls.key().toFile());
-        trust.updateTrustCredentials(tls.ca().toFile());
+    /** Hands the managers the material as it was read and checked: no second read that could see other bytes. */
+    private void load(ClusterTls.Material m) throws IOException, GeneralSecurityException {
+        keys.updateIdentityCredentials(m.chain().toArray(X509Certificate[]::new), m.key());
+        trust.updateTrustCredentials(m.authorities().toArray(X509Certificate[]::new));
     }
 
     private List<FileTime> modificationTimes() throws IOException {
@@ -91,13 +93,12 @@ final class ReloadingTls {
         if (now.equals(seen)) return;
         seen = now;
         try {
-            ClusterTls checked = ClusterTls.fromPem(tls.cert(), tls.key(), tls.ca());
-            load();
+            ClusterTls.Material checked = ClusterTls.read(tls.cert(), tls.key(), tls.ca());
+            load(checked);
             LOG.info("cluster TLS: re-read {}, {} and {} (now {}): new gRPC connections use them", tls.cert(), tls.key(), tls.ca(),
                     checked.subject());
         } catch (IOException | GeneralSecurityException | RuntimeException e) {
-            LOG.warn("cluster TLS: the files changed but are not usable yet, so gRPC keeps the previous certificate: {}{}",
-                    e instanceof IOException ? "cannot read " : "", e.getMessage());
+            LOG.warn("cluster TLS: the files changed but are not usable yet, so gRPC keeps the previous certificate: {}", e.getMessage());
         }
     }
 }
